@@ -1,0 +1,58 @@
+"""The robustcheck perturbation catalogue: pure, seeded input transforms.
+
+>>> import perturbations
+>>> typo = perturbations.get("typo.keyboard")
+>>> typo("the service was great", severity=1.0, seed=0) != "the service was great"
+True
+
+Every perturbation is a :class:`Perturbation` record registered by the
+:func:`perturbation` decorator. Third-party packages add theirs through the entry-point
+group ``robustcheck.perturbations``. This package knows nothing of models.
+"""
+
+from __future__ import annotations
+
+from . import _tabular, _text  # noqa: F401  (importing registers the built-in catalogue)
+from ._errors import (
+    InvalidArgument,
+    ModalityError,
+    PerturbationError,
+    RegistrationError,
+    UnknownPerturbation,
+)
+from ._nlpaug import from_nlpaug
+from ._random import Draws
+from ._registry import (
+    EXPECTATIONS,
+    MODALITIES,
+    Perturbation,
+    catalogue,
+    check_seed,
+    check_severity,
+    get,
+    perturbation,
+    register,
+    select,
+    unregister,
+)
+
+__all__ = [
+    "EXPECTATIONS",
+    "MODALITIES",
+    "Draws",
+    "InvalidArgument",
+    "ModalityError",
+    "Perturbation",
+    "PerturbationError",
+    "RegistrationError",
+    "UnknownPerturbation",
+    "catalogue",
+    "check_seed",
+    "check_severity",
+    "from_nlpaug",
+    "get",
+    "perturbation",
+    "register",
+    "select",
+    "unregister",
+]

@@ -1,0 +1,439 @@
+"""The ``Perturbation`` record, the ``@perturbation`` decorator and the registry."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import numbers
+import re
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from ._errors import InvalidArgument, ModalityError, RegistrationError, UnknownPerturbation
+from ._random import Draws, stable_hash
+
+__all__ = [
+    "EXPECTATIONS",
+    "MODALITIES",
+    "Perturbation",
+    "catalogue",
+    "get",
+    "perturbation",
+    "select",
+]
+
+MODALITIES = ("text", "tabular", "image")
+EXPECTATIONS = ("invariant", "directional", "no-crash")
+ENTRY_POINT_GROUP = "robustcheck.perturbations"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+_RESERVED = frozenset({"rng", "draws", "severity", "reference"})
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Perturbation:
+    """One registered input transform and what it promises.
+
+    Call it on one input, ``p(x, severity=0.5, seed=0, index=0)``, or on a batch,
+    ``p.apply(xs, severity=0.5, seed=0)``. The output for input ``i`` depends only on
+    (seed, name, severity, the input's index ``indices[i]`` in the data set): not on the
+    batch it travels in. Severity 0 returns the input unchanged.
+    """
+
+    name: str
+    modality: str
+    expectation: str
+    description: str
+    severity: str
+    """What severity scales, in words: 1.0 is the strongest meaning-preserving setting."""
+    func: Callable[..., Any] = dataclasses.field(repr=False)
+    batched: bool = False
+    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    direction: str = ""
+    """For ``directional`` perturbations: how a robust model's prediction should move."""
+    default: bool = True
+    """Part of its modality's default suite (``perturbations="text"``)."""
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def variant(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    def record(self) -> dict[str, Any]:
+        """The JSON-ready description stored with every result."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "modality": self.modality,
+            "expectation": self.expectation,
+            "direction": self.direction,
+            "description": self.description,
+            "severity": self.severity,
+            "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
+        }
+
+    def configure(self, **parameters: Any) -> Perturbation:
+        """A copy with other parameter defaults, e.g. ``get("typo.keyboard").configure(layout="de")``."""
+        self._check_parameters(parameters)
+        return dataclasses.replace(self, parameters={**self.parameters, **parameters})
+
+    def __call__(self, x: Any, *, severity: float, seed: int = 0, index: int = 0,
+                 **parameters: Any) -> Any:
+        """Perturb one input: a string for text, a one-row DataFrame for tabular."""
+        if self.modality == "text":
+            if not isinstance(x, str):
+                raise _wrong_modality(self, "x", x)
+            return self.apply([x], severity=severity, seed=seed, indices=[index], **parameters)[0]
+        return self.apply(x, severity=severity, seed=seed, indices=[index], **parameters)
+
+    def apply(self, inputs: Any, *, severity: float, seed: int = 0,
+              indices: Sequence[int] | np.ndarray | None = None,
+              reference: Any = None, **parameters: Any) -> Any:
+        """Perturb a batch. Returns the same type as ``inputs`` (list, tuple, numpy array,
+        pandas Series or DataFrame); ``inputs`` itself is never modified.
+
+        ``indices`` are the inputs' positions in the whole data set (default ``0..n-1``):
+        pass them when perturbing a shard so each input gets its own random draws.
+        ``reference`` (tabular) is the data whose statistics scale the change (default:
+        ``inputs``); pass the full data set when perturbing a shard.
+        """
+        severity = check_severity(severity)
+        seed = check_seed(seed)
+        self._check_parameters(parameters)
+        params = {**self.parameters, **parameters}
+        if self.modality == "text":
+            return self._apply_text(inputs, severity, seed, indices, params)
+        if self.modality == "tabular":
+            return self._apply_tabular(inputs, severity, seed, indices, reference, params)
+        raise NotImplementedError(
+            f"{self.modality!r} perturbations are not implemented yet (perturbation {self.name!r})"
+        )
+
+    def _draws(self, seed: int, n: int, indices: Any) -> Draws:
+        if indices is None:
+            idx = np.arange(n, dtype=np.int64)
+        else:
+            idx = np.asarray(indices)
+            if idx.ndim != 1 or len(idx) != n:
+                raise InvalidArgument(
+                    f"indices has {idx.size} entries for {n} inputs; pass one index per input "
+                    "(its position in the whole data set), or leave indices=None"
+                )
+            if idx.dtype.kind not in "iu":
+                raise InvalidArgument(
+                    f"indices must be integers, got dtype {idx.dtype}; pass positions like range(n)"
+                )
+        return Draws(stable_hash(seed, self.name), idx)
+
+    def _apply_text(self, inputs: Any, severity: float, seed: int, indices: Any,
+                    params: dict[str, Any]) -> Any:
+        texts = _as_text_list(self, inputs)
+        if severity == 0.0 or not texts:
+            out = list(texts)
+        else:
+            draws = self._draws(seed, len(texts), indices)
+            if self.batched:
+                out = list(self.func(texts, draws=draws, severity=severity, **params))
+            else:
+                func = self.func
+                out = [func(text, rng=draws.generator(i), severity=severity, **params)
+                       for i, text in enumerate(texts)]
+            if len(out) != len(texts) or not all(type(t) is str for t in out):
+                raise RegistrationError(
+                    f"perturbation {self.name!r} returned {len(out)} outputs for {len(texts)} "
+                    "strings, or a non-string: a bug in the perturbation, please report it"
+                )
+        return _restore_container(inputs, out)
+
+    def _apply_tabular(self, inputs: Any, severity: float, seed: int, indices: Any,
+                       reference: Any, params: dict[str, Any]) -> Any:
+        import pandas as pd
+
+        if not isinstance(inputs, pd.DataFrame):
+            raise _wrong_modality(self, "inputs", inputs)
+        if reference is not None and not isinstance(reference, pd.DataFrame):
+            raise InvalidArgument(
+                f"reference must be a pandas DataFrame (the full data set), got "
+                f"{type(reference).__name__}; leave it None to use the inputs"
+            )
+        if severity == 0.0 or len(inputs) == 0:
+            return inputs.copy()
+        draws = self._draws(seed, len(inputs), indices)
+        kwargs: dict[str, Any] = dict(params)
+        if "reference" in inspect.signature(self.func).parameters:
+            kwargs["reference"] = inputs if reference is None else reference
+        out = self.func(inputs, draws=draws, severity=severity, **kwargs)
+        if not isinstance(out, pd.DataFrame) or len(out) != len(inputs):
+            raise RegistrationError(
+                f"perturbation {self.name!r} did not return a DataFrame of {len(inputs)} rows: "
+                "a bug in the perturbation, please report it"
+            )
+        out.index = inputs.index
+        return out
+
+    def _check_parameters(self, parameters: Mapping[str, Any]) -> None:
+        unknown = sorted(set(parameters) - set(self.parameters))
+        if unknown:
+            known = ", ".join(sorted(self.parameters)) or "none"
+            raise InvalidArgument(
+                f"{self.name} has no parameter {unknown[0]!r}; its parameters are: {known}"
+            )
+
+
+def check_severity(severity: Any, argument: str = "severity") -> float:
+    """``severity`` as a float in [0, 1], or InvalidArgument naming the argument."""
+    if isinstance(severity, bool) or not isinstance(severity, numbers.Real):
+        raise InvalidArgument(
+            f"{argument} must be a number in [0, 1], got {severity!r} "
+            f"({type(severity).__name__}); e.g. {argument}=0.5"
+        )
+    value = float(severity)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise InvalidArgument(
+            f"{argument} must be in [0, 1], got {severity!r}: 0 leaves inputs unchanged, "
+            "1 is the strongest meaning-preserving setting"
+        )
+    return value
+
+
+def check_seed(seed: Any, argument: str = "seed") -> int:
+    """``seed`` as a non-negative int, or InvalidArgument naming the argument."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or int(seed) < 0:
+        raise InvalidArgument(
+            f"{argument} must be a non-negative integer, got {seed!r}; e.g. {argument}=0"
+        )
+    return int(seed)
+
+
+def _wrong_modality(p: Perturbation, argument: str, value: Any) -> ModalityError:
+    kind = type(value).__name__
+    if p.modality == "text":
+        want = "a string (p(x)) or a sequence of strings (p.apply(xs))"
+    else:
+        want = "a pandas DataFrame whose rows are samples"
+    return ModalityError(
+        f"{p.name} is a {p.modality} perturbation and takes {want}; {argument} is a {kind}. "
+        f"Pick a perturbation of the right modality: perturbations.catalogue(modality=...)"
+    )
+
+
+def _as_text_list(p: Perturbation, inputs: Any) -> list[str]:
+    module = type(inputs).__module__
+    if isinstance(inputs, (str, bytes, Mapping)) or (
+        module.startswith("pandas") and type(inputs).__name__ == "DataFrame"
+    ):
+        raise _wrong_modality(p, "inputs", inputs)
+    if isinstance(inputs, np.ndarray) and inputs.ndim != 1:
+        raise _wrong_modality(p, "inputs", inputs)
+    try:
+        texts = list(inputs)
+    except TypeError:
+        raise _wrong_modality(p, "inputs", inputs) from None
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidArgument(
+                f"inputs[{i}] is {text!r} ({type(text).__name__}), but {p.name} perturbs "
+                "strings: fill or drop missing texts before perturbing"
+            )
+    return [str(t) for t in texts]  # numpy.str_ and subclasses become plain str
+
+
+def _restore_container(inputs: Any, out: list[str]) -> Any:
+    if isinstance(inputs, list):
+        return out
+    if isinstance(inputs, tuple):
+        return tuple(out)
+    if isinstance(inputs, np.ndarray):
+        return np.array(out, dtype=inputs.dtype if inputs.dtype == object else str)
+    if type(inputs).__module__.startswith("pandas") and type(inputs).__name__ == "Series":
+        return type(inputs)(out, index=inputs.index, name=inputs.name, dtype=inputs.dtype)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return repr(value)
+
+
+# -- the registry -------------------------------------------------------------------
+
+_REGISTRY: dict[str, Perturbation] = {}
+_LOCK = threading.Lock()
+_entry_points_loaded = False
+
+
+def perturbation(
+    *,
+    name: str,
+    modality: str,
+    expectation: str,
+    description: str,
+    severity: str,
+    batched: bool = False,
+    direction: str = "",
+    default: bool = True,
+    register: bool = True,
+) -> Callable[[Callable[..., Any]], Perturbation]:
+    """Register a function as a perturbation; returns the :class:`Perturbation` record.
+
+    Per-input form: ``f(x, *, rng, severity, **parameters) -> x`` with ``rng`` a numpy
+    Generator seeded for that input. Batch form (``batched=True``):
+    ``f(xs, *, draws, severity, **parameters) -> xs`` with ``draws`` a
+    :class:`~perturbations._random.Draws` (one key per input). Tabular perturbations are
+    always batched and may also take ``reference``. Extra keyword-only arguments with
+    defaults become the perturbation's parameters.
+    """
+
+    def wrap(func: Callable[..., Any]) -> Perturbation:
+        record = Perturbation(
+            name=name, modality=modality, expectation=expectation, description=description,
+            severity=severity, func=func, batched=batched or modality == "tabular",
+            parameters=_parameters_of(func, name), direction=direction, default=default,
+        )
+        _validate(record)
+        if register:
+            _register(record)
+        return record
+
+    return wrap
+
+
+def _parameters_of(func: Callable[..., Any], name: str) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for p in inspect.signature(func).parameters.values():
+        if p.kind is p.KEYWORD_ONLY and p.name not in _RESERVED:
+            if p.default is p.empty:
+                raise RegistrationError(f"{name}: parameter {p.name!r} needs a default value")
+            params[p.name] = p.default
+    return params
+
+
+def _validate(p: Perturbation) -> None:
+    problems = []
+    if not _NAME.match(p.name):
+        problems.append(f"name {p.name!r} must look like 'family.variant' (lower case)")
+    if p.modality not in MODALITIES:
+        problems.append(f"modality {p.modality!r} must be one of {MODALITIES}")
+    if p.expectation not in EXPECTATIONS:
+        problems.append(f"expectation {p.expectation!r} must be one of {EXPECTATIONS}")
+    if p.expectation == "directional" and not p.direction:
+        problems.append("a directional perturbation must say its direction")
+    if not p.description.strip() or not p.severity.strip():
+        problems.append("description and severity (what severity scales) must be filled in")
+    accepted = inspect.signature(p.func).parameters
+    needed = {"draws", "severity"} if p.batched else {"rng", "severity"}
+    if not needed <= set(accepted):
+        problems.append(f"the function must take keyword arguments {sorted(needed)}")
+    if problems:
+        raise RegistrationError(f"perturbation {p.name!r}: " + "; ".join(problems))
+
+
+def _register(p: Perturbation) -> None:
+    with _LOCK:
+        existing = _REGISTRY.get(p.name)
+        if existing is not None and existing.func is not p.func:
+            raise RegistrationError(
+                f"a perturbation named {p.name!r} is already registered "
+                f"(by {existing.func.__module__}); choose another name"
+            )
+        _REGISTRY[p.name] = p
+
+
+def register(p: Perturbation) -> Perturbation:
+    """Add an already built record (e.g. from :func:`from_nlpaug`) to the registry."""
+    if not isinstance(p, Perturbation):
+        raise InvalidArgument(f"register takes a Perturbation, got {type(p).__name__}")
+    _validate(p)
+    _register(p)
+    return p
+
+
+def unregister(name: str) -> None:
+    """Remove a perturbation (for tests and notebooks that redefine one)."""
+    with _LOCK:
+        _REGISTRY.pop(name, None)
+
+
+def _load_entry_points() -> None:
+    """Import third-party catalogues once: each entry point of the group names a module
+    (registering on import), a Perturbation, or an iterable of them."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = ep.load()
+            items = [loaded] if isinstance(loaded, Perturbation) else (
+                list(loaded) if isinstance(loaded, (list, tuple)) else [])
+            for item in items:
+                register(item)
+        except Exception as exc:  # a broken plugin must not take the catalogue down
+            warnings.warn(
+                f"robustcheck: could not load perturbations from entry point "
+                f"{ep.name!r} ({ep.value}): {type(exc).__name__}: {exc}",
+                RuntimeWarning, stacklevel=2,
+            )
+
+
+def get(name: str) -> Perturbation:
+    """The perturbation called ``name`` (``family.variant``); close matches on a miss."""
+    _load_entry_points()
+    if not isinstance(name, str):
+        raise InvalidArgument(f"name must be a string like 'typo.keyboard', got {name!r}")
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownPerturbation(name, _REGISTRY) from None
+
+
+def catalogue(modality: str | None = None, family: str | None = None) -> list[Perturbation]:
+    """Every registered perturbation, sorted by name, optionally of one modality/family."""
+    _load_entry_points()
+    if modality is not None and modality not in MODALITIES:
+        raise InvalidArgument(f"modality must be one of {', '.join(MODALITIES)}; got {modality!r}")
+    found = [p for p in _REGISTRY.values()
+             if (modality is None or p.modality == modality)
+             and (family is None or p.family == family)]
+    if family is not None and not found:
+        raise UnknownPerturbation(family, {p.family for p in _REGISTRY.values()})
+    return sorted(found, key=lambda p: p.name)
+
+
+def select(spec: str | Perturbation | Iterable[str | Perturbation]) -> list[Perturbation]:
+    """Resolve what a user asked for: a modality (its default suite), a family, a name,
+    a Perturbation, or a list of those. Order kept, duplicates dropped."""
+    _load_entry_points()
+    items: Iterable[str | Perturbation] = [spec] if isinstance(spec, (str, Perturbation)) else spec
+    chosen: dict[str, Perturbation] = {}
+    families = {p.family for p in _REGISTRY.values()}
+    for item in items:
+        if isinstance(item, Perturbation):
+            found = [item]
+        elif not isinstance(item, str):
+            raise InvalidArgument(
+                f"perturbations must be names, families, modalities or Perturbation "
+                f"objects; got {item!r} ({type(item).__name__})"
+            )
+        elif item in MODALITIES:
+            found = [p for p in catalogue(modality=item) if p.default]
+        elif item in _REGISTRY:
+            found = [_REGISTRY[item]]
+        elif item in families:
+            found = catalogue(family=item)
+        else:
+            raise UnknownPerturbation(item, [*_REGISTRY, *families, *MODALITIES])
+        for p in found:
+            chosen.setdefault(p.name, p)
+    return list(chosen.values())

@@ -1,0 +1,3 @@
+"""Text perturbations."""
+
+from __future__ import annotations
