@@ -1,0 +1,54 @@
+"""Every exception robustcheck raises on purpose.
+
+::
+
+    RobustcheckError
+     +-- InvalidArgument (ValueError)      bad user input: names the argument, the value, the fix
+     +-- ModelOutputError (ValueError)     the model answered in a shape robustcheck cannot score
+     +-- ResultFileError (ValueError)      a result JSON that is missing, corrupt or of another schema
+     +-- IncompatibleResults (ValueError)  two results that cannot be compared (different data)
+     +-- RobustnessError (AssertionError)  a check failed; the message is the table of failures
+
+The catalogue has its own tree (``perturbations.PerturbationError``); its errors are
+re-exported here so ``except robustcheck.errors.UnknownPerturbation`` works.
+"""
+
+from __future__ import annotations
+
+from perturbations import ModalityError, PerturbationError, UnknownPerturbation
+
+__all__ = [
+    "IncompatibleResults",
+    "InvalidArgument",
+    "ModalityError",
+    "ModelOutputError",
+    "PerturbationError",
+    "ResultFileError",
+    "RobustcheckError",
+    "RobustnessError",
+    "UnknownPerturbation",
+]
+
+
+class RobustcheckError(Exception):
+    """Base class of robustcheck's own errors."""
+
+
+class InvalidArgument(RobustcheckError, ValueError):
+    """An argument has a bad value; the message names it, the value and the fix."""
+
+
+class ModelOutputError(RobustcheckError, ValueError):
+    """The model returned output that cannot be scored (wrong length, NaN scores, None)."""
+
+
+class ResultFileError(RobustcheckError, ValueError):
+    """A result file is missing, not JSON, or of an unknown schema version."""
+
+
+class IncompatibleResults(RobustcheckError, ValueError):
+    """Two results were made on different data and cannot be paired."""
+
+
+class RobustnessError(RobustcheckError, AssertionError):
+    """A robustness check failed. ``str(err)`` is a table of what failed and by how much."""
