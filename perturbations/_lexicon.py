@@ -82,9 +82,16 @@ def keyboard(layout: str = "en") -> dict[str, tuple[str, ...]]:
 
 @functools.cache
 def ocr() -> dict[str, tuple[str, ...]]:
-    """Character -> characters an OCR engine confuses it with (nlpaug's English map)."""
+    """Character -> characters an OCR engine confuses it with (nlpaug's English map,
+    made symmetric: if '0' is misread as 'o', 'o' is misread as '0' too)."""
     raw = json.loads((_nlpaug_res() / "char" / "ocr" / "en.json").read_text("utf-8"))
-    return {k: tuple(v) for k, v in raw.items() if v and len(k) == 1}
+    table: dict[str, list[str]] = {}
+    for key, alternatives in raw.items():
+        for alt in alternatives:
+            if len(key) == 1 and len(alt) == 1 and alt != key:
+                table.setdefault(key, []).append(alt)
+                table.setdefault(alt, []).append(key)
+    return {k: tuple(dict.fromkeys(v)) for k, v in sorted(table.items())}
 
 
 @functools.cache

@@ -83,11 +83,9 @@ class Draws:
         """64 random bits per draw. ``owner`` picks which input's key each draw uses
         (default: one draw per input); ``counter`` numbers the draws of one input."""
         keys = self.keys if owner is None else self.keys[np.asarray(owner, dtype=np.intp)]
-        tag = np.uint64((int(stream) & 0xFFFF) << 48)
-        if counter is None:
-            salt = mix(np.asarray([tag], dtype=np.uint64))
-        else:
-            salt = mix(np.asarray(counter, dtype=np.uint64) | tag)
+        salt = mix(np.asarray([int(stream) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))
+        if counter is not None:
+            salt = mix(salt ^ np.asarray(counter, dtype=np.uint64))
         return mix(keys ^ salt)
 
     def uniform(

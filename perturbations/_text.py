@@ -1,3 +1,5 @@
-"""Text perturbations."""
+"""Text perturbations: importing this module registers them all."""
 
 from __future__ import annotations
+
+from . import _text_chars, _text_layout, _text_words  # noqa: F401
