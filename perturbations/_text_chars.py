@@ -19,7 +19,14 @@ import numpy as np
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
-from ._text_engine import CharTable, TextBatch, letters_mask, pick_chars, share_for
+from ._text_engine import (
+    APOSTROPHES,
+    CharTable,
+    TextBatch,
+    letters_mask,
+    pick_chars,
+    share_for,
+)
 
 TYPO_SHARE = 0.3  # share of words with one typo at severity 1 (nlpaug's default word rate)
 _VOWELS = np.array([ord(c) for c in "aeiouyAEIOUY"], dtype=np.uint32)
@@ -110,6 +117,12 @@ def _delete(texts: list[str], *, draws: Draws, severity: float,
             word_share: float = TYPO_SHARE, min_len: int = 3) -> list[str]:
     batch = TextBatch(texts)
     allowed = letters_mask(batch.cps)
+    near_apostrophe = np.zeros(len(allowed), dtype=bool)
+    if len(allowed) > 1:  # "don't" must not become "don'": keep the apostrophe's neighbours
+        apostrophe = np.isin(batch.cps, APOSTROPHES)
+        near_apostrophe[:-1] |= apostrophe[1:]
+        near_apostrophe[1:] |= apostrophe[:-1]
+    allowed &= ~near_apostrophe
     words = batch.choose(draws, 0, _words_with(batch, allowed, min_len),
                          share_for(severity, word_share))
     pos, _ = pick_chars(batch, words, allowed, draws, 1)

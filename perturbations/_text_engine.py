@@ -80,14 +80,14 @@ def letters_mask(cps: np.ndarray) -> np.ndarray:
     return out
 
 
-_APOSTROPHES = np.array([ord("'"), 0x2019], dtype=np.uint32)
+APOSTROPHES = np.array([ord("'"), 0x2019], dtype=np.uint32)
 
 
 def word_mask(cps: np.ndarray) -> np.ndarray:
     """Letters, plus apostrophes with a letter on both sides."""
     letter = letters_mask(cps)
     if len(cps) > 2:
-        inner = np.isin(cps[1:-1], _APOSTROPHES) & letter[:-2] & letter[2:]
+        inner = np.isin(cps[1:-1], APOSTROPHES) & letter[:-2] & letter[2:]
         letter[1:-1] |= inner
     return letter
 

@@ -1,0 +1,265 @@
+"""The registry, the record, bad arguments, entry points and the nlpaug wrapper."""
+
+from __future__ import annotations
+
+import random
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import perturbations
+from perturbations import _registry
+from perturbations._random import Draws, stable_hash
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A registry that tests may add to without leaking into other tests."""
+    table = dict(_registry._REGISTRY)
+    monkeypatch.setattr(_registry, "_REGISTRY", table)
+    return table
+
+
+def test_get_returns_the_record_of_that_name() -> None:
+    p = perturbations.get("typo.keyboard")
+    assert p.name == "typo.keyboard" and p.family == "typo" and p.variant == "keyboard"
+    assert p.modality == "text" and p.expectation == "invariant"
+
+
+def test_an_unknown_name_lists_the_closest_names() -> None:
+    with pytest.raises(perturbations.UnknownPerturbation) as err:
+        perturbations.get("typo.keybord")
+    assert "typo.keyboard" in str(err.value)
+    assert "robustcheck list" in str(err.value)
+    with pytest.raises(LookupError, match="typo.keyboard"):
+        perturbations.get("keyboard")
+
+
+def test_catalogue_filters_by_modality_and_family() -> None:
+    text = perturbations.catalogue(modality="text")
+    assert text and all(p.modality == "text" for p in text)
+    assert [p.name for p in text] == sorted(p.name for p in text)
+    typos = perturbations.catalogue(family="typo")
+    assert {p.family for p in typos} == {"typo"} and len(typos) >= 5
+    with pytest.raises(perturbations.InvalidArgument, match="modality"):
+        perturbations.catalogue(modality="audio")
+
+
+def test_select_resolves_modalities_families_names_and_records() -> None:
+    chosen = perturbations.select(["typo", "case.upper", perturbations.get("slang.word")])
+    names = [p.name for p in chosen]
+    assert "typo.keyboard" in names and "case.upper" in names and "slang.word" in names
+    assert len(names) == len(set(names))
+    suite = perturbations.select("text")
+    assert all(p.default and p.modality == "text" for p in suite)
+    with pytest.raises(perturbations.UnknownPerturbation, match="emoji"):
+        perturbations.select(["emojis"])
+    with pytest.raises(perturbations.InvalidArgument, match="perturbations must be"):
+        perturbations.select([3])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"severity": 1.5}, "severity must be in"),
+        ({"severity": -0.1}, "severity must be in"),
+        ({"severity": float("nan")}, "severity must be in"),
+        ({"severity": "high"}, "severity must be a number"),
+        ({"severity": True}, "severity must be a number"),
+        ({"severity": 0.5, "seed": -1}, "seed must be a non-negative integer"),
+        ({"severity": 0.5, "seed": 1.5}, "seed must be a non-negative integer"),
+        ({"severity": 0.5, "indices": [0]}, "indices has 1 entries for 2 inputs"),
+        ({"severity": 0.5, "indices": [0.5, 1.5]}, "indices must be integers"),
+        ({"severity": 0.5, "layuot": "de"}, "has no parameter 'layuot'"),
+        ({"severity": 0.5, "layout": "xx"}, "layout='xx' is not a keyboard layout"),
+    ],
+)
+def test_bad_arguments_name_the_argument_and_the_fix(kwargs: dict[str, Any], message: str
+                                                     ) -> None:
+    with pytest.raises(perturbations.InvalidArgument, match=message):
+        perturbations.get("typo.keyboard").apply(["a text", "another text"], **kwargs)
+
+
+def test_text_and_tabular_perturbations_refuse_the_other_modality() -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    with pytest.raises(perturbations.ModalityError, match="text perturbation"):
+        perturbations.get("typo.keyboard").apply(frame, severity=0.5)
+    with pytest.raises(perturbations.ModalityError, match="takes a string"):
+        perturbations.get("typo.keyboard")(3, severity=0.5)
+    with pytest.raises(perturbations.ModalityError):
+        perturbations.get("typo.keyboard").apply("one string, not a list", severity=0.5)
+    tabular = perturbations.catalogue(modality="tabular")
+    if tabular:
+        with pytest.raises(perturbations.ModalityError, match="DataFrame"):
+            tabular[0].apply(["a", "b"], severity=0.5)
+
+
+def test_missing_texts_are_reported_with_their_position() -> None:
+    with pytest.raises(perturbations.InvalidArgument, match=r"inputs\[1\] is None"):
+        perturbations.get("case.upper").apply(["fine", None], severity=1.0)
+
+
+def test_the_input_list_is_not_modified() -> None:
+    texts = ["the food was great", "slow delivery"]
+    copy = list(texts)
+    perturbations.get("typo.keyboard").apply(texts, severity=1.0)
+    assert texts == copy
+
+
+def test_configure_changes_parameter_defaults_and_keeps_the_original() -> None:
+    typo = perturbations.get("typo.keyboard")
+    german = typo.configure(layout="de")
+    assert german.parameters["layout"] == "de" and typo.parameters["layout"] == "en"
+    assert german.record()["parameters"]["layout"] == "de"
+
+
+def test_the_decorator_registers_a_custom_perturbation(scratch_registry: dict[str, Any]
+                                                       ) -> None:
+    @perturbations.perturbation(name="custom.shout", modality="text", expectation="invariant",
+                                description="Adds an exclamation mark at the end.",
+                                severity="any severity above 0 adds one mark")
+    def shout(text: str, *, rng: np.random.Generator, severity: float, mark: str = "!") -> str:
+        return text + mark
+
+    assert perturbations.get("custom.shout") is shout
+    assert shout("hi", severity=0.5) == "hi!"
+    assert shout.apply(["a", "b"], severity=0.5, mark="?") == ["a?", "b?"]
+    assert shout.parameters == {"mark": "!"}
+    assert perturbations.select("custom") == [shout]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": "NoDot"}, "family.variant"),
+        ({"modality": "audio"}, "modality"),
+        ({"expectation": "maybe"}, "expectation"),
+        ({"expectation": "directional"}, "direction"),
+        ({"description": " "}, "must be filled in"),
+    ],
+)
+def test_the_decorator_refuses_incomplete_records(kwargs: dict[str, Any], message: str) -> None:
+    fields = {"name": "custom.ok", "modality": "text", "expectation": "invariant",
+              "description": "A description.", "severity": "what it scales",
+              "register": False, **kwargs}
+
+    def func(text: str, *, rng: np.random.Generator, severity: float) -> str:
+        return text
+
+    with pytest.raises(perturbations.RegistrationError, match=message):
+        perturbations.perturbation(**fields)(func)
+
+
+def test_a_name_cannot_be_registered_twice(scratch_registry: dict[str, Any]) -> None:
+    def other(text: str, *, rng: np.random.Generator, severity: float) -> str:
+        return text
+
+    with pytest.raises(perturbations.RegistrationError, match="already registered"):
+        perturbations.perturbation(name="typo.keyboard", modality="text",
+                                   expectation="invariant", description="Another one.",
+                                   severity="nothing")(other)
+
+
+def test_a_perturbation_returning_the_wrong_count_is_reported_as_a_bug() -> None:
+    def broken(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
+        return texts[:1]
+
+    p = perturbations.perturbation(name="custom.broken", modality="text",
+                                   expectation="invariant", description="Loses inputs.",
+                                   severity="nothing", batched=True, register=False)(broken)
+    with pytest.raises(perturbations.RegistrationError, match="bug in the perturbation"):
+        p.apply(["a", "b"], severity=0.5)
+
+
+class _EntryPoint:
+    def __init__(self, name: str, loaded: Any, fail: bool = False) -> None:
+        self.name, self.value, self._loaded, self._fail = name, f"pkg:{name}", loaded, fail
+
+    def load(self) -> Any:
+        if self._fail:
+            raise ImportError("no module named pkg")
+        return self._loaded
+
+
+def test_third_party_perturbations_arrive_through_the_entry_point_group(
+    scratch_registry: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def reverse(text: str, *, rng: np.random.Generator, severity: float) -> str:
+        return text[::-1]
+
+    record = perturbations.perturbation(name="thirdparty.reverse", modality="text",
+                                        expectation="no-crash", description="Reversed text.",
+                                        severity="any severity above 0 reverses",
+                                        register=False)(reverse)
+    groups: list[str] = []
+
+    def fake_entry_points(*, group: str) -> list[_EntryPoint]:
+        groups.append(group)
+        return [_EntryPoint("good", [record]), _EntryPoint("bad", None, fail=True)]
+
+    monkeypatch.setattr(metadata, "entry_points", fake_entry_points)
+    monkeypatch.setattr(_registry, "_entry_points_loaded", False)
+    with pytest.warns(RuntimeWarning, match="could not load perturbations from entry point"):
+        found = perturbations.get("thirdparty.reverse")
+    assert found is record and groups == ["robustcheck.perturbations"]
+
+
+def test_draws_depend_on_seed_name_and_index_only() -> None:
+    base = stable_hash(0, "typo.keyboard")
+    whole = Draws(base, np.arange(10)).uniform(3)
+    part = Draws(base, np.array([7, 2])).uniform(3)
+    assert np.array_equal(part, whole[[7, 2]])
+    assert not np.array_equal(Draws(stable_hash(1, "typo.keyboard"), np.arange(10)).uniform(3),
+                              whole)
+    u = Draws(base, np.arange(200_000)).uniform(0)
+    assert 0.49 < u.mean() < 0.51 and u.min() >= 0 and u.max() < 1
+    normal = Draws(base, np.arange(200_000)).normal(0)
+    assert abs(normal.mean()) < 0.02 and 0.98 < normal.std() < 1.02
+
+
+def test_a_per_input_generator_is_reproducible() -> None:
+    draws = Draws(stable_hash(5, "x.y"), np.arange(3))
+    first = draws.generator(1).random(4)
+    draws.generator(2).random(4)
+    assert np.array_equal(draws.generator(1).random(4), first)
+
+
+class _GlobalRandomAugmenter:
+    """Behaves like an nlpaug augmenter: draws from the global generators."""
+
+    aug_p = 0.5
+
+    def augment(self, text: str) -> list[str]:
+        words = text.split()
+        k = random.randrange(len(words))
+        words[k] = words[k].upper() + str(np.random.randint(0, 1000))  # noqa: NPY002
+        return [" ".join(words)]
+
+
+def test_from_nlpaug_is_deterministic_and_restores_global_random_state() -> None:
+    p = perturbations.from_nlpaug(_GlobalRandomAugmenter(), name="wrapped.upper")
+    texts = ["one two three four", "five six seven eight"] * 3
+    random.seed(123)
+    np.random.seed(123)  # noqa: NPY002
+    before_py, before_np = random.random(), np.random.random()  # noqa: NPY002
+    random.seed(123)
+    np.random.seed(123)  # noqa: NPY002
+    first = p.apply(texts, severity=1.0, seed=7)
+    assert (random.random(), np.random.random()) == (before_py, before_np)  # noqa: NPY002
+    assert p.apply(texts, severity=1.0, seed=7) == first
+    assert p.apply(texts[::-1], severity=1.0, seed=7, indices=range(5, -1, -1)) == first[::-1]
+    assert first != texts
+
+
+def test_from_nlpaug_wraps_a_real_nlpaug_augmenter() -> None:
+    nac = pytest.importorskip("nlpaug.augmenter.char")
+    p = perturbations.from_nlpaug(nac.KeyboardAug(aug_word_p=0.5), name="nlpaug.keyboard")
+    texts = ["the delivery was fast and the food was great"] * 2
+    out = p.apply(texts, severity=1.0, seed=0)
+    assert out != texts and p.apply(texts, severity=1.0, seed=0) == out
+    assert p.parameters == {} and p.record()["modality"] == "text"
+    with pytest.raises(perturbations.InvalidArgument, match="nlpaug augmenter"):
+        perturbations.from_nlpaug(object(), name="nlpaug.none")
