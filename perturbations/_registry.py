@@ -81,7 +81,8 @@ class Perturbation:
         }
 
     def configure(self, **parameters: Any) -> Perturbation:
-        """A copy with other parameter defaults, e.g. ``get("typo.keyboard").configure(layout="de")``."""
+        """A copy with other parameter defaults:
+        ``get("typo.keyboard").configure(layout="de")``."""
         self._check_parameters(parameters)
         return dataclasses.replace(self, parameters={**self.parameters, **parameters})
 

@@ -15,6 +15,7 @@ left as it was.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -156,8 +157,7 @@ class TextBatch:
 
     def _split(self, cps: np.ndarray, offsets: np.ndarray) -> list[str]:
         joined = cps.astype(np.uint32, copy=False).tobytes().decode("utf-32-le", "surrogatepass")
-        bounds = offsets.tolist()
-        return [joined[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        return [joined[a:b] for a, b in itertools.pairwise(offsets.tolist())]
 
     def substitute(self, positions: np.ndarray, values: np.ndarray) -> list[str]:
         """Texts with the code points at ``positions`` replaced by ``values``."""

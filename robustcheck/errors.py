@@ -5,7 +5,7 @@
     RobustcheckError
      +-- InvalidArgument (ValueError)      bad user input: names the argument, the value, the fix
      +-- ModelOutputError (ValueError)     the model answered in a shape robustcheck cannot score
-     +-- ResultFileError (ValueError)      a result JSON that is missing, corrupt or of another schema
+     +-- ResultFileError (ValueError)      a result file missing, corrupt or of another schema
      +-- IncompatibleResults (ValueError)  two results that cannot be compared (different data)
      +-- RobustnessError (AssertionError)  a check failed; the message is the table of failures
 

@@ -34,7 +34,7 @@ def test_an_unknown_name_lists_the_closest_names() -> None:
         perturbations.get("typo.keybord")
     assert "typo.keyboard" in str(err.value)
     assert "robustcheck list" in str(err.value)
-    with pytest.raises(LookupError, match="typo.keyboard"):
+    with pytest.raises(LookupError, match=r"typo\.keyboard"):
         perturbations.get("keyboard")
 
 
@@ -235,7 +235,7 @@ class _GlobalRandomAugmenter:
     def augment(self, text: str) -> list[str]:
         words = text.split()
         k = random.randrange(len(words))
-        words[k] = words[k].upper() + str(np.random.randint(0, 1000))  # noqa: NPY002
+        words[k] = words[k].upper() + str(np.random.randint(0, 1000))
         return [" ".join(words)]
 
 
@@ -243,12 +243,12 @@ def test_from_nlpaug_is_deterministic_and_restores_global_random_state() -> None
     p = perturbations.from_nlpaug(_GlobalRandomAugmenter(), name="wrapped.upper")
     texts = ["one two three four", "five six seven eight"] * 3
     random.seed(123)
-    np.random.seed(123)  # noqa: NPY002
-    before_py, before_np = random.random(), np.random.random()  # noqa: NPY002
+    np.random.seed(123)
+    before_py, before_np = random.random(), np.random.random()
     random.seed(123)
-    np.random.seed(123)  # noqa: NPY002
+    np.random.seed(123)
     first = p.apply(texts, severity=1.0, seed=7)
-    assert (random.random(), np.random.random()) == (before_py, before_np)  # noqa: NPY002
+    assert (random.random(), np.random.random()) == (before_py, before_np)
     assert p.apply(texts, severity=1.0, seed=7) == first
     assert p.apply(texts[::-1], severity=1.0, seed=7, indices=range(5, -1, -1)) == first[::-1]
     assert first != texts

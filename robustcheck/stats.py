@@ -1,0 +1,625 @@
+"""Small, exact statistics for robustness metrics and run-to-run comparison.
+
+Everything here depends on numpy only (no scipy at run time) and returns plain Python
+``float``/``int`` values, so results go straight into JSON.
+
+Intervals (DESIGN §6)
+    * :func:`wilson_interval` -- Wilson score interval for a proportion.
+    * :func:`bootstrap_mean_interval` -- percentile bootstrap interval for a mean.
+
+Paired comparison of two runs on the same samples (DESIGN §8)
+    * :func:`mcnemar_exact` / :func:`paired_outcome_test` -- exact McNemar test on
+      per-sample boolean outcomes (e.g. "the label flipped").
+    * :func:`paired_bootstrap` -- paired bootstrap for a difference of means (e.g. the
+      per-sample confidence drop), with interval and p-value.
+    * :func:`holm` -- Holm-Bonferroni adjustment of a family of p-values.
+
+Helpers: :func:`normal_ppf` (inverse standard normal CDF) and :func:`z_value` (the
+two-sided critical value for a confidence level).
+
+Randomness: the bootstrap functions take an explicit integer ``seed`` and draw from
+their own ``numpy.random.default_rng(seed)``; global random state is never read or
+changed. The same ``(values, seed, n_resamples, confidence)`` always gives the same
+answer on the same numpy version.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from robustcheck.errors import InvalidArgument
+
+__all__ = [
+    "PairedBootstrap",
+    "PairedTest",
+    "bootstrap_mean_interval",
+    "holm",
+    "mcnemar_exact",
+    "normal_ppf",
+    "paired_bootstrap",
+    "paired_outcome_test",
+    "wilson_interval",
+    "z_value",
+]
+
+# Upper bound on the number of float64 elements materialised at once by the bootstrap
+# (indices + gathered values: about 2 * 8 bytes each, so ~32 MiB per chunk).
+_BOOTSTRAP_CHUNK_ELEMENTS = 1 << 21
+
+# Below this number of trials the binomial tail is summed with exact integers.
+_EXACT_BINOMIAL_MAX_N = 1000
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Exact McNemar test of per-sample boolean outcomes of run A and run B.
+
+    ``b`` counts samples where the outcome is true under A and false under B, ``c``
+    those false under A and true under B (the discordant pairs). ``rate_a``/``rate_b``
+    are the shares of true outcomes, ``delta = rate_b - rate_a = (c - b) / n`` and
+    ``p_value`` is the two-sided exact McNemar p-value (:func:`mcnemar_exact`). With
+    ``n == 0`` the rates and ``delta`` are NaN and ``p_value`` is 1.
+    """
+
+    n: int
+    b: int
+    c: int
+    rate_a: float
+    rate_b: float
+    delta: float
+    p_value: float
+    method: str = "mcnemar_exact"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (plain ``int``/``float``/``str``)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PairedBootstrap:
+    """Paired bootstrap comparison of the means of run A and run B.
+
+    ``delta = mean_b - mean_a`` (the mean of the per-sample differences ``b - a``),
+    ``[low, high]`` its percentile-bootstrap interval at ``confidence`` and
+    ``p_value`` the two-sided bootstrap p-value described in :func:`paired_bootstrap`.
+    ``n == 0`` gives NaN everywhere; ``n == 1`` gives ``low == high == delta`` and a NaN
+    ``p_value`` (one pair carries no information about variability).
+    """
+
+    n: int
+    mean_a: float
+    mean_b: float
+    delta: float
+    low: float
+    high: float
+    confidence: float
+    p_value: float
+    n_resamples: int
+    seed: int
+    method: str = "paired_bootstrap"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (plain ``int``/``float``/``str``)."""
+        return asdict(self)
+
+
+# ------------------------------------------------------------------------ validation
+
+
+def _check_confidence(confidence: Any, name: str = "confidence") -> float:
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, numbers.Real)
+        or not 0.0 < float(confidence) < 1.0
+    ):
+        raise InvalidArgument(
+            f"{name} must be a number strictly between 0 and 1 (e.g. 0.95), "
+            f"got {confidence!r}"
+        )
+    return float(confidence)
+
+
+def _check_count(value: Any, name: str) -> int:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        count = operator.index(value)
+    except TypeError:
+        raise InvalidArgument(
+            f"{name} must be a non-negative integer count, got {value!r} "
+            f"({type(value).__name__})"
+        ) from None
+    if count < 0:
+        raise InvalidArgument(f"{name} must be a non-negative integer count, got {count}")
+    return count
+
+
+def _check_seed(seed: Any) -> int:
+    try:
+        if isinstance(seed, bool):
+            raise TypeError
+        value = operator.index(seed)
+    except TypeError:
+        raise InvalidArgument(
+            f"seed must be a non-negative integer (e.g. seed=0), got {seed!r}"
+        ) from None
+    if value < 0:
+        raise InvalidArgument(f"seed must be a non-negative integer (e.g. seed=0), got {value}")
+    return value
+
+
+def _check_n_resamples(n_resamples: Any) -> int:
+    try:
+        if isinstance(n_resamples, bool):
+            raise TypeError
+        value = operator.index(n_resamples)
+    except TypeError:
+        value = 0
+    if value < 1:
+        raise InvalidArgument(
+            f"n_resamples must be a positive integer (e.g. 2000), got {n_resamples!r}"
+        )
+    return value
+
+
+def _as_float_vector(values: Any, name: str) -> np.ndarray:
+    """A read-only view/copy of ``values`` as a 1-D float64 array of finite numbers."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(
+            f"{name} must be a 1-D sequence of numbers, got {type(values).__name__} ({exc})"
+        ) from None
+    if arr.ndim != 1:
+        raise InvalidArgument(
+            f"{name} must be a 1-D sequence of numbers, got an array of shape {arr.shape}"
+        )
+    finite = np.isfinite(arr)
+    if not finite.all():
+        where = int(np.flatnonzero(~finite)[0])
+        raise InvalidArgument(
+            f"{name} must be finite numbers, but {name}[{where}] is {arr[where]!r} "
+            f"({int((~finite).sum())} non-finite in total); drop or impute them first"
+        )
+    return arr
+
+
+def _as_bool_vector(values: Any, name: str) -> np.ndarray:
+    """``values`` as a 1-D bool array; accepts bools or numbers that are all 0 or 1."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InvalidArgument(
+            f"{name} must be a 1-D sequence of booleans (one outcome per sample), "
+            f"got an array of shape {arr.shape}"
+        )
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.size == 0:
+        return np.zeros(0, dtype=bool)
+    if arr.dtype.kind in "iuf":
+        ok = (arr == 0) | (arr == 1)
+        if ok.all():
+            return arr == 1
+        where = int(np.flatnonzero(~ok)[0])
+        raise InvalidArgument(
+            f"{name} must hold booleans (or 0/1), but {name}[{where}] is {arr[where]!r}"
+        )
+    raise InvalidArgument(
+        f"{name} must be a 1-D sequence of booleans (or 0/1), got dtype {arr.dtype}"
+    )
+
+
+# ----------------------------------------------------------------- normal quantiles
+
+# Coefficients of P. J. Acklam's rational approximation of the inverse normal CDF
+# (relative error below 1.15e-9 before refinement).
+_A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
+      1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
+_B = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
+      6.680131188771972e01, -1.328068155288572e01)
+_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
+      -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
+_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
+      3.754408661907416e00)
+_P_LOW = 0.02425
+
+
+def _ppf_lower(p: float) -> float:
+    """Inverse normal CDF for 0 < p <= 0.5 (so the result is <= 0)."""
+    if p < _P_LOW:
+        q = math.sqrt(-2.0 * math.log(p))
+        x = (((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5]) / (
+            (((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0
+        )
+    else:
+        q = p - 0.5
+        r = q * q
+        x = (((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q / (
+            ((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0
+        )
+    # One Halley step on f(x) = Phi(x) - p. For x <= 0, Phi(x) = erfc(-x / sqrt 2) / 2 has
+    # no cancellation, so the step brings the result to (close to) machine precision.
+    exponent = 0.5 * x * x
+    if exponent < 700.0:  # exp would overflow for p below ~1e-304: keep the approximation
+        e = 0.5 * math.erfc(-x / math.sqrt(2.0)) - p
+        u = e * _SQRT_2PI * math.exp(exponent)
+        x = x - u / (1.0 + 0.5 * x * u)
+    return x
+
+
+def normal_ppf(p: float) -> float:
+    """Inverse CDF (quantile function) of the standard normal distribution.
+
+    Acklam's rational approximation refined by one Halley step that uses
+    ``math.erfc``; the lower tail is evaluated directly and the upper one by the exact
+    symmetry ``ppf(p) = -ppf(1 - p)`` (``1 - p`` is exact in floating point for
+    ``p >= 0.5``). Agrees with ``scipy.stats.norm.ppf`` to about 1e-15 relative for
+    ``1e-300 < p < 1``. ``p`` must lie strictly between 0 and 1.
+    """
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 < float(p) < 1.0:
+        raise InvalidArgument(f"p must be a probability strictly between 0 and 1, got {p!r}")
+    p = float(p)
+    if p > 0.5:
+        return -_ppf_lower(1.0 - p)
+    if p == 0.5:
+        return 0.0
+    return _ppf_lower(p)
+
+
+def z_value(confidence: float = 0.95) -> float:
+    """Two-sided standard normal critical value: ``normal_ppf(0.5 + confidence / 2)``.
+
+    For example ``z_value(0.95) == 1.959963984540054``.
+    """
+    confidence = _check_confidence(confidence)
+    return normal_ppf(0.5 + 0.5 * confidence)
+
+
+# ------------------------------------------------------------------------ proportions
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion ``successes / n``.
+
+    With ``p = successes / n`` and ``z = z_value(confidence)``::
+
+        centre     = (p + z^2 / (2n)) / (1 + z^2 / n)
+        half_width = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / (4 n^2))
+
+    The interval is ``centre -/+ half_width`` clipped to [0, 1]; it is exactly 0 at the
+    lower end when ``successes == 0`` and exactly 1 at the upper end when
+    ``successes == n``. It assumes ``n`` independent trials with a common success
+    probability and, unlike the Wald interval, behaves well for small ``n`` and for
+    proportions near 0 or 1. ``n == 0`` returns ``(nan, nan)``.
+    """
+    k = _check_count(successes, "successes")
+    n = _check_count(n, "n")
+    confidence = _check_confidence(confidence)
+    if k > n:
+        raise InvalidArgument(
+            f"successes must be at most n, got successes={k} with n={n}"
+        )
+    if n == 0:
+        return (math.nan, math.nan)
+    z = z_value(confidence)
+    p = k / n
+    z2n = z * z / n
+    denom = 1.0 + z2n
+    centre = (p + 0.5 * z2n) / denom
+    half = z / denom * math.sqrt(p * (1.0 - p) / n + 0.25 * z2n / n)
+    low = 0.0 if k == 0 else min(1.0, max(0.0, centre - half))
+    high = 1.0 if k == n else min(1.0, max(0.0, centre + half))
+    return (low, high)
+
+
+# ------------------------------------------------------------------------- bootstrap
+
+
+def _bootstrap_means(values: np.ndarray, seed: int, n_resamples: int) -> np.ndarray:
+    """``n_resamples`` means of resamples (with replacement, size n) of ``values``.
+
+    Vectorised in chunks of at most ``_BOOTSTRAP_CHUNK_ELEMENTS`` drawn indices, from a
+    dedicated ``default_rng(seed)``.
+    """
+    n = values.size
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_resamples, dtype=np.float64)
+    rows = max(1, _BOOTSTRAP_CHUNK_ELEMENTS // n)
+    for start in range(0, n_resamples, rows):
+        stop = min(n_resamples, start + rows)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        means[start:stop] = values[idx].mean(axis=1)
+    return means
+
+
+def _percentile_interval(
+    means: np.ndarray, confidence: float, lower_bound: float, upper_bound: float
+) -> tuple[float, float]:
+    alpha = 1.0 - confidence
+    low, high = np.quantile(means, [0.5 * alpha, 1.0 - 0.5 * alpha])
+    # A resample mean lies in [min, max] of the data; clipping removes rounding noise
+    # (and makes constant data give an exactly zero-width interval).
+    low = min(max(float(low), lower_bound), upper_bound)
+    high = min(max(float(high), lower_bound), upper_bound)
+    return (low, high)
+
+
+def bootstrap_mean_interval(
+    values: Any,
+    *,
+    seed: int,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval for the mean of ``values``.
+
+    Draws ``n_resamples`` resamples of size n with replacement, takes their means and
+    returns the ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles (numpy's
+    default linear interpolation), clipped to ``[min(values), max(values)]``. Assumes the
+    values are independent draws from one distribution; like every percentile bootstrap
+    it under-covers a little for small n or heavily skewed data.
+
+    Empty ``values`` -> ``(nan, nan)``; a single value ``v`` -> ``(v, v)``. NaN or
+    infinite values raise :class:`~robustcheck.errors.InvalidArgument`. The work is
+    vectorised (no Python loop over resamples) and chunked to bound memory; the cost
+    is about ``n * n_resamples`` random draws.
+    """
+    arr = _as_float_vector(values, "values")
+    seed = _check_seed(seed)
+    n_resamples = _check_n_resamples(n_resamples)
+    confidence = _check_confidence(confidence)
+    if arr.size == 0:
+        return (math.nan, math.nan)
+    if arr.size == 1:
+        v = float(arr[0])
+        return (v, v)
+    means = _bootstrap_means(arr, seed, n_resamples)
+    return _percentile_interval(means, confidence, float(arr.min()), float(arr.max()))
+
+
+def paired_bootstrap(
+    a: Any,
+    b: Any,
+    *,
+    seed: int,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+) -> PairedBootstrap:
+    """Paired bootstrap comparison of per-sample values of run A and run B.
+
+    ``a[i]`` and ``b[i]`` are measured on the same sample ``i`` (e.g. its confidence
+    drop under each model). Pairs are resampled together, which is the same as
+    bootstrapping the differences ``d = b - a``; ``delta = mean(d)``.
+
+    * Interval: percentile bootstrap of ``mean(d)`` at ``confidence``, as in
+      :func:`bootstrap_mean_interval`.
+    * p-value (two-sided, by inverting the percentile interval): with ``B`` resample
+      means ``d*``, ``p = min(1, 2 * min(1 + #{d* <= 0}, 1 + #{d* >= 0}) / (B + 1))``.
+      It is the smallest ``1 - confidence`` at which the percentile interval would
+      exclude 0, so a small p and an interval away from 0 agree (up to quantile
+      interpolation). The ``+1`` terms (Davison & Hinkley, 1997) keep p away from 0:
+      the smallest attainable p is ``2 / (B + 1)``, so when many p-values are adjusted
+      together (:func:`holm`), use ``n_resamples`` well above ``2 * m / alpha``.
+
+    Assumes the pairs are independent and identically distributed. Identical ``a`` and
+    ``b`` give ``delta == 0`` and ``p_value == 1``. Lengths must match; NaN or infinite
+    values are rejected.
+    """
+    arr_a = _as_float_vector(a, "a")
+    arr_b = _as_float_vector(b, "b")
+    if arr_a.size != arr_b.size:
+        raise InvalidArgument(
+            f"a and b must have one value per sample each, got len(a)={arr_a.size} and "
+            f"len(b)={arr_b.size}; pass values for the same samples in the same order"
+        )
+    seed = _check_seed(seed)
+    n_resamples = _check_n_resamples(n_resamples)
+    confidence = _check_confidence(confidence)
+    n = int(arr_a.size)
+    if n == 0:
+        nan = math.nan
+        return PairedBootstrap(0, nan, nan, nan, nan, nan, confidence, nan, n_resamples, seed)
+    diff = arr_b - arr_a
+    delta = float(diff.mean())
+    mean_a = float(arr_a.mean())
+    mean_b = float(arr_b.mean())
+    if n == 1:
+        return PairedBootstrap(
+            1, mean_a, mean_b, delta, delta, delta, confidence, math.nan, n_resamples, seed
+        )
+    means = _bootstrap_means(diff, seed, n_resamples)
+    low, high = _percentile_interval(means, confidence, float(diff.min()), float(diff.max()))
+    at_most = int(np.count_nonzero(means <= 0.0))
+    at_least = int(np.count_nonzero(means >= 0.0))
+    p_value = min(1.0, 2.0 * (1 + min(at_most, at_least)) / (n_resamples + 1))
+    return PairedBootstrap(
+        n, mean_a, mean_b, delta, low, high, confidence, p_value, n_resamples, seed
+    )
+
+
+# --------------------------------------------------------------------------- McNemar
+
+
+def _stirling_error(m: int) -> float:
+    """``log(m!) - [(m + 1/2) log m - m + log sqrt(2 pi)]`` for an integer ``m >= 1``."""
+    if m <= 15:
+        return math.log(math.factorial(m)) - (m + 0.5) * math.log(m) + m - _LOG_SQRT_2PI
+    # Asymptotic series 1/(12m) - 1/(360m^3) + 1/(1260m^5) - 1/(1680m^7) + 1/(1188m^9);
+    # the first omitted term is below 1e-16 for m >= 16.
+    inv = 1.0 / m
+    inv2 = inv * inv
+    return (1.0 / 12 - (1.0 / 360 - (1.0 / 1260 - (1.0 / 1680 - inv2 / 1188) * inv2) * inv2)
+            * inv2) * inv
+
+
+def _deviance_term(x: float, mean: float) -> float:
+    """``x log(x / mean) + mean - x`` without cancellation when ``x`` is near ``mean``."""
+    if abs(x - mean) < 0.1 * (x + mean):
+        # With v = (x - mean) / (x + mean): x log(x / mean) = 2x (v + v^3/3 + v^5/5 + ...)
+        # and mean - x = -v (x + mean), so the sum is (x - mean) v + 2x (v^3/3 + ...).
+        v = (x - mean) / (x + mean)
+        v2 = v * v
+        total = (x - mean) * v
+        term = 2.0 * x * v
+        j = 1
+        while True:
+            term *= v2
+            nxt = total + term / (2 * j + 1)
+            if nxt == total:
+                return total
+            total = nxt
+            j += 1
+    return x * math.log(x / mean) + mean - x
+
+
+def _log_binom_pmf_half(k: int, n: int) -> float:
+    """``log P(X = k)`` for ``X ~ Binomial(n, 1/2)`` and ``0 < k < n``.
+
+    Loader's saddle-point form, accurate to a few ulp even for very large ``n``::
+
+        log C(n, k) 2^-n = s(n) - s(k) - s(n-k) - D(k, n/2) - D(n-k, n/2)
+                           + 1/2 log(n / (2 pi k (n-k)))
+
+    with ``s`` the Stirling-series error and ``D(x, M) = x log(x/M) + M - x``.
+    """
+    half = 0.5 * n
+    return (
+        _stirling_error(n) - _stirling_error(k) - _stirling_error(n - k)
+        - _deviance_term(float(k), half) - _deviance_term(float(n - k), half)
+        + 0.5 * math.log(n / (2.0 * math.pi * k * (n - k)))
+    )
+
+
+def _binom_half_lower_tail(k: int, n: int) -> float:
+    """``P(X <= k)`` for ``X ~ Binomial(n, 1/2)``, with ``0 <= k < n / 2``."""
+    if k == 0:
+        return math.ldexp(1.0, -n)  # exactly 2^-n (0.0 once it underflows)
+    if n <= _EXACT_BINOMIAL_MAX_N:
+        comb = total = 1
+        for i in range(1, k + 1):  # C(n, i) = C(n, i - 1) * (n - i + 1) / i, exactly
+            comb = comb * (n - i + 1) // i
+            total += comb
+        return total / (1 << n)  # int / int is correctly rounded
+    # Sum the pmf downwards from k relative to P(X = k): the ratio of consecutive terms
+    # is P(X = i-1) / P(X = i) = i / (n - i + 1) < 1 and keeps shrinking, so the terms
+    # decrease and the loop stops once they no longer change the sum.
+    scale = 1.0
+    term = 1.0
+    for i in range(k, 0, -1):
+        term *= i / (n - i + 1)
+        scale += term
+        if term < 1e-17 * scale:
+            break
+    return math.exp(_log_binom_pmf_half(k, n) + math.log(scale))
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts ``b`` and ``c``.
+
+    Under the null hypothesis (no difference between the paired runs) each of the
+    ``b + c`` discordant pairs is equally likely to go either way, so
+    ``min(b, c) ~ Binomial(b + c, 1/2)`` and::
+
+        p = min(1, 2 * P(X <= min(b, c))),   X ~ Binomial(b + c, 1/2)
+
+    ``b + c == 0`` gives 1.0. The tail is computed with exact integers for
+    ``b + c <= 1000`` and otherwise in log space (Loader's saddle-point pmf and a
+    downward ratio sum), to about 1e-13 relative even for millions of trials, in
+    ``O(sqrt(b + c))`` time at worst. Tiny p-values underflow to 0.0 below ~1e-308.
+    """
+    b = _check_count(b, "b")
+    c = _check_count(c, "c")
+    n = b + c
+    k = min(b, c)
+    if 2 * k >= n:  # b == c (including 0 == 0): the tail is at least 1/2
+        return 1.0
+    return min(1.0, 2.0 * _binom_half_lower_tail(k, n))
+
+
+def paired_outcome_test(a: Any, b: Any) -> PairedTest:
+    """Exact McNemar test on per-sample boolean outcomes under run A and run B.
+
+    ``a[i]`` and ``b[i]`` are outcomes of the same sample ``i`` (e.g. "the label
+    flipped") under model/run A and B; bools or 0/1 numbers. Counts the discordant
+    pairs ``b`` (A true, B false) and ``c`` (A false, B true) and returns them with
+    ``rate_a``, ``rate_b``, ``delta = rate_b - rate_a`` and ``p_value =
+    mcnemar_exact(b, c)``. Assumes the samples are independent; concordant pairs carry
+    no information about the difference. Lengths must match.
+    """
+    arr_a = _as_bool_vector(a, "a")
+    arr_b = _as_bool_vector(b, "b")
+    if arr_a.size != arr_b.size:
+        raise InvalidArgument(
+            f"a and b must have one outcome per sample each, got len(a)={arr_a.size} and "
+            f"len(b)={arr_b.size}; pass outcomes for the same samples in the same order"
+        )
+    n = int(arr_a.size)
+    only_a = int(np.count_nonzero(arr_a & ~arr_b))
+    only_b = int(np.count_nonzero(~arr_a & arr_b))
+    if n == 0:
+        return PairedTest(0, 0, 0, math.nan, math.nan, math.nan, 1.0)
+    true_a = int(np.count_nonzero(arr_a))
+    true_b = int(np.count_nonzero(arr_b))
+    return PairedTest(
+        n=n,
+        b=only_a,
+        c=only_b,
+        rate_a=true_a / n,
+        rate_b=true_b / n,
+        delta=(only_b - only_a) / n,
+        p_value=mcnemar_exact(only_a, only_b),
+    )
+
+
+# ------------------------------------------------------------------------------ Holm
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni step-down adjusted p-values, in the input order.
+
+    With the ``m`` non-NaN p-values sorted ascending, ``p(1) <= ... <= p(m)``::
+
+        adjusted(i) = min(1, max_{j <= i} (m - j + 1) * p(j))
+
+    so adjusted values are at least the raw ones, never exceed 1, and keep the order
+    of the raw values. Rejecting where ``adjusted <= alpha`` controls the family-wise
+    error rate at ``alpha`` under any dependence between the tests. NaN entries (e.g.
+    a comparison that could not be made) are returned as NaN and do not count in ``m``.
+    Values outside [0, 1] raise :class:`~robustcheck.errors.InvalidArgument`.
+    """
+    raw: list[float] = []
+    for i, p in enumerate(p_values):
+        try:
+            if isinstance(p, bool):
+                raise TypeError
+            value = float(p)
+        except (TypeError, ValueError):
+            raise InvalidArgument(
+                f"p_values must be numbers in [0, 1] (or NaN), but p_values[{i}] is {p!r}"
+            ) from None
+        if not (math.isnan(value) or 0.0 <= value <= 1.0):
+            raise InvalidArgument(
+                f"p_values must be numbers in [0, 1] (or NaN), but p_values[{i}] is {p!r}"
+            )
+        raw.append(value)
+    adjusted = list(raw)
+    order = sorted((i for i, p in enumerate(raw) if not math.isnan(p)), key=raw.__getitem__)
+    m = len(order)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * raw[i]))
+        adjusted[i] = running
+    return adjusted
