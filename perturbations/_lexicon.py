@@ -21,7 +21,8 @@ __all__ = ["keyboard", "mapping", "misspellings", "ocr", "rows", "words"]
 @functools.cache
 def rows(name: str) -> tuple[tuple[str, ...], ...]:
     """The entries of ``data/<name>.tsv``, comments and blank lines dropped."""
-    text = resources.files("perturbations").joinpath("data").joinpath(f"{name}.tsv").read_text("utf-8")
+    folder = resources.files("perturbations").joinpath("data")
+    text = folder.joinpath(f"{name}.tsv").read_text("utf-8")
     out = []
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):

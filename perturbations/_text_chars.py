@@ -11,7 +11,6 @@ text is left exactly as it was.
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections.abc import Callable
 
 import numpy as np
@@ -23,8 +22,10 @@ from ._text_engine import (
     APOSTROPHES,
     CharTable,
     TextBatch,
+    case_table,
     letters_mask,
     pick_chars,
+    running_count,
     share_for,
 )
 
@@ -53,10 +54,9 @@ def _fullwidth() -> CharTable:
     return CharTable({chr(c): [chr(c + 0xFEE0)] for c in range(0x21, 0x7F)})
 
 
-def _words_with(batch: TextBatch, allowed: np.ndarray, min_len: int) -> np.ndarray:
+def words_with(batch: TextBatch, allowed: np.ndarray, min_len: int) -> np.ndarray:
     """Words at least ``min_len`` long holding at least one allowed code point."""
-    running = np.zeros(len(allowed) + 1, dtype=np.int64)
-    np.cumsum(allowed, out=running[1:])
+    running = running_count(allowed)
     return (running[batch.end] > running[batch.start]) & (batch.lengths >= min_len)
 
 
@@ -66,11 +66,11 @@ def substitute(texts: list[str], draws: Draws, severity: float, table: CharTable
     their alternatives in ``table``."""
     batch = TextBatch(texts)
     allowed = table.has(batch.cps)
-    words = batch.choose(draws, 0, _words_with(batch, allowed, min_len),
+    words = batch.choose(draws, 0, words_with(batch, allowed, min_len),
                          share_for(severity, share))
-    pos, _ = pick_chars(batch, words, allowed, draws, 1, per_word)
+    pos, word_id = pick_chars(batch, words, allowed, draws, 1, per_word)
     rows, _ = table.lookup(batch.cps[pos])
-    owner = batch.owner[np.searchsorted(batch.start, pos, side="right") - 1]
+    owner = batch.owner[words[word_id]]
     u = draws.uniform(2, owner, pos - batch.offsets[owner])
     return batch.substitute(pos, table.pick(rows, u))
 
@@ -99,7 +99,7 @@ def _swap(texts: list[str], *, draws: Draws, severity: float,
         last = np.zeros(len(batch.cps) + 1, dtype=bool)
         last[batch.end - 1] = True
         allowed &= ~last[:-1]
-    words = batch.choose(draws, 0, _words_with(batch, allowed, min_len),
+    words = batch.choose(draws, 0, words_with(batch, allowed, min_len),
                          share_for(severity, word_share))
     pos, _ = pick_chars(batch, words, allowed, draws, 1)
     both = np.concatenate([pos, pos + 1])
@@ -123,7 +123,7 @@ def _delete(texts: list[str], *, draws: Draws, severity: float,
         near_apostrophe[:-1] |= apostrophe[1:]
         near_apostrophe[1:] |= apostrophe[:-1]
     allowed &= ~near_apostrophe
-    words = batch.choose(draws, 0, _words_with(batch, allowed, min_len),
+    words = batch.choose(draws, 0, words_with(batch, allowed, min_len),
                          share_for(severity, word_share))
     pos, _ = pick_chars(batch, words, allowed, draws, 1)
     return batch.delete(pos)
@@ -142,7 +142,7 @@ def _insert(texts: list[str], *, draws: Draws, severity: float, layout: str = "e
     batch = TextBatch(texts)
     table = _keyboard(layout)
     allowed = table.has(batch.cps)
-    words = batch.choose(draws, 0, _words_with(batch, allowed, min_len),
+    words = batch.choose(draws, 0, words_with(batch, allowed, min_len),
                          share_for(severity, word_share))
     pos, word_id = pick_chars(batch, words, allowed, draws, 1)
     rows, _ = table.lookup(batch.cps[pos])
@@ -166,7 +166,7 @@ def _repeat(texts: list[str], *, draws: Draws, severity: float, word_share: floa
     letters = letters_mask(batch.cps)
     vowel = np.isin(batch.cps, _VOWELS)
     allowed = vowel | (letters & ~_words_with_vowel_mask(batch, vowel))
-    words = batch.choose(draws, 0, _words_with(batch, allowed, 2),
+    words = batch.choose(draws, 0, words_with(batch, allowed, 2),
                          share_for(severity, word_share))
     pos, word_id = pick_chars(batch, words, allowed, draws, 1)
     owner = batch.owner[words][word_id]
@@ -178,7 +178,7 @@ def _repeat(texts: list[str], *, draws: Draws, severity: float, word_share: floa
 def _words_with_vowel_mask(batch: TextBatch, vowel: np.ndarray) -> np.ndarray:
     """Per code point: whether it lies in a word that has a vowel (then only vowels
     are stretched, as people do: 'sooo good'; otherwise any letter: 'hmmm')."""
-    has = _words_with(batch, vowel, 1)
+    has = words_with(batch, vowel, 1)
     out = np.zeros(len(batch.cps), dtype=bool)
     if len(batch.start):
         marks = np.zeros(len(batch.cps) + 1, dtype=np.int64)
@@ -280,15 +280,18 @@ def _random_case(texts: list[str], *, draws: Draws, severity: float,
                  word_share: float = 1.0) -> list[str]:
     batch = TextBatch(texts)
     letters = letters_mask(batch.cps)
-    words = batch.choose(draws, 0, _words_with(batch, letters, 2),
+    words = batch.choose(draws, 0, words_with(batch, letters, 2),
                          share_for(severity, word_share))
     pos, word_id = pick_chars(batch, words, letters, draws, 1, per_word=None)
     owner = batch.owner[words][word_id]
     flip = draws.uniform(2, owner, pos - batch.offsets[owner]) < 0.5
-    pos = pos[flip]
-    swapped = [ord(c.swapcase()) if len(c.swapcase()) == 1 else ord(c)
-               for c in map(chr, batch.cps[pos].tolist())]
-    return batch.substitute(pos, np.array(swapped, dtype=np.uint32))
+    cps = batch.cps.copy()
+    for kind in ("upper", "lower"):
+        table = case_table(kind)
+        rows, has = table.lookup(batch.cps[pos])
+        take = flip & has
+        cps[pos[take]] = table.values[rows[take], 0]
+    return batch.rebuild(cps)
 
 
 random_case = perturbation(
@@ -305,7 +308,7 @@ def _zero_width(texts: list[str], *, draws: Draws, severity: float,
     letters = letters_mask(batch.cps)
     inner = letters.copy()
     inner[batch.start] = False  # insert *between* letters, never before a word
-    words = batch.choose(draws, 0, _words_with(batch, inner, 2), share_for(severity, word_share))
+    words = batch.choose(draws, 0, words_with(batch, inner, 2), share_for(severity, word_share))
     pos, word_id = pick_chars(batch, words, inner, draws, 1)
     owner = batch.owner[words][word_id]
     u = draws.uniform(2, owner, pos - batch.offsets[owner])

@@ -15,9 +15,11 @@ left as it was.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,9 +27,10 @@ from ._random import Draws
 
 __all__ = ["CharTable", "TextBatch"]
 
-_ASCII_LETTER = np.zeros(128, dtype=bool)
-for _c in range(128):
-    _ASCII_LETTER[_c] = chr(_c).isalpha()
+@functools.cache
+def _bmp_letters() -> np.ndarray:
+    """``str.isalpha`` of every code point of the Basic Multilingual Plane, once."""
+    return np.array([chr(c).isalpha() for c in range(0x10000)], dtype=bool)
 
 
 class CharTable:
@@ -45,19 +48,20 @@ class CharTable:
         )
         items = [(k, v) for k, v in items if v]
         width = max((len(v) for _, v in items), default=1)
-        self.keys = np.array([k for k, _ in items], dtype=np.uint32)
         self.counts = np.array([len(v) for _, v in items], dtype=np.int64)
         self.values = np.zeros((len(items), width), dtype=np.uint32)
         for row, (_, vals) in enumerate(items):
             self.values[row, : len(vals)] = vals
+        # a dense code point -> row index table, -1 where there is none; it ends with a
+        # -1 so that clipping maps every larger code point to "none"
+        self.rows = np.full((items[-1][0] + 2) if items else 1, -1, dtype=np.int32)
+        for row, (key, _) in enumerate(items):
+            self.rows[key] = row
 
     def lookup(self, cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row of each code point in the table and whether it has one."""
-        if len(self.keys) == 0:
-            return np.zeros(len(cps), dtype=np.intp), np.zeros(len(cps), dtype=bool)
-        row = np.searchsorted(self.keys, cps)
-        row = np.minimum(row, len(self.keys) - 1)
-        return row, self.keys[row] == cps
+        row = np.take(self.rows, cps, mode="clip")
+        return np.maximum(row, 0), row >= 0
 
     def pick(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
         """An alternative per looked-up row, chosen by uniforms ``u``."""
@@ -68,16 +72,27 @@ class CharTable:
         return self.lookup(cps)[1]
 
 
+@functools.cache
+def case_table(kind: str) -> CharTable:
+    """Letter -> its upper (or lower) case form, for every BMP letter whose case maps to
+    one other code point."""
+    table: dict[str, list[str]] = {}
+    for cp in range(0x10000):
+        ch = chr(cp)
+        if ch.isalpha():
+            other = ch.upper() if kind == "upper" else ch.lower()
+            if len(other) == 1 and other != ch:
+                table[ch] = [other]
+    return CharTable(table)
+
+
 def letters_mask(cps: np.ndarray) -> np.ndarray:
-    """Whether each code point is a letter, vectorised (non-ASCII classified once each)."""
-    out = np.zeros(len(cps), dtype=bool)
-    ascii_ = cps < 128
-    out[ascii_] = _ASCII_LETTER[cps[ascii_]]
-    other = ~ascii_
-    if other.any():
-        uniq, inverse = np.unique(cps[other], return_inverse=True)
-        flags = np.array([_isalpha(int(c)) for c in uniq], dtype=bool)
-        out[other] = flags[inverse]
+    """Whether each code point is a letter (``str.isalpha``), vectorised."""
+    out = np.take(_bmp_letters(), cps, mode="clip")  # U+FFFF is no letter: clip is safe
+    astral = np.flatnonzero(cps > 0xFFFF)
+    if len(astral):
+        uniq, inverse = np.unique(cps[astral], return_inverse=True)
+        out[astral] = np.array([_isalpha(int(c)) for c in uniq], dtype=bool)[inverse]
     return out
 
 
@@ -88,7 +103,8 @@ def word_mask(cps: np.ndarray) -> np.ndarray:
     """Letters, plus apostrophes with a letter on both sides."""
     letter = letters_mask(cps)
     if len(cps) > 2:
-        inner = np.isin(cps[1:-1], APOSTROPHES) & letter[:-2] & letter[2:]
+        mid = cps[1:-1]
+        inner = ((mid == APOSTROPHES[0]) | (mid == APOSTROPHES[1])) & letter[:-2] & letter[2:]
         letter[1:-1] |= inner
     return letter
 
@@ -113,8 +129,9 @@ class TextBatch:
         lengths = np.fromiter(map(len, self.texts), dtype=np.int64, count=len(self.texts))
         self.offsets = np.zeros(len(self.texts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.offsets[1:])
-        joined = "".join(self.texts).encode("utf-32-le", "surrogatepass")
-        self.cps = np.frombuffer(joined, dtype=np.uint32)
+        self.joined = "".join(self.texts)
+        self.cps = np.frombuffer(self.joined.encode("utf-32-le", "surrogatepass"),
+                                 dtype=np.uint32)
         letter = word_mask(self.cps)
         n = len(self.cps)
         text_start = np.zeros(n + 1, dtype=bool)
@@ -135,10 +152,16 @@ class TextBatch:
     def lengths(self) -> np.ndarray:
         return self.end - self.start
 
-    def words(self, index: np.ndarray) -> list[str]:
-        """The text of the words at ``index``."""
-        joined = "".join(self.texts)
-        return [joined[s:e] for s, e in zip(self.start[index].tolist(), self.end[index].tolist())]
+    def words(self, index: np.ndarray, lower: bool = False) -> list[str]:
+        """The text of the words at ``index`` (lower-cased if ``lower``)."""
+        joined = self.joined
+        bounds = zip(self.start[index].tolist(), self.end[index].tolist())
+        if lower:
+            folded = joined.lower()
+            if len(folded) == len(joined):  # a few letters lower-case to two code points
+                return [folded[s:e] for s, e in bounds]
+            return [joined[s:e].lower() for s, e in bounds]
+        return [joined[s:e] for s, e in bounds]
 
     def choose(self, draws: Draws, stream: int, eligible: np.ndarray, share: float) -> np.ndarray:
         """Indices of the words to touch: see :func:`rank_select`."""
@@ -157,7 +180,11 @@ class TextBatch:
 
     def _split(self, cps: np.ndarray, offsets: np.ndarray) -> list[str]:
         joined = cps.astype(np.uint32, copy=False).tobytes().decode("utf-32-le", "surrogatepass")
-        return [joined[a:b] for a, b in itertools.pairwise(offsets.tolist())]
+        return self._split_str(joined, offsets)
+
+    def rebuild(self, cps: np.ndarray) -> list[str]:
+        """Texts from an edited copy of ``cps`` (same length as the original)."""
+        return self._split(cps, self.offsets)
 
     def substitute(self, positions: np.ndarray, values: np.ndarray) -> list[str]:
         """Texts with the code points at ``positions`` replaced by ``values``."""
@@ -193,23 +220,20 @@ class TextBatch:
         """Texts with the words at ``words`` (sorted) replaced by the strings ``new``."""
         if len(words) == 0:
             return list(self.texts)
-        out = list(self.texts)
-        owner = self.owner[words].tolist()
-        starts = (self.start[words] - self.offsets[self.owner[words]]).tolist()
-        ends = (self.end[words] - self.offsets[self.owner[words]]).tolist()
-        i = 0
-        while i < len(words):
-            t = owner[i]
-            text = self.texts[t]
-            pieces, cursor = [], 0
-            while i < len(words) and owner[i] == t:
-                pieces.append(text[cursor:starts[i]])
-                pieces.append(new[i])
-                cursor = ends[i]
-                i += 1
-            pieces.append(text[cursor:])
-            out[t] = "".join(pieces)
-        return out
+        starts = self.start[words].tolist()
+        ends = self.end[words].tolist()
+        joined = self.joined
+        pieces: list[str] = [joined[a:b] for a, b in zip([0, *ends], [*starts, len(joined)])]
+        merged: list[str] = [""] * (2 * len(new) + 1)
+        merged[0::2] = pieces
+        merged[1::2] = new
+        grown = np.fromiter(map(len, new), dtype=np.int64, count=len(new)) - (
+            self.end[words] - self.start[words])
+        per_text = np.bincount(self.owner[words], weights=grown, minlength=len(self.texts))
+        return self._split_str("".join(merged), self._shifted(per_text.astype(np.int64)))
+
+    def _split_str(self, joined: str, offsets: np.ndarray) -> list[str]:
+        return [joined[a:b] for a, b in itertools.pairwise(offsets.tolist())]
 
     def _owner_of(self, positions: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.offsets, positions, side="right") - 1
@@ -233,7 +257,7 @@ def rank_select(draws: Draws, stream: int, owner: np.ndarray, counter: np.ndarra
     if len(owner) == 0 or share <= 0:
         return np.zeros(0, dtype=np.intp)
     u = draws.uniform(stream, owner, counter)
-    order = np.lexsort((u, owner))
+    order = np.argsort(owner + u)  # by text, then by draw (u < 1 never crosses texts)
     per_text = np.bincount(owner, minlength=n_texts)
     quota = np.ceil(per_text * share - 1e-9).astype(np.int64)
     quota = np.where(per_text > 0, np.maximum(quota, 1), 0)
@@ -243,6 +267,13 @@ def rank_select(draws: Draws, stream: int, owner: np.ndarray, counter: np.ndarra
     return np.sort(order[rank < quota[sorted_owner]])
 
 
+def running_count(mask: np.ndarray) -> np.ndarray:
+    """``out[i]`` = how many of ``mask[:i]`` are true (length ``len(mask) + 1``)."""
+    out = np.zeros(len(mask) + 1, dtype=np.int32)
+    np.cumsum(mask, out=out[1:], dtype=np.int32)
+    return out
+
+
 def share_for(severity: float, full: float) -> float:
     """The share of eligible items touched at ``severity`` when ``full`` is the share at 1."""
     return min(1.0, max(0.0, severity * full))
@@ -250,18 +281,27 @@ def share_for(severity: float, full: float) -> float:
 
 def map_words(texts: Sequence[str], draws: Draws, severity: float, *, share: float,
               edit: Callable[[str, float], str], eligible: Callable[[str], bool] | None = None,
-              min_len: int = 1, stream: int = 0) -> list[str]:
-    """Apply ``edit(word, u)`` to a ``share * severity`` of each text's words.
+              lexicon: Mapping[str, Any] | None = None, min_len: int = 1,
+              stream: int = 0) -> list[str]:
+    """Apply ``edit(word, u)`` to a ``share * severity`` of each text's eligible words.
 
-    The string-function path: words are found and chosen with arrays, the edit runs in
-    Python once per chosen word.
+    A word is eligible when it is at least ``min_len`` long, its lower-case form is a
+    key of ``lexicon`` (if given) and ``eligible(word)`` holds (if given). Words are
+    found and chosen with arrays; Python runs once per word for the eligibility test
+    and once per chosen word for the edit.
     """
     batch = TextBatch(texts)
     ok = batch.lengths >= min_len
-    if eligible is not None and ok.any():
+    if (eligible is not None or lexicon is not None) and ok.any():
         cand = np.flatnonzero(ok)
-        flags = np.array([eligible(w) for w in batch.words(cand)], dtype=bool)
-        ok[cand[~flags]] = False
+        if lexicon is not None:
+            flags = np.fromiter(map(lexicon.__contains__, batch.words(cand, lower=True)),
+                                dtype=bool, count=len(cand))
+            ok[cand[~flags]] = False
+            cand = cand[flags]
+        if eligible is not None and len(cand):
+            flags = np.fromiter(map(eligible, batch.words(cand)), dtype=bool, count=len(cand))
+            ok[cand[~flags]] = False
     chosen = batch.choose(draws, stream, ok, share_for(severity, share))
     if len(chosen) == 0:
         return list(texts)
@@ -279,29 +319,22 @@ def ceil_share(n: int, share: float) -> int:
 
 def pick_chars(batch: TextBatch, words: np.ndarray, allowed: np.ndarray, draws: Draws,
                stream: int, per_word: int | None = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Code-point positions inside the chosen ``words`` where ``allowed`` is true:
-    ``per_word`` of them per word (all when None), chosen by counter-based draws.
+    """Code-point positions inside the chosen ``words`` where ``allowed`` is true: one
+    per word, uniformly among its allowed positions (``per_word=None``: all of them).
 
     Returns ``(positions, word_of_position)``, the second indexing into ``words``.
+    Words without an allowed position get none.
     """
-    lengths = batch.lengths[words]
-    total = int(lengths.sum())
-    if total == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    word_id = np.repeat(np.arange(len(words)), lengths)
-    first = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    pos = batch.start[words][word_id] + (np.arange(total) - first)
-    ok = allowed[pos]
-    pos, word_id = pos[ok], word_id[ok]
-    if per_word is None or len(pos) == 0:
-        return pos, word_id
-    owner = batch.owner[words][word_id]
-    u = draws.uniform(stream, owner, pos - batch.offsets[owner])
-    order = np.lexsort((u, word_id))
-    sorted_word = word_id[order]
-    group_start = np.searchsorted(sorted_word, sorted_word)
-    rank = np.arange(len(order)) - group_start
-    keep = order[rank < per_word]
-    keep.sort()
-    return pos[keep], word_id[keep]
+    running = running_count(allowed)
+    starts, ends = batch.start[words], batch.end[words]
+    first, count = running[starts], running[ends] - running[starts]
+    if per_word is None:
+        total = int(count.sum())
+        word_id = np.repeat(np.arange(len(words)), count)
+        rank = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+        return np.flatnonzero(allowed)[np.repeat(first, count) + rank], word_id
+    has = np.flatnonzero(count > 0)
+    owner = batch.owner[words[has]]
+    u = draws.uniform(stream, owner, batch.ordinal[words[has]])
+    rank = np.minimum((u * count[has]).astype(np.int64), count[has] - 1)
+    return np.flatnonzero(allowed)[first[has] + rank], has

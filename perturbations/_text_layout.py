@@ -13,41 +13,61 @@ import numpy as np
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
-from ._text_engine import TextBatch, map_words, rank_select, share_for
+from ._text_chars import words_with as _words_with
+from ._text_engine import TextBatch, case_table, map_words, rank_select, share_for
 
 # -- case -----------------------------------------------------------------------------
 
 
-def _case(transform: Callable[[str], str]) -> Callable[..., list[str]]:
+def _case(first: str, rest: str) -> Callable[..., list[str]]:
+    """Put the first letter of chosen words in case ``first`` and the others in case
+    ``rest`` ("upper", "lower" or "" to keep), all words of the batch at once."""
+
     def change_case(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-        return map_words(texts, draws, severity, share=1.0, edit=lambda w, u: transform(w),
-                         eligible=lambda w: transform(w) != w)
+        batch = TextBatch(texts)
+        head = np.zeros(len(batch.cps), dtype=bool)
+        head[batch.start] = True
+        positions = []
+        for case, where in ((first, head), (rest, ~head)):
+            if case:
+                positions.append((case_table(case), where & case_table(case).has(batch.cps)))
+        changes = np.zeros(len(batch.cps), dtype=bool)
+        for _, mask in positions:
+            changes |= mask
+        words = batch.choose(draws, 0, _words_with(batch, changes, 1),
+                             share_for(severity, 1.0))
+        chosen = np.zeros(len(batch.cps) + 1, dtype=np.int32)
+        np.add.at(chosen, batch.start[words], 1)
+        np.add.at(chosen, batch.end[words], -1)
+        inside = np.cumsum(chosen[:-1]) > 0
+        cps = batch.cps.copy()
+        for table, mask in positions:
+            pos = np.flatnonzero(mask & inside)
+            rows, _ = table.lookup(cps[pos])
+            cps[pos] = table.values[rows, 0]
+        return batch.rebuild(cps)
 
     return change_case
-
-
-def _title(word: str) -> str:
-    return word[:1].upper() + word[1:].lower()
 
 
 upper = perturbation(
     name="case.upper", modality="text", expectation="invariant", batched=True,
     description="Words in capitals, as in shouting: 'great food' -> 'GREAT FOOD'.",
     severity="share of the words put in upper case: all of them at 1.0",
-)(_case(str.upper))
+)(_case("upper", "upper"))
 
 lower = perturbation(
     name="case.lower", modality="text", expectation="invariant", batched=True,
     description="Words in lower case, as typed on a phone: 'Paris' -> 'paris', "
                 "'NASA' -> 'nasa'.",
     severity="share of the words with a capital put in lower case: all of them at 1.0",
-)(_case(str.lower))
+)(_case("lower", "lower"))
 
 title = perturbation(
     name="case.title", modality="text", expectation="invariant", batched=True,
     description="Words capitalised as in a headline: 'the food' -> 'The Food'.",
     severity="share of the words capitalised: all of them at 1.0",
-)(_case(_title))
+)(_case("upper", "lower"))
 
 
 # -- punctuation -----------------------------------------------------------------------
@@ -225,32 +245,36 @@ strip_accents = perturbation(
 # -- length ------------------------------------------------------------------------------
 
 
-def _truncate(text: str, *, rng: np.random.Generator, severity: float,
-              most: float = 0.3) -> str:
-    """Cut the tail at a word boundary, dropping at most ``most * severity`` of the text."""
-    keep = math.ceil(len(text) * (1.0 - most * severity))
+def _truncate_one(text: str, cut_share: float) -> str:
+    keep = math.ceil(len(text) * (1.0 - cut_share))
     cut = text.rfind(" ", 0, keep + 1)
     if cut <= 0 or keep >= len(text):
         return text
     return text[:cut].rstrip()
 
 
+def _truncate(texts: list[str], *, draws: Draws, severity: float,
+              most: float = 0.3) -> list[str]:
+    """Cut the tail at a word boundary, dropping at most ``most * severity`` of each text."""
+    return [_truncate_one(text, most * severity) for text in texts]
+
+
 truncate = perturbation(
-    name="length.truncate", modality="text", expectation="invariant",
+    name="length.truncate", modality="text", expectation="invariant", batched=True,
     description="The end of the text cut off at a word boundary, as by a length limit in "
                 "a form or a database column.",
     severity="share of the characters cut from the end: up to 30% at 1.0",
 )(_truncate)
 
 
-def _repeat_text(text: str, *, rng: np.random.Generator, severity: float,
-                 most: int = 20) -> str:
+def _repeat_text(texts: list[str], *, draws: Draws, severity: float,
+                 most: int = 20) -> list[str]:
     copies = 1 + math.ceil(severity * (most - 1) - 1e-9)
-    return " ".join([text] * copies) if text else text
+    return [" ".join([text] * copies) if text else text for text in texts]
 
 
 repeat_text = perturbation(
-    name="length.repeat", modality="text", expectation="no-crash",
+    name="length.repeat", modality="text", expectation="no-crash", batched=True,
     description="The text repeated to make a very long input: tests that the model "
                 "answers (and stays fast) on inputs far longer than it was trained on.",
     severity="number of copies: 1 + severity x 19, so 20 copies at 1.0",

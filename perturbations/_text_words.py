@@ -20,7 +20,7 @@ import numpy as np
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
-from ._text_engine import TextBatch, map_words, share_for
+from ._text_engine import TextBatch, map_words, rank_select, share_for
 
 # -- helpers ----------------------------------------------------------------------
 
@@ -73,37 +73,67 @@ def _phrase_regex(name: str, column: int = 0, ignore_case: bool = True) -> re.Pa
     return re.compile(r"(?<![\w'])" + trie_pattern(keys) + r"(?![\w'])", flags)
 
 
-def replace_matches(text: str, rng: np.random.Generator, share: float,
-                    pattern: re.Pattern[str], replace: Callable[[str, float], str]) -> str:
-    """Replace ``ceil(share * n)`` of the ``n`` matches of ``pattern`` (those with the
-    smallest draws, so a larger share replaces a superset)."""
-    matches = list(pattern.finditer(text))
-    if not matches or share <= 0:
-        return text
-    u = rng.random(2 * len(matches))
-    k = max(1, math.ceil(len(matches) * share - 1e-9))
-    chosen = sorted(np.argsort(u[: len(matches)], kind="stable")[:k].tolist())
-    pieces, cursor = [], 0
-    for i in chosen:
+def replace_phrases(texts: list[str], draws: Draws, share: float, pattern: re.Pattern[str],
+                    replace: Callable[[str, float], str]) -> list[str]:
+    """Replace ``ceil(share * n)`` of the ``n`` matches of ``pattern`` in each text
+    (those with the smallest draws, so a larger share replaces a superset).
+
+    One regular-expression scan over the whole batch: texts are joined by NUL, which no
+    pattern here matches, so no match spans two texts.
+    """
+    if share <= 0 or not texts:
+        return list(texts)
+    joined = "\x00".join(texts)
+    matches = list(pattern.finditer(joined))
+    if not matches:
+        return list(texts)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
+    text_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    where = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
+    owner = np.searchsorted(text_start, where, side="right") - 1
+    ordinal = np.arange(len(matches)) - np.searchsorted(owner, owner)
+    picked = rank_select(draws, 0, owner, ordinal, share, len(texts))
+    u = draws.uniform(1, owner[picked], ordinal[picked]).tolist()
+    out = list(texts)
+    base = text_start.tolist()
+    cursor_text, pieces, cursor = -1, [], 0
+    for i, x in zip(picked.tolist(), u):
+        t = int(owner[i])
+        if t != cursor_text:
+            if cursor_text >= 0:
+                pieces.append(texts[cursor_text][cursor:])
+                out[cursor_text] = "".join(pieces)
+            cursor_text, pieces, cursor = t, [], 0
         m = matches[i]
-        pieces.append(text[cursor:m.start()])
-        pieces.append(replace(m.group(0), float(u[len(matches) + i])))
-        cursor = m.end()
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+        start, end = m.start() - base[t], m.end() - base[t]
+        pieces.append(texts[t][cursor:start])
+        pieces.append(replace(m.group(0), x))
+        cursor = end
+    pieces.append(texts[cursor_text][cursor:])
+    out[cursor_text] = "".join(pieces)
+    return out
+
+
+def lexicon_swap(texts: list[str], draws: Draws, severity: float,
+                 table: Mapping[str, Sequence[str]], *, share: float) -> list[str]:
+    """Replace a ``share * severity`` of the words found in ``table`` (looked up lower
+    case) by one of their alternatives, in the case pattern of the word replaced."""
+
+    def edit(word: str, u: float) -> str:
+        alts = table[word.lower()]
+        new = alts[int(u * len(alts))]
+        if word[:1].isupper():
+            return new.upper() if len(word) > 1 and word.isupper() else new[:1].upper() + new[1:]
+        return new
+
+    return map_words(texts, draws, severity, share=share, edit=edit, lexicon=table)
 
 
 def _lexicon_words(name: str, *, share: float) -> Callable[..., list[str]]:
     """A perturbation replacing whole words found in a single-word lexicon."""
 
     def substitute(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-        table = _lexicon.mapping(name)
-
-        def edit(word: str, u: float) -> str:
-            return match_case(word, _pick(table[word.lower()], u))
-
-        return map_words(texts, draws, severity, share=share, edit=edit,
-                         eligible=lambda w: w.lower() in table)
+        return lexicon_swap(texts, draws, severity, _lexicon.mapping(name), share=share)
 
     return substitute
 
@@ -113,13 +143,7 @@ def _lexicon_words(name: str, *, share: float) -> Callable[..., list[str]]:
 
 def _misspell(texts: list[str], *, draws: Draws, severity: float,
               word_share: float = 0.3) -> list[str]:
-    table = _misspelling_table()
-
-    def edit(word: str, u: float) -> str:
-        return match_case(word, _pick(table[word.lower()], u))
-
-    return map_words(texts, draws, severity, share=word_share, edit=edit,
-                     eligible=lambda w: w.lower() in table)
+    return lexicon_swap(texts, draws, severity, _misspelling_table(), share=word_share)
 
 
 @functools.cache
@@ -160,14 +184,14 @@ emoji_word = perturbation(
 # -- phrase lexicons: abbreviations, contractions ---------------------------------
 
 
-def _abbreviate(text: str, *, rng: np.random.Generator, severity: float) -> str:
+def _abbreviate(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     table = {k.lower(): v for k, v in _lexicon.mapping("abbreviations").items()}
-    return replace_matches(text, rng, severity, _phrase_regex("abbreviations"),
+    return replace_phrases(texts, draws, severity, _phrase_regex("abbreviations"),
                            lambda m, u: match_case(m, _pick(table[m.lower()], u)))
 
 
 abbreviation = perturbation(
-    name="abbreviation.phrase", modality="text", expectation="invariant",
+    name="abbreviation.phrase", modality="text", expectation="invariant", batched=True,
     description="Words and phrases abbreviated as people type them: 'as soon as "
                 "possible' -> 'asap', 'tomorrow' -> 'tmrw'.",
     severity="share of the abbreviable phrases abbreviated: all of them at 1.0, "
@@ -182,26 +206,26 @@ def _contractions() -> tuple[dict[str, str], dict[str, str]]:
     return expand, contract
 
 
-def _expand(text: str, *, rng: np.random.Generator, severity: float) -> str:
+def _expand(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     expand, _ = _contractions()
-    return replace_matches(text, rng, severity, _phrase_regex("contractions"),
+    return replace_phrases(texts, draws, severity, _phrase_regex("contractions"),
                            lambda m, u: match_case(m, expand[m.lower()]))
 
 
-def _contract(text: str, *, rng: np.random.Generator, severity: float) -> str:
+def _contract(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     _, contract = _contractions()
-    return replace_matches(text, rng, severity, _phrase_regex("contractions", column=1),
+    return replace_phrases(texts, draws, severity, _phrase_regex("contractions", column=1),
                            lambda m, u: match_case(m, contract[m.lower()]))
 
 
 contraction_expand = perturbation(
-    name="contraction.expand", modality="text", expectation="invariant",
+    name="contraction.expand", modality="text", expectation="invariant", batched=True,
     description="Contractions written out: \"isn't\" -> 'is not', \"I'm\" -> 'I am'.",
     severity="share of the contractions expanded: all of them at 1.0, at least one",
 )(_expand)
 
 contraction_contract = perturbation(
-    name="contraction.contract", modality="text", expectation="invariant",
+    name="contraction.contract", modality="text", expectation="invariant", batched=True,
     description="Phrases contracted: 'is not' -> \"isn't\", 'I am' -> \"I'm\".",
     severity="share of the contractible phrases contracted: all of them at 1.0, "
              "at least one",
@@ -241,14 +265,15 @@ def _locations() -> dict[str, tuple[str, ...]]:
             for loc, kind in kind_of.items()}
 
 
-def _swap_location(text: str, *, rng: np.random.Generator, severity: float) -> str:
+def _swap_location(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     table = _locations()
-    return replace_matches(text, rng, severity, _phrase_regex("locations", ignore_case=False),
+    return replace_phrases(texts, draws, severity,
+                           _phrase_regex("locations", ignore_case=False),
                            lambda m, u: _pick(table[m], u) if table.get(m) else m)
 
 
 location = perturbation(
-    name="entity.location", modality="text", expectation="invariant",
+    name="entity.location", modality="text", expectation="invariant", batched=True,
     description="A city or country replaced by another of the same kind: 'Paris' -> "
                 "'Nairobi'.",
     severity="share of the known places swapped: all of them at 1.0, at least one",
@@ -270,12 +295,12 @@ def _new_number(number: str, u: float) -> str:
     return f"{value}{sep}{tail}"
 
 
-def _swap_number(text: str, *, rng: np.random.Generator, severity: float) -> str:
-    return replace_matches(text, rng, severity, _NUMBER, _new_number)
+def _swap_number(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
+    return replace_phrases(texts, draws, severity, _NUMBER, _new_number)
 
 
 number = perturbation(
-    name="entity.number", modality="text", expectation="invariant",
+    name="entity.number", modality="text", expectation="invariant", batched=True,
     description="A number replaced by another with as many digits: '3 days' -> '7 days', "
                 "'$24.99' -> '$61.99'.",
     severity="share of the numbers swapped: all of them at 1.0, at least one",
@@ -293,7 +318,7 @@ _POSITIVE = re.compile(r"\b(?P<aux>" + _AUX + r")\b(?!\s+not\b|n't)", re.IGNOREC
 _UNCONTRACT = {"ca": "can", "wo": "will", "sha": "shall", "ai": "is"}
 
 
-def _negate(text: str, *, rng: np.random.Generator, severity: float) -> str:
+def _negate_one(text: str) -> str:
     """Negate the first clause that can be: remove an existing negation if there is one
     ('is not good' -> 'is good'), else add 'not' after the first auxiliary verb."""
     found = _NEGATED.search(text)
@@ -311,8 +336,12 @@ def _negate(text: str, *, rng: np.random.Generator, severity: float) -> str:
     return text[:aux.end()] + " not" + text[aux.end():]
 
 
+def _negate(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
+    return [_negate_one(text) for text in texts]
+
+
 negation = perturbation(
-    name="negation.clause", modality="text", expectation="directional",
+    name="negation.clause", modality="text", expectation="directional", batched=True,
     direction="the predicted label changes (for sentiment: to the opposite polarity)",
     description="The first clause negated: 'the food was good' -> 'the food was not "
                 "good'; an existing negation is removed instead ('isn't' -> 'is').",
