@@ -11,7 +11,17 @@ from typing import Any
 
 __version__ = "0.1.0.dev0"
 
-_EXPORTS: dict[str, str] = {}
+_EXPORTS: dict[str, str] = {
+    "Adapter": ".adapters",
+    "Prediction": ".adapters",
+    "adapt": ".adapters",
+    "run": ".runner",
+    "RunResult": ".results",
+    "load": ".results",
+    "RobustcheckError": ".errors",
+    "RobustnessError": ".errors",
+    "InvalidArgument": ".errors",
+}
 
 __all__ = sorted(["__version__", *_EXPORTS])
 

@@ -1,0 +1,190 @@
+"""Degradation metrics of one perturbation x severity, each with a 95% interval.
+
+Input: the per-sample outcome of a row (which inputs the perturbation changed, which
+calls crashed, what the model answered) next to the clean answers and, when given, the
+true labels. Output: plain numbers, ready for JSON.
+
+Definitions (DESIGN §6). "Changed" samples are those whose input the perturbation
+altered; samples whose *clean* prediction crashed are left out of every rate but
+accuracy (where they count as wrong).
+
+======================  ========================================================
+``coverage``            share of the n samples whose input was changed
+``crash_rate``          among changed: share where the model raised or timed out
+``flip_rate``           among changed, not crashed: predicted label differs from the
+                        clean prediction
+``failure_rate``        among changed: crashed, or the answer broke the expectation
+                        (invariant: the label flipped; directional: it did not move
+                        as stated; no-crash: only crashes fail)
+``accuracy_clean``      with labels: clean accuracy over all n
+``accuracy_perturbed``  with labels: accuracy over all n, unchanged samples keeping
+                        their clean prediction and crashes counting as wrong
+``accuracy_drop``       ``accuracy_clean - accuracy_perturbed`` (paired)
+``confidence_drop``     with scores: mean over changed, not crashed of
+                        ``p_clean[c] - p_perturbed[c]``, c the clean label
+``mean_abs_change``     regression: mean of ``|y_perturbed - y_clean|`` over changed
+``error_increase``      regression with labels: ``MAE_perturbed - MAE_clean``
+======================  ========================================================
+
+Intervals: Wilson score intervals for proportions. For means (accuracy drop, confidence
+drop, regression changes) a percentile bootstrap of 1,000 seeded resamples when there
+are at most 1,000 values; above that the bootstrap distribution of a mean is normal to
+within its own Monte-Carlo error, and the normal interval ``mean ± z·s/√n`` is used
+instead: the same interval at no resampling cost (a 10,000-sample, 120-row audit would
+otherwise spend longer bootstrapping than predicting).
+
+The **robustness score** is ``100 x (1 - mean failure_rate)`` over the rows whose
+perturbation changed at least one input: 100 means no perturbation made the model fail
+its expectation or crash on any input it changed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .stats import bootstrap_mean_interval, wilson_interval, z_value
+
+__all__ = ["BOOTSTRAP_MAX_N", "METRICS", "Metric", "robustness_score", "row_metrics"]
+
+BOOTSTRAP_MAX_N = 1000
+BOOTSTRAP_RESAMPLES = 1000
+
+METRICS = (
+    "coverage", "crash_rate", "flip_rate", "failure_rate", "accuracy_clean",
+    "accuracy_perturbed", "accuracy_drop", "confidence_drop", "mean_abs_change",
+    "error_increase",
+)
+"""Every metric a row may carry, in display order (latency lives in the timings)."""
+
+Expectation = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A measured value, its 95% interval and how many samples it rests on."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {"value": _num(self.value), "low": _num(self.low), "high": _num(self.high),
+                "n": self.n}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Metric:
+        return cls(_float(d["value"]), _float(d["low"]), _float(d["high"]), int(d["n"]))
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else round(float(x), 12)
+
+
+def _float(x: Any) -> float:
+    return math.nan if x is None else float(x)
+
+
+def proportion(hits: np.ndarray) -> Metric:
+    n = int(hits.size)
+    k = int(np.count_nonzero(hits))
+    low, high = wilson_interval(k, n) if n else (math.nan, math.nan)
+    return Metric(k / n if n else math.nan, low, high, n)
+
+
+def mean(values: np.ndarray, seed: int) -> Metric:
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    n = int(values.size)
+    if n == 0:
+        return Metric(math.nan, math.nan, math.nan, 0)
+    centre = float(values.mean())
+    if n <= BOOTSTRAP_MAX_N:
+        low, high = bootstrap_mean_interval(values, seed=seed, n_resamples=BOOTSTRAP_RESAMPLES)
+    else:
+        half = z_value(0.95) * float(values.std(ddof=1)) / math.sqrt(n)
+        low, high = centre - half, centre + half
+    return Metric(centre, low, high, n)
+
+
+def expectation_check(kind: str | Expectation) -> Expectation:
+    """``(clean labels, perturbed labels) -> bool array`` (True = as expected)."""
+    if callable(kind):
+        return kind
+    if kind == "invariant":
+        return lambda clean, pert: clean == pert
+    if kind in ("directional", "changes"):
+        return lambda clean, pert: clean != pert
+    return lambda clean, pert: np.ones(len(clean), dtype=bool)  # "no-crash"
+
+
+def row_metrics(
+    *,
+    changed: np.ndarray,
+    crashed: np.ndarray,
+    clean_ok: np.ndarray,
+    clean_labels: np.ndarray,
+    labels: np.ndarray,
+    truth: np.ndarray | None,
+    clean_confidence: np.ndarray | None,
+    score_of_clean: np.ndarray | None,
+    clean_values: np.ndarray | None,
+    values: np.ndarray | None,
+    expectation: str | Expectation,
+    expectation_kind: str,
+    seed: int,
+) -> dict[str, Metric]:
+    """The metrics of one row from its per-sample arrays (all of length n).
+
+    ``labels`` holds the perturbed prediction where the input changed and did not
+    crash, the clean prediction elsewhere. ``expectation_kind`` is the record's
+    ``invariant`` / ``directional`` / ``no-crash``: accuracy is not scored under a
+    directional perturbation, which changes the true label on purpose.
+    """
+    n = len(changed)
+    usable = changed & clean_ok
+    answered = usable & ~crashed
+    out: dict[str, Metric] = {
+        "coverage": proportion(changed),
+        "crash_rate": proportion(crashed[usable]),
+    }
+    if values is None:
+        flipped = labels != clean_labels
+        out["flip_rate"] = proportion(flipped[answered])
+        expected = np.asarray(expectation_check(expectation)(clean_labels, labels), dtype=bool)
+    else:
+        assert clean_values is not None
+        expected = np.asarray(expectation_check(expectation)(clean_values, values), dtype=bool)
+        change = np.abs(values - clean_values)
+        out["mean_abs_change"] = mean(change[answered], seed)
+    failed = crashed | ~expected
+    out["failure_rate"] = proportion(failed[usable])
+    if truth is not None and expectation_kind != "directional" and values is None:
+        right_clean = (clean_labels == truth) & clean_ok
+        right_pert = (labels == truth) & clean_ok & ~crashed
+        out["accuracy_clean"] = proportion(right_clean)
+        out["accuracy_perturbed"] = proportion(right_pert)
+        out["accuracy_drop"] = mean(right_clean.astype(float) - right_pert.astype(float), seed)
+    if truth is not None and values is not None and clean_values is not None:
+        ok = clean_ok & ~crashed
+        err = np.abs(values - truth) - np.abs(clean_values - truth)
+        out["error_increase"] = mean(np.where(ok, err, np.nan), seed)
+    if clean_confidence is not None and score_of_clean is not None and values is None:
+        drop = np.where(answered, clean_confidence - score_of_clean, np.nan)
+        if not np.isnan(drop).all():
+            out["confidence_drop"] = mean(drop, seed)
+    del n
+    return out
+
+
+def robustness_score(failure_rates: list[float]) -> float | None:
+    """``100 x (1 - mean failure rate)`` over covered rows; None when nothing was covered."""
+    rates = [r for r in failure_rates if r is not None and not math.isnan(r)]
+    if not rates:
+        return None
+    return round(100.0 * (1.0 - sum(rates) / len(rates)), 2)

@@ -1,0 +1,495 @@
+"""``RunResult``: the plain data of one audit, its JSON form, checks and exports.
+
+The JSON holds a ``schema_version``, the manifest (robustcheck version, seed, model,
+data fingerprint, each perturbation's record), metrics with intervals, per-sample
+outcomes in compact form (zlib-compressed, base64-encoded arrays), the worst examples
+per perturbation, crashes and an environment block. Everything that depends on the
+clock sits under ``timings``; the rest is byte-identical between two runs with the same
+seed, model and data.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import math
+import os
+import tempfile
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidArgument, ResultFileError, RobustnessError
+from .metrics import METRICS, Metric
+
+__all__ = ["THRESHOLDS", "Failures", "Row", "RunResult", "load"]
+
+SCHEMA_VERSION = 1
+
+THRESHOLDS = {
+    "max_flip_rate": "flip_rate",
+    "max_failure_rate": "failure_rate",
+    "max_accuracy_drop": "accuracy_drop",
+    "max_crash_rate": "crash_rate",
+    "max_confidence_drop": "confidence_drop",
+    "max_latency_ratio": "latency_ratio",
+}
+"""Threshold keyword -> the metric it bounds. ``max_flip_rate`` bounds the failure rate
+of directional rows (where a flip is the expected outcome) and is not applied to
+no-crash rows; ``max_accuracy_drop`` is not applied to directional rows."""
+
+
+# -- compact arrays --------------------------------------------------------------------
+
+
+def pack(array: np.ndarray) -> dict[str, Any]:
+    """A JSON-ready, compressed form of a 1-d array (booleans as bits)."""
+    array = np.ascontiguousarray(array)
+    if array.dtype == bool:
+        raw, dtype = np.packbits(array).tobytes(), "bool"
+    else:
+        dtype = array.dtype.str.lstrip("<>=|")
+        raw = array.astype(array.dtype.newbyteorder("<")).tobytes()
+    return {"dtype": dtype, "n": len(array),
+            "zlib": base64.b64encode(zlib.compress(raw, 6)).decode("ascii")}
+
+
+def unpack(packed: Mapping[str, Any]) -> np.ndarray:
+    raw = zlib.decompress(base64.b64decode(packed["zlib"]))
+    n = int(packed["n"])
+    if packed["dtype"] == "bool":
+        return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=n).astype(bool)
+    return np.frombuffer(raw, dtype=np.dtype(packed["dtype"]).newbyteorder("<")).astype(
+        np.dtype(packed["dtype"]))[:n]
+
+
+# -- rows --------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One perturbation at one severity: its metrics and per-sample outcomes.
+
+    Per-sample arrays (length n): ``changed``, ``crashed``, ``labels`` (class codes into
+    ``RunResult.classes``, the clean prediction where the input did not change, -1
+    where the model crashed) or ``values`` for regression, and ``score_of_clean`` (the
+    perturbed score of the clean label, NaN when unknown).
+    """
+
+    perturbation: str
+    severity: float
+    expectation: str
+    metrics: dict[str, Metric]
+    model_calls: int
+    changed: np.ndarray
+    crashed: np.ndarray
+    labels: np.ndarray | None = None
+    values: np.ndarray | None = None
+    score_of_clean: np.ndarray | None = None
+    failed: np.ndarray | None = None
+    latency: dict[str, float | None] = field(default_factory=dict)
+    passed: bool | None = None
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def family(self) -> str:
+        return self.perturbation.split(".", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return f"{self.perturbation}@{self.severity:g}"
+
+    def value(self, metric: str) -> float | None:
+        """A metric's value (latency_ratio from the timings); None when not measured."""
+        if metric in self.latency:
+            return self.latency[metric]
+        m = self.metrics.get(metric)
+        return None if m is None or math.isnan(m.value) else m.value
+
+    def to_dict(self) -> dict[str, Any]:
+        samples: dict[str, Any] = {"changed": pack(self.changed), "crashed": pack(self.crashed)}
+        for name in ("labels", "values", "score_of_clean", "failed"):
+            array = getattr(self, name)
+            if array is not None:
+                samples[name] = pack(array)
+        return {
+            "perturbation": self.perturbation,
+            "severity": self.severity,
+            "expectation": self.expectation,
+            "metrics": {k: self.metrics[k].to_dict() for k in METRICS if k in self.metrics},
+            "model_calls": self.model_calls,
+            "calls_saved": int(len(self.changed) - self.model_calls),
+            "passed": self.passed,
+            "violations": self.violations,
+            "samples": samples,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], latency: Mapping[str, Any]) -> Row:
+        samples = d["samples"]
+        return cls(
+            perturbation=d["perturbation"], severity=float(d["severity"]),
+            expectation=d["expectation"],
+            metrics={k: Metric.from_dict(v) for k, v in d["metrics"].items()},
+            model_calls=int(d["model_calls"]),
+            changed=unpack(samples["changed"]), crashed=unpack(samples["crashed"]),
+            labels=unpack(samples["labels"]) if "labels" in samples else None,
+            values=unpack(samples["values"]) if "values" in samples else None,
+            score_of_clean=(unpack(samples["score_of_clean"])
+                            if "score_of_clean" in samples else None),
+            failed=unpack(samples["failed"]) if "failed" in samples else None,
+            latency=dict(latency), passed=d.get("passed"),
+            violations=list(d.get("violations", [])),
+        )
+
+
+# -- the result ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    data: Any
+    suite: Mapping[str, Any]
+
+
+class Failures(list[dict[str, Any]]):
+    """Every failing case of a run (crash, or expectation broken), one dict each:
+    the feedback loop into retraining. ``to_frame()``, ``to_jsonl(path)``."""
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(list(self))
+
+    def to_jsonl(self, path: str | os.PathLike[str]) -> Path:
+        lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in self)
+        return write_atomic(path, lines)
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`robustcheck.run` (or :func:`robustcheck.load`).
+
+    ``result["typo.keyboard"]`` is that perturbation's rows (one per severity);
+    ``result.table()`` a plain-text table; ``result.check(max_flip_rate=0.05)`` raises
+    :class:`~robustcheck.errors.RobustnessError` listing what failed.
+    """
+
+    name: str
+    seed: int
+    complete: bool
+    model: dict[str, Any]
+    data: dict[str, Any]
+    task: str
+    classes: list[Any]
+    severities: list[float]
+    perturbations: dict[str, dict[str, Any]]
+    clean: dict[str, Any]
+    rows: list[Row]
+    examples: dict[str, list[dict[str, Any]]]
+    crashes: list[dict[str, Any]]
+    environment: dict[str, Any]
+    timings: dict[str, Any]
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    source: Source | None = field(default=None, repr=False, compare=False)
+    """The data and perturbations this result was made from (in memory, never saved),
+    so :meth:`failures` can regenerate perturbed inputs."""
+
+    # -- access --------------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> list[Row]:
+        found = [r for r in self.rows if r.perturbation == name]
+        if not found:
+            names = sorted({r.perturbation for r in self.rows})
+            close = difflib.get_close_matches(name, names, n=3)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise KeyError(f"no rows for perturbation {name!r} in this result.{hint}")
+        return found
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def score(self) -> float | None:
+        """The robustness score (see :mod:`robustcheck.metrics`)."""
+        from .metrics import robustness_score
+
+        return robustness_score([r.metrics["failure_rate"].value for r in self.rows
+                                 if r.metrics["coverage"].value > 0])
+
+    @property
+    def n(self) -> int:
+        return int(self.data["n"])
+
+    # -- checks ------------------------------------------------------------------
+
+    def check(self, per: Mapping[str, Mapping[str, float]] | None = None,
+              **thresholds: float) -> RunResult:
+        """Apply thresholds and raise :class:`RobustnessError` if any row exceeds one.
+
+        ``thresholds`` apply to every row; ``per`` maps a perturbation name or a family
+        to thresholds that replace the global ones for its rows, e.g.
+        ``check(max_flip_rate=0.05, per={"typo": {"max_flip_rate": 0.2}})``. A row
+        fails when a measured value is above its threshold (the interval is shown so a
+        reader sees how sure that is). Returns the result when everything passes.
+        """
+        validate_thresholds(thresholds, "check")
+        for key, values in (per or {}).items():
+            validate_thresholds(values, f"per[{key!r}]")
+        self.thresholds = {"global": dict(thresholds),
+                           "per": {k: dict(v) for k, v in (per or {}).items()}}
+        failing = []
+        for row in self.rows:
+            limits = {**thresholds, **(per or {}).get(row.family, {}),
+                      **(per or {}).get(row.perturbation, {})}
+            row.violations = [v for v in (_violation(row, k, lim) for k, lim in limits.items())
+                              if v]
+            row.passed = not row.violations if limits else None
+            if row.violations:
+                failing.append(row)
+        if failing:
+            raise RobustnessError(self._failure_table(failing))
+        return self
+
+    def _failure_table(self, failing: list[Row]) -> str:
+        lines = [f"robustness check failed: {len(failing)} of {len(self.rows)} rows exceed "
+                 f"their thresholds (model {self.model.get('name', '?')}, seed {self.seed})"]
+        width = max(len(r.key) for r in failing)
+        for row in failing:
+            lines.append(f"  {row.key.ljust(width)}  " + "; ".join(row.violations))
+        return "\n".join(lines)
+
+    # -- text ----------------------------------------------------------------------
+
+    def table(self) -> str:
+        """One line per perturbation x severity, rates with their 95% intervals."""
+        header = ["perturbation", "sev", "coverage", "flip rate", "failure", "acc drop",
+                  "conf drop", "crash", "latency x", "pass"]
+        body = []
+        for r in self.rows:
+            m = r.metrics
+            ratio = r.latency.get("latency_ratio")
+            body.append([
+                r.perturbation, f"{r.severity:g}", _pct(m.get("coverage")),
+                _interval(m.get("flip_rate")), _interval(m.get("failure_rate")),
+                _interval(m.get("accuracy_drop")), _interval(m.get("confidence_drop"), False),
+                _interval(m.get("crash_rate")), "-" if ratio is None else f"{ratio:.2f}",
+                {True: "ok", False: "FAIL", None: ""}[r.passed],
+            ])
+        widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
+        out = [f"{self.name}: score {self.score}, n={self.n}, seed={self.seed}"
+               + ("" if self.complete else " (INCOMPLETE: interrupted)")]
+        out.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+        out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in body]
+        return "\n".join(out)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    # -- failures ----------------------------------------------------------------
+
+    def failures(self, inputs: Any = None, labels: Any = None) -> Failures:
+        """Every failing case: original and perturbed input, label, clean and perturbed
+        prediction (or the crash). Perturbed inputs are regenerated from the seed, so a
+        loaded result needs the original ``inputs`` (and ``labels``) again."""
+        import perturbations
+
+        from ._assemble import failing_cases
+        from .runner import make_dataset
+
+        data = self.source.data if self.source is not None else None
+        if inputs is not None:
+            data = make_dataset(inputs, labels)
+        if data is None:
+            raise InvalidArgument(
+                "failures() needs the data the result was made from: pass inputs= "
+                "(and labels=) when the result was loaded from a file")
+        if data.fingerprint != self.data["fingerprint"]:
+            raise InvalidArgument(
+                "inputs are not the data this result was made from (the fingerprints "
+                "differ); pass the same inputs and labels as to robustcheck.run")
+        suite = dict(self.source.suite) if self.source is not None else {}
+        for name in self.perturbations:
+            if name not in suite:
+                suite[name] = perturbations.get(name)
+        return Failures(failing_cases(self, data, suite))
+
+    # -- files ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "robustcheck.run",
+            "robustcheck_version": self.environment.get("robustcheck"),
+            "name": self.name,
+            "seed": self.seed,
+            "complete": self.complete,
+            "score": self.score,
+            "model": self.model,
+            "data": self.data,
+            "task": self.task,
+            "classes": self.classes,
+            "severities": self.severities,
+            "perturbations": self.perturbations,
+            "clean": self.clean,
+            "thresholds": self.thresholds,
+            "rows": [r.to_dict() for r in self.rows],
+            "examples": self.examples,
+            "crashes": self.crashes,
+            "environment": self.environment,
+            "timings": {**self.timings, "rows": [{"perturbation": r.perturbation,
+                                                  "severity": r.severity, **r.latency}
+                                                 for r in self.rows]},
+        }
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 1
+                ) -> str:
+        """The result as JSON; written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False,
+                          allow_nan=False, default=_json_default) + "\n"
+        if path is not None:
+            write_atomic(path, text)
+        return text
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunResult:
+        latencies = d.get("timings", {}).get("rows", [])
+        rows = []
+        for i, r in enumerate(d["rows"]):
+            lat = latencies[i] if i < len(latencies) else {}
+            rows.append(Row.from_dict(r, {k: v for k, v in lat.items()
+                                          if k.startswith("latency")}))
+        timings = {k: v for k, v in d.get("timings", {}).items() if k != "rows"}
+        return cls(
+            name=d["name"], seed=int(d["seed"]), complete=bool(d["complete"]),
+            model=dict(d["model"]), data=dict(d["data"]), task=d["task"],
+            classes=list(d["classes"]), severities=[float(s) for s in d["severities"]],
+            perturbations=dict(d["perturbations"]), clean=dict(d["clean"]), rows=rows,
+            examples=dict(d["examples"]), crashes=list(d["crashes"]),
+            environment=dict(d["environment"]), timings=timings,
+            thresholds=dict(d.get("thresholds") or {}),
+        )
+
+    def to_html(self, path: str | os.PathLike[str]) -> Path:
+        raise NotImplementedError(
+            "the HTML report is not implemented yet (issue: the HTML robustness report); "
+            "use result.table() or result.to_json(path) meanwhile")
+
+
+def load(path: str | os.PathLike[str]) -> RunResult:
+    """Read a result written by :meth:`RunResult.to_json`."""
+    p = Path(path)
+    try:
+        text = p.read_text("utf-8")
+    except FileNotFoundError:
+        raise ResultFileError(f"{p}: no such file (a robustcheck result JSON was expected)"
+                              ) from None
+    except OSError as exc:
+        raise ResultFileError(f"{p}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultFileError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno}); "
+                              "is it a robustcheck result, complete and not truncated?"
+                              ) from None
+    if not isinstance(d, dict) or d.get("kind") != "robustcheck.run":
+        raise ResultFileError(f"{p}: not a robustcheck run result (no kind "
+                              "'robustcheck.run')")
+    if d.get("schema_version") != SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{p}: schema_version {d.get('schema_version')!r} is not supported by this "
+            f"robustcheck (it reads version {SCHEMA_VERSION}); re-run the audit")
+    try:
+        return RunResult.from_dict(d)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultFileError(f"{p}: the result is damaged ({type(exc).__name__}: {exc})"
+                              ) from None
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write through a temporary file in the same folder and rename: a reader never sees
+    half a file, and an interrupted write leaves the old one in place."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def validate_thresholds(thresholds: Mapping[str, Any], where: str) -> None:
+    for key, value in thresholds.items():
+        if key not in THRESHOLDS:
+            close = difflib.get_close_matches(key, list(THRESHOLDS), n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise InvalidArgument(f"{where}: unknown threshold {key!r}.{hint} Known: "
+                                  f"{', '.join(THRESHOLDS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise InvalidArgument(f"{where}: {key} must be a number, got {value!r}")
+
+
+def _violation(row: Row, key: str, limit: float) -> str | None:
+    metric = THRESHOLDS[key]
+    if key == "max_flip_rate":
+        if row.expectation == "no-crash":
+            return None
+        if row.expectation != "invariant":
+            metric = "failure_rate"
+    if key == "max_accuracy_drop" and row.expectation == "directional":
+        return None
+    value = row.value(metric)
+    if value is None or value <= limit:
+        return None
+    m = row.metrics.get(metric)
+    ci = "" if m is None else f" [{m.low:.3f}, {m.high:.3f}]"
+    return f"{metric} {value:.3f}{ci} > {limit:g}"
+
+
+def _pct(m: Metric | None) -> str:
+    return "-" if m is None or math.isnan(m.value) else f"{100 * m.value:.0f}%"
+
+
+def _interval(m: Metric | None, percent: bool = True) -> str:
+    if m is None or math.isnan(m.value):
+        return "-"
+    if percent:
+        return f"{100 * m.value:.1f}% [{100 * m.low:.1f}, {100 * m.high:.1f}]"
+    return f"{m.value:.3f} [{m.low:.3f}, {m.high:.3f}]"
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe form of a data value (NaN -> None, timestamps -> ISO text)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+

@@ -1,0 +1,608 @@
+"""``robustcheck.run``: a model, a data set and a suite of perturbations in; a
+:class:`~robustcheck.results.RunResult` out.
+
+The flow for one input, start to end: the data set is validated and fingerprinted;
+the clean inputs are predicted twice (a model that disagrees with itself makes every
+flip rate noisy, so that is measured); then for each perturbation x severity (a *unit*,
+run in-process or on any ``concurrent.futures`` executor) the inputs are perturbed,
+only the changed ones are sent to the model, each distinct changed input once, in
+batches; a batch that raises is split in halves until the inputs that fail are isolated
+and recorded as crashes. The unit returns compact per-sample arrays; metrics
+(:mod:`robustcheck.metrics`) and the result (:mod:`robustcheck.results`) are built from
+them in this process, in unit order, so the executor never changes a number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import perturbations as catalogue
+from perturbations import Perturbation
+
+from .adapters import Adapter, Prediction, adapt
+from .errors import InvalidArgument, ModalityError, ModelOutputError
+
+__all__ = ["Crash", "UnitOutcome", "run"]
+
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated inputs: a list of strings (text) or a DataFrame (tabular)."""
+
+    inputs: Any
+    labels: np.ndarray | None
+    modality: str
+    fingerprint: str
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def take(self, positions: np.ndarray) -> Any:
+        if self.modality == "text":
+            return [self.inputs[i] for i in positions.tolist()]
+        return self.inputs.iloc[positions]
+
+
+def _is_frame(x: Any) -> bool:
+    return type(x).__name__ == "DataFrame" and type(x).__module__.startswith("pandas")
+
+
+def _is_series(x: Any) -> bool:
+    return type(x).__name__ == "Series" and type(x).__module__.startswith("pandas")
+
+
+def make_dataset(inputs: Any, labels: Any) -> Dataset:
+    """Check and copy the user's data; nothing the user passed is modified."""
+    if _is_frame(inputs):
+        frame = inputs
+        if isinstance(labels, (str, int)) and not isinstance(labels, bool):
+            if labels not in frame.columns:
+                raise InvalidArgument(
+                    f"labels={labels!r} is not a column of inputs; columns are "
+                    f"{[str(c) for c in frame.columns][:20]}"
+                )
+            column = labels
+            labels = frame[column].to_numpy()
+            frame = frame.drop(columns=[column])
+        data: Any = frame.reset_index(drop=True).copy()
+        modality = "tabular"
+    else:
+        if isinstance(inputs, (str, bytes)):
+            raise InvalidArgument(
+                "inputs is a single string; pass a list of strings (one per sample)")
+        if isinstance(labels, str):
+            raise InvalidArgument(
+                f"labels={labels!r} names a column, but inputs is not a DataFrame; pass "
+                "the labels themselves (a list or array)")
+        try:
+            data = list(inputs.tolist() if _is_series(inputs) or isinstance(inputs, np.ndarray)
+                        else inputs)
+        except TypeError:
+            raise InvalidArgument(
+                f"inputs must be a list of strings, a pandas Series or a DataFrame; got "
+                f"{type(inputs).__name__}") from None
+        bad = next((i for i, x in enumerate(data) if not isinstance(x, str)), None)
+        if bad is not None:
+            raise InvalidArgument(
+                f"inputs[{bad}] is {data[bad]!r} ({type(data[bad]).__name__}); text inputs "
+                "must all be strings: fill or drop missing texts first")
+        modality = "text"
+    if len(data) == 0:
+        raise InvalidArgument("inputs is empty; pass at least one sample")
+    truth = None
+    if labels is not None:
+        truth = np.asarray(labels.tolist() if _is_series(labels) else labels, dtype=object)
+        if truth.ndim != 1 or len(truth) != len(data):
+            raise InvalidArgument(
+                f"labels has {truth.size} entries for {len(data)} inputs; pass one label "
+                "per input (or labels=None)")
+        truth = _normalise_labels(truth)
+    return Dataset(data, truth, modality, fingerprint(data, truth, modality))
+
+
+def _normalise_labels(arr: np.ndarray) -> np.ndarray:
+    """Plain Python scalars (numpy.int64 -> int), so labels compare and serialise."""
+    out = np.empty(len(arr), dtype=object)
+    out[:] = [x.item() if isinstance(x, np.generic) else x for x in arr.tolist()]
+    return out
+
+
+def fingerprint(data: Any, truth: np.ndarray | None, modality: str) -> str:
+    """A hash of the inputs and labels: two results are comparable only when equal."""
+    digest = hashlib.sha256(modality.encode())
+    if modality == "text":
+        for text in data:
+            encoded = text.encode("utf-8", "surrogatepass")
+            digest.update(len(encoded).to_bytes(8, "little"))
+            digest.update(encoded)
+    else:
+        import pandas as pd
+
+        digest.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
+        digest.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    if truth is not None:
+        digest.update(repr(truth.tolist()).encode())
+    return "sha256:" + digest.hexdigest()
+
+
+# -- calling the model ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crash:
+    """One input the model failed on: the exception's type and message."""
+
+    position: int
+    kind: str
+    message: str
+
+
+class _CallTimeout(TimeoutError):
+    pass
+
+
+def _call(adapter: Adapter, batch: Any, timeout: float | None) -> tuple[Prediction, float]:
+    """``adapter.predict(batch)`` and its wall time; past ``timeout`` seconds per input
+    the call is abandoned (its thread is left to finish on its own) and raises."""
+    start = time.perf_counter()
+    if timeout is None:
+        pred = adapter.predict(batch)
+    else:
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["pred"] = adapter.predict(batch)
+            except BaseException as exc:  # re-raised in the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=target, daemon=True, name="robustcheck-call")
+        worker.start()
+        worker.join(timeout * len(batch))
+        if worker.is_alive():
+            raise _CallTimeout(f"no answer within {timeout:g} s per input "
+                               f"({len(batch)} inputs)")
+        if "error" in box:
+            raise box["error"]
+        pred = box["pred"]
+    elapsed = time.perf_counter() - start
+    if len(pred) != len(batch):
+        raise ModelOutputError(f"the model returned {len(pred)} predictions for "
+                               f"{len(batch)} inputs")
+    return pred, elapsed
+
+
+@dataclass
+class Answers:
+    """What :func:`predict_isolating` got back."""
+
+    positions: np.ndarray          # answered positions, in answer order
+    prediction: Prediction | None  # their predictions, same order
+    seconds: np.ndarray            # per-input seconds (call time / inputs in the call)
+    crashes: list[Crash]
+    calls: list[tuple[int, float]]  # (inputs, seconds) of every successful call
+
+
+def predict_isolating(adapter: Adapter, data: Dataset, positions: np.ndarray, batch_size: int,
+                      timeout: float | None) -> Answers:
+    """Predict ``data`` at ``positions`` in batches, isolating failures by bisection.
+
+    A model error never escapes: an input that fails alone is a :class:`Crash`.
+    KeyboardInterrupt does escape (Ctrl-C stops the run).
+    """
+    answered: list[np.ndarray] = []
+    parts: list[Prediction] = []
+    seconds: list[np.ndarray] = []
+    crashes: list[Crash] = []
+    calls: list[tuple[int, float]] = []
+
+    def attempt(chunk: np.ndarray) -> None:
+        try:
+            pred, elapsed = _call(adapter, data.take(chunk), timeout)
+        except Exception as exc:
+            if len(chunk) == 1:
+                crashes.append(Crash(int(chunk[0]), type(exc).__name__,
+                                     _short(str(exc) or repr(exc), 500)))
+                return
+            half = len(chunk) // 2
+            attempt(chunk[:half])
+            attempt(chunk[half:])
+            return
+        answered.append(chunk)
+        parts.append(pred)
+        seconds.append(np.full(len(chunk), elapsed / len(chunk)))
+        calls.append((len(chunk), elapsed))
+
+    for start in range(0, len(positions), batch_size):
+        attempt(positions[start:start + batch_size])
+    if not parts:
+        return Answers(np.zeros(0, dtype=np.int64), None, np.zeros(0), crashes, calls)
+    return Answers(np.concatenate(answered), Prediction.concat(parts),
+                   np.concatenate(seconds), crashes, calls)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- one unit: a perturbation at one severity ------------------------------------------
+
+
+@dataclass
+class UnitOutcome:
+    """What one perturbation x severity produced, as compact per-sample arrays."""
+
+    perturbation: str
+    severity: float
+    changed: np.ndarray                   # bool (n,)
+    crashed: np.ndarray                   # bool (n,)
+    answered: np.ndarray                  # positions answered, each a changed sample
+    prediction: Prediction | None         # for ``answered``, in that order
+    seconds: np.ndarray                   # per-input model time for ``answered``
+    crashes: list[Crash]                  # one per crashed sample
+    model_calls: int                      # inputs sent to the model
+    calls: list[tuple[int, float]]        # (inputs, seconds) of each model call
+
+
+def perturb(data: Dataset, p: Perturbation, severity: float, seed: int,
+            positions: np.ndarray | None = None) -> Any:
+    """The perturbed inputs (all, or those at ``positions``): the same for a position
+    whether perturbed alone or with the whole data set."""
+    if positions is None:
+        if data.modality == "text":
+            return p.apply(data.inputs, severity=severity, seed=seed)
+        return p.apply(data.inputs, severity=severity, seed=seed, reference=data.inputs)
+    if data.modality == "text":
+        return p.apply(data.take(positions), severity=severity, seed=seed, indices=positions)
+    return p.apply(data.take(positions), severity=severity, seed=seed, indices=positions,
+                   reference=data.inputs)
+
+
+def evaluate_unit(adapter: Adapter, data: Dataset, p: Perturbation, severity: float,
+                  seed: int, batch_size: int, timeout: float | None) -> UnitOutcome:
+    """Perturb every input, predict each distinct changed one once, map answers back."""
+    n = len(data)
+    perturbed = perturb(data, p, severity, seed)
+    if data.modality == "text":
+        changed = np.fromiter((a != b for a, b in zip(data.inputs, perturbed)), bool, n)
+        keys: Sequence[Any] = perturbed
+    else:
+        changed = _changed_rows(data.inputs, perturbed)
+        keys = _row_keys(perturbed)
+    changed_pos = np.flatnonzero(changed)
+    first: dict[Any, int] = {}
+    owner = np.fromiter((first.setdefault(keys[i], i) for i in changed_pos.tolist()),
+                        dtype=np.int64, count=len(changed_pos))
+    unique = np.unique(owner)
+    shifted = Dataset(perturbed, None, data.modality, "")
+    got = predict_isolating(adapter, shifted, unique, batch_size, timeout)
+    pred, secs = got.prediction, got.seconds
+    # fan each distinct input's answer back out to every sample that had that input
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[got.positions] = np.arange(len(got.positions))
+    source = slot[owner]
+    lost = source < 0
+    crashed = np.zeros(n, dtype=bool)
+    crashed[changed_pos[lost]] = True
+    crash_of = {c.position: c for c in got.crashes}
+    sample_crashes = [Crash(pos, crash_of[o].kind, crash_of[o].message)
+                      for pos, o in zip(changed_pos[lost].tolist(), owner[lost].tolist())]
+    keep = ~lost
+    return UnitOutcome(
+        perturbation=p.name, severity=severity, changed=changed, crashed=crashed,
+        answered=changed_pos[keep],
+        prediction=pred.take(source[keep]) if pred is not None else None,
+        seconds=secs[source[keep]] if len(secs) else np.zeros(0),
+        crashes=sample_crashes, model_calls=len(unique), calls=got.calls,
+    )
+
+
+def _changed_rows(before: Any, after: Any) -> np.ndarray:
+    """Rows whose values differ (NaN equal to NaN); every row when the schema changed."""
+    n = len(before)
+    if list(before.columns) != list(after.columns) or list(before.dtypes) != list(after.dtypes):
+        return np.ones(n, dtype=bool)
+    out = np.zeros(n, dtype=bool)
+    for column in before.columns:
+        a, b = before[column], after[column]
+        both_missing = a.isna().to_numpy() & b.isna().to_numpy()
+        differ = (a.astype(object).to_numpy() != b.astype(object).to_numpy()) & ~both_missing
+        out |= differ
+    return out
+
+
+def _row_keys(frame: Any) -> list[Any]:
+    import pandas as pd
+
+    try:
+        return pd.util.hash_pandas_object(frame, index=False).tolist()
+    except TypeError:  # unhashable cells (lists): no deduplication, every row its own key
+        return list(range(len(frame)))
+
+
+# -- the run --------------------------------------------------------------------------
+
+
+def run(
+    model: Any,
+    inputs: Any,
+    labels: Any = None,
+    *,
+    perturbations: Any = "text",
+    severities: Sequence[float] = (0.25, 0.5, 1.0),
+    seed: int = 0,
+    name: str | None = None,
+    batch_size: int = 256,
+    timeout: float | None = None,
+    executor: Executor | None = None,
+    progress: bool | Callable[[int, int, str], Any] | None = None,
+    expect: Mapping[str, str | Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None,
+) -> Any:
+    """Audit ``model`` on ``inputs`` under every perturbation x severity.
+
+    ``model``: anything :func:`robustcheck.adapt` takes (a callable, a scikit-learn
+    estimator, a Hugging Face pipeline, an ``http(s)://`` URL, an Adapter).
+    ``inputs``: a list of strings / pandas Series (text) or a DataFrame (tabular).
+    ``labels``: the true labels, or the name of a column of the DataFrame.
+    ``perturbations``: a modality (its default suite), family or perturbation names,
+    Perturbation objects, or a list of those. ``timeout``: seconds per input after
+    which a model call counts as a crash. ``executor``: any concurrent.futures
+    executor (e.g. a Dask ``Client.get_executor()``); results do not depend on it.
+    ``progress``: a bar on stderr (default: when stderr is a terminal), False, or a
+    callback ``f(done, total, label)``. ``expect``: per perturbation name, how a robust
+    model answers: "invariant", "changes", "no-crash" or a function
+    ``(clean_labels, perturbed_labels) -> bool array`` (True where as expected).
+
+    A model error never aborts the run; Ctrl-C returns the result so far, marked
+    incomplete.
+    """
+    from ._assemble import assemble
+    from .results import RunResult, Source
+
+    adapter = _adapt(model)
+    data = make_dataset(inputs, labels)
+    suite = _suite(perturbations, data.modality)
+    levels = _severities(severities)
+    seed = _seed(seed)
+    batch_size = _batch_size(batch_size)
+    timeout = _timeout(timeout)
+    expectations = _expectations(expect, suite)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise InvalidArgument(f"executor must be a concurrent.futures.Executor (with "
+                              f".submit), got {type(executor).__name__}")
+    started, clock = _now(), time.perf_counter()
+    clean = _predict_clean(adapter, data, batch_size, timeout)
+    units = [(p, s) for p in suite for s in levels]
+    outcomes, complete = _run_units(units, adapter, data, seed, batch_size, timeout,
+                                    executor, progress)
+    result: RunResult = assemble(
+        name=name or adapter.describe().get("name") or "model", adapter=adapter, data=data,
+        seed=seed, severities=levels, suite=suite, clean=clean, outcomes=outcomes,
+        expectations=expectations, complete=complete,
+        timings={"started": started, "seconds": round(time.perf_counter() - clock, 3)},
+    )
+    result.source = Source(data, {p.name: p for p in suite})
+    return result
+
+
+def _adapt(model: Any) -> Adapter:
+    if model is None:
+        raise InvalidArgument("model is None; pass a callable, a scikit-learn estimator, a "
+                              "Hugging Face pipeline, a URL or a robustcheck Adapter")
+    return adapt(model)
+
+
+def _suite(spec: Any, modality: str) -> list[Perturbation]:
+    try:
+        suite = catalogue.select(spec)
+    except catalogue.UnknownPerturbation as exc:
+        raise InvalidArgument(f"perturbations: {exc}") from None
+    except catalogue.InvalidArgument as exc:
+        raise InvalidArgument(str(exc)) from None
+    if not suite:
+        raise InvalidArgument(f"perturbations={spec!r} selects nothing; use e.g. "
+                              f"perturbations={modality!r}")
+    wrong = [p.name for p in suite if p.modality != modality]
+    if wrong:
+        raise ModalityError(
+            f"perturbations {wrong[:5]} are not {modality} perturbations, but the inputs "
+            f"are {modality} data; choose from `robustcheck list --modality {modality}` "
+            f"or pass perturbations={modality!r}")
+    return suite
+
+
+def _severities(severities: Any) -> list[float]:
+    values = [severities] if isinstance(severities, numbers.Real) else list(severities)
+    out = []
+    for s in values:
+        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not 0 < float(s) <= 1.0:
+            raise InvalidArgument(f"severities must be numbers in (0, 1], got {s!r}; "
+                                  "e.g. severities=(0.25, 0.5, 1.0)")
+        out.append(float(s))
+    if not out:
+        raise InvalidArgument("severities is empty; e.g. severities=(0.25, 0.5, 1.0)")
+    return sorted(set(out))
+
+
+def _seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InvalidArgument(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or (
+            batch_size < 1):
+        raise InvalidArgument(f"batch_size must be a positive integer, got {batch_size!r}; "
+                              "e.g. batch_size=256 (1 calls the model once per input)")
+    return int(batch_size)
+
+
+def _timeout(timeout: Any) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not (
+            float(timeout) > 0 and math.isfinite(timeout)):
+        raise InvalidArgument(f"timeout must be a positive number of seconds per input or "
+                              f"None, got {timeout!r}")
+    return float(timeout)
+
+
+def _expectations(expect: Any, suite: list[Perturbation]) -> dict[str, Any]:
+    out: dict[str, Any] = {p.name: p.expectation for p in suite}
+    for key, how in (expect or {}).items():
+        if key not in out:
+            raise InvalidArgument(f"expect names {key!r}, which is not in this run's "
+                                  f"perturbations")
+        if not callable(how) and how not in ("invariant", "changes", "no-crash"):
+            raise InvalidArgument(f"expect[{key!r}] must be 'invariant', 'changes', "
+                                  f"'no-crash' or a function, got {how!r}")
+        out[key] = how
+    return out
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Clean:
+    """The clean predictions: first pass, whether the second agreed, and the model's
+    cost per call (``overhead`` + ``per_input`` x inputs, fitted on clean calls)."""
+
+    prediction: Prediction | None
+    answered: np.ndarray
+    ok: np.ndarray                 # bool (n,): answered in both passes
+    disagree: np.ndarray           # bool over ok samples: the two passes differ
+    seconds: np.ndarray            # per-input seconds, NaN where crashed
+    crashes: list[Crash]
+    overhead: float
+    per_input: float
+
+    def expected_seconds(self, calls: list[tuple[int, float]]) -> float:
+        """How long the same calls would take on clean inputs."""
+        return sum(self.overhead + self.per_input * size for size, _ in calls)
+
+
+def _predict_clean(adapter: Adapter, data: Dataset, batch_size: int,
+                   timeout: float | None) -> Clean:
+    positions = np.arange(len(data))
+    first = predict_isolating(adapter, data, positions, batch_size, timeout)
+    second = predict_isolating(adapter, data, positions, batch_size, timeout)
+    ok = np.zeros(len(data), dtype=bool)
+    ok[np.intersect1d(first.positions, second.positions)] = True
+    disagree = np.zeros(len(data), dtype=bool)
+    if first.prediction is not None and second.prediction is not None:
+        both = np.flatnonzero(ok)
+        a = _by_position(first.prediction, first.positions, len(data)).take(both)
+        b = _by_position(second.prediction, second.positions, len(data)).take(both)
+        if a.values is not None and b.values is not None:
+            disagree[both] = a.values != b.values
+        else:
+            disagree[both] = a.labels != b.labels
+    seconds = np.full(len(data), np.nan)
+    seconds[first.positions] = first.seconds
+    overhead, per_input = _call_cost(adapter, data, first.calls + second.calls, ok, timeout)
+    return Clean(first.prediction, first.positions, ok, disagree[ok], seconds, first.crashes,
+                 overhead, per_input)
+
+
+def _call_cost(adapter: Adapter, data: Dataset, calls: list[tuple[int, float]],
+               ok: np.ndarray, timeout: float | None) -> tuple[float, float]:
+    """Fit ``seconds = overhead + per_input x inputs`` to the clean calls plus three
+    single-input calls: per-input latency of batched calls is only comparable between
+    calls of equal size, and perturbed inputs often travel in smaller batches."""
+    answered = np.flatnonzero(ok)
+    if len(answered) == 0 or not calls:
+        return 0.0, 0.0
+    single = []
+    for _ in range(3):
+        try:
+            single.append(_call(adapter, data.take(answered[:1]), timeout)[1])
+        except Exception:  # already isolated as a crash elsewhere: no probe
+            break
+    big = [(size, secs) for size, secs in calls if size > 1]
+    if not single or not big:
+        per = float(np.median([secs / size for size, secs in calls]))
+        return 0.0, per
+    t1 = min(single)
+    size = float(np.mean([b[0] for b in big]))
+    t_big = float(np.median([b[1] for b in big]))
+    per_input = max((t_big - t1) / (size - 1), 0.0) if size > 1 else t1
+    return max(t1 - per_input, 0.0), per_input
+
+
+def _by_position(pred: Prediction, positions: np.ndarray, n: int) -> Prediction:
+    """A prediction indexed by sample position (rows of unanswered samples are junk,
+    never read)."""
+    order = np.zeros(n, dtype=np.int64)
+    order[positions] = np.arange(len(positions))
+    return pred.take(order)
+
+
+def _run_units(units: list[tuple[Perturbation, float]], adapter: Adapter, data: Dataset,
+               seed: int, batch_size: int, timeout: float | None, executor: Executor | None,
+               progress: Any) -> tuple[list[UnitOutcome], bool]:
+    """Every unit's outcome, in unit order; stops early (complete=False) on Ctrl-C."""
+    bar = _progress(progress, len(units))
+    outcomes: list[UnitOutcome] = []
+    futures: list[Future[UnitOutcome]] = []
+    try:
+        if executor is None:
+            for p, s in units:
+                outcomes.append(evaluate_unit(adapter, data, p, s, seed, batch_size, timeout))
+                bar(len(outcomes), f"{p.name}@{s:g}")
+        else:
+            futures = [executor.submit(evaluate_unit, adapter, data, p, s, seed, batch_size,
+                                       timeout) for p, s in units]
+            for (p, s), future in zip(units, futures):
+                outcomes.append(future.result())
+                bar(len(outcomes), f"{p.name}@{s:g}")
+        return outcomes, True
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        return outcomes, False
+    finally:
+        bar(-1, "")
+
+
+def _progress(progress: Any, total: int) -> Callable[[int, str], None]:
+    """``update(done, label)``; ``update(-1, "")`` closes."""
+    if callable(progress) and not isinstance(progress, bool):
+        def call(done: int, label: str) -> None:
+            if done >= 0:
+                progress(done, total, label)
+        return call
+    show = progress if progress is not None else sys.stderr.isatty()
+    if not show:
+        return lambda done, label: None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="run", desc="robustcheck", leave=False, dynamic_ncols=True)
+
+    def update(done: int, label: str) -> None:
+        if done < 0:
+            bar.close()
+            return
+        bar.set_postfix_str(label, refresh=False)
+        bar.update(done - bar.n)
+
+    return update
