@@ -63,6 +63,14 @@ class Perturbation:
     def family(self) -> str:
         return self.name.split(".", 1)[0]
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # A registered perturbation travels by name (its function may be a closure that
+        # plain pickle cannot carry to a worker process); others are pickled as data.
+        registered = _REGISTRY.get(self.name)
+        if registered is not None and registered.func is self.func:
+            return (_registered, (self.name, dict(self.parameters)))
+        return super().__reduce_ex__(protocol)
+
     @property
     def variant(self) -> str:
         return self.name.split(".", 1)[1]
@@ -187,6 +195,11 @@ class Perturbation:
             raise InvalidArgument(
                 f"{self.name} has no parameter {unknown[0]!r}; its parameters are: {known}"
             )
+
+
+def _registered(name: str, parameters: dict[str, Any]) -> Perturbation:
+    p = get(name)
+    return p.configure(**parameters) if parameters != dict(p.parameters) else p
 
 
 def check_severity(severity: Any, argument: str = "severity") -> float:
