@@ -312,6 +312,8 @@ def _examples(result: RunResult, data: Dataset, suite: list[Perturbation],
                           else None),
                 "predicted": (_label(codes, int(row.labels[i])) if row.labels is not None
                               else None),
+                "confidence": _confidence(clean_conf, i),
+                "perturbed_confidence": _confidence(row.score_of_clean, i),
                 "confidence_drop": round(float(-neg_drop), 6),
                 "crash": None,
             }
@@ -326,6 +328,13 @@ def _examples(result: RunResult, data: Dataset, suite: list[Perturbation],
             examples.append(example)
         out[name] = examples
     return out
+
+
+def _confidence(scores: np.ndarray | None, i: int) -> float | None:
+    """A score as a rounded float, None where unknown."""
+    if scores is None or math.isnan(float(scores[i])):
+        return None
+    return round(float(scores[i]), 6)
 
 
 def failing_cases(result: RunResult, data: Dataset,
