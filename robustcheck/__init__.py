@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "run": ".runner",
     "RunResult": ".results",
     "load": ".results",
+    "compare": ".compare",
+    "Comparison": ".compare",
     "RobustcheckError": ".errors",
     "RobustnessError": ".errors",
     "InvalidArgument": ".errors",

@@ -91,7 +91,7 @@ def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
               "labelled": data.labels is not None},
         task=task, classes=[jsonable(c) for c in codes.classes], severities=severities,
         perturbations={p.name: p.record() for p in suite},
-        clean=_clean_summary(clean, clean_codes, truth, clean_values, seed),
+        clean=_clean_summary(clean, clean_codes, truth, clean_values, clean_conf, seed),
         rows=rows, examples={}, crashes=_crashes(data, clean, outcomes),
         environment=environment(adapter), timings={**timings, **_clean_latency(clean)},
     )
@@ -212,7 +212,8 @@ def _clean_latency(clean: Clean) -> dict[str, Any]:
 
 
 def _clean_summary(clean: Clean, clean_codes: np.ndarray, truth: np.ndarray | None,
-                   clean_values: np.ndarray | None, seed: int) -> dict[str, Any]:
+                   clean_values: np.ndarray | None, clean_conf: np.ndarray | None,
+                   seed: int) -> dict[str, Any]:
     from .results import pack
 
     out: dict[str, Any] = {
@@ -226,9 +227,14 @@ def _clean_summary(clean: Clean, clean_codes: np.ndarray, truth: np.ndarray | No
         if truth is not None:
             err = np.where(clean.ok, np.abs(clean_values - truth), np.nan)
             out["mae"] = metrics.mean(err, seed).to_dict()
+        if truth is not None:
+            out["truth"] = pack(np.asarray(truth, dtype=np.float64))
     else:
         out["labels"] = pack(clean_codes)
+        if clean_conf is not None:
+            out["confidence"] = pack(clean_conf.astype(np.float32))
         if truth is not None:
+            out["truth"] = pack(truth.astype(np.int32))
             out["accuracy"] = metrics.proportion((clean_codes == truth) & clean.ok).to_dict()
     return out
 

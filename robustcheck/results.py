@@ -379,9 +379,10 @@ class RunResult:
         )
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:
-        raise NotImplementedError(
-            "the HTML report is not implemented yet (issue: the HTML robustness report); "
-            "use result.table() or result.to_json(path) meanwhile")
+        """The self-contained HTML report, written atomically to ``path``."""
+        from . import report
+
+        return report.write(report.render_run(self), path)
 
 
 def load(path: str | os.PathLike[str]) -> RunResult:
