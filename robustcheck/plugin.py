@@ -1,6 +1,416 @@
-"""pytest plugin (entry point ``pytest11``). Reserved: the plugin is built in a later issue.
+"""The pytest plugin (entry point ``pytest11``): robustness tests next to unit tests.
 
-Loading it must stay cheap: it imports nothing heavy.
+* fixture ``robustcheck``: ``robustcheck.run(...)`` with the session's seed and
+  severities; each result is recorded under the test's node id;
+* marker ``@pytest.mark.robustcheck(**thresholds)``: the thresholds every result the
+  test recorded must meet (unknown keywords are an error at setup);
+* options ``--robustcheck-report``, ``--robustcheck-json``, ``--robustcheck-seed``,
+  ``--robustcheck-severities``, ``--robustcheck-threshold``, ``--robustcheck-baseline``,
+  ``--robustcheck-alpha`` (each also an ini key: ``robustcheck_report = ...``);
+* a terminal summary, the HTML report and JSON of the whole session, written once on
+  the controller under pytest-xdist; with a baseline, significant regressions fail the
+  session.
+
+Loading the plugin imports nothing heavy: numpy, pandas, nlpaug and jinja2 are imported
+on first use of the fixture or when a report is written.
 """
 
 from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ._options import DEFAULT_SEVERITIES, THRESHOLD_NAMES, add_run_options
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+    from .results import RunResult
+
+SESSION_KIND = "robustcheck.session"
+SESSION_SCHEMA = 1
+_STATE = pytest.StashKey["State"]()
+_OPTIONS = {  # ini key -> (help, type)
+    "robustcheck_report": "write the HTML report of every robustness result here",
+    "robustcheck_json": "write the JSON of every robustness result here",
+    "robustcheck_baseline": "an earlier --robustcheck-json file: significant regressions "
+                            "against it fail the session",
+    "robustcheck_seed": "seed of every perturbation (default 0)",
+    "robustcheck_severities": "comma-separated severities (default 0.25,0.5,1)",
+    "robustcheck_alpha": "significance level of the baseline comparison (default 0.05)",
+}
+
+
+# -- options --------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("robustcheck", "robustness tests (robustcheck)")
+    group.addoption("--robustcheck-report", metavar="PATH", default=None,
+                    dest="robustcheck_report", help=_OPTIONS["robustcheck_report"])
+    group.addoption("--robustcheck-json", metavar="PATH", default=None,
+                    dest="robustcheck_json", help=_OPTIONS["robustcheck_json"])
+    group.addoption("--robustcheck-baseline", metavar="PATH", default=None,
+                    dest="robustcheck_baseline", help=_OPTIONS["robustcheck_baseline"])
+    group.addoption("--robustcheck-alpha", metavar="P", type=_alpha_type, default=None,
+                    dest="robustcheck_alpha", help=_OPTIONS["robustcheck_alpha"])
+    add_run_options(group.addoption, "--robustcheck-")
+    for name, text in _OPTIONS.items():
+        parser.addini(name, text, default=None)
+    parser.addini("robustcheck_thresholds", "thresholds every result must meet, one "
+                  "NAME=VALUE per line", type="linelist", default=[])
+
+
+def _alpha_type(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; e.g. 0.05") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"alpha must be in (0, 1), got {value:g}")
+    return value
+
+
+def _setting(config: pytest.Config, name: str, parse: Any = None) -> Any:
+    """Command line first, then the ini file (parsed like the option)."""
+    value = config.getoption(name)
+    if value is not None:
+        return value
+    raw = config.getini(name)
+    if raw in (None, ""):
+        return None
+    if parse is None:
+        return raw
+    try:
+        return parse(str(raw))
+    except Exception as exc:
+        raise pytest.UsageError(f"ini option {name} = {raw!r}: {exc}") from None
+
+
+# -- state ----------------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    nodeid: str
+    index: int
+    result: RunResult
+
+
+@dataclass
+class State:
+    seed: int
+    severities: tuple[float, ...]
+    thresholds: dict[str, float]
+    alpha: float
+    report: str | None
+    json: str | None
+    baseline: dict[tuple[str | None, str], list[dict[str, Any]]] | None
+    records: list[Record] = field(default_factory=list)
+    regressions: list[tuple[Record, Comparison]] = field(default_factory=list)
+    not_compared: list[tuple[Record, str]] = field(default_factory=list)
+
+    def record(self, nodeid: str, result: RunResult) -> None:
+        index = sum(1 for r in self.records if r.nodeid == nodeid)
+        self.records.append(Record(nodeid, index, result))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "robustcheck(**thresholds): robustness results recorded by this test through the "
+        f"robustcheck fixture must meet these thresholds ({', '.join(THRESHOLD_NAMES)}, "
+        "per={family: {...}})",
+    )
+    from ._options import seed_type, severities_type, threshold_type
+
+    thresholds = dict(config.getoption("robustcheck_thresholds") or [])
+    for line in config.getini("robustcheck_thresholds"):
+        try:
+            name, value = threshold_type(line)
+        except Exception as exc:
+            raise pytest.UsageError(f"ini option robustcheck_thresholds: {exc}") from None
+        thresholds.setdefault(name, value)
+    baseline_path = _setting(config, "robustcheck_baseline")
+    config.stash[_STATE] = State(
+        seed=_setting(config, "robustcheck_seed", seed_type) or 0,
+        severities=_setting(config, "robustcheck_severities", severities_type)
+        or DEFAULT_SEVERITIES,
+        thresholds=thresholds,
+        alpha=_setting(config, "robustcheck_alpha", _alpha_type) or 0.05,
+        report=_setting(config, "robustcheck_report"),
+        json=_setting(config, "robustcheck_json"),
+        baseline=_read_baseline(baseline_path) if baseline_path else None,
+    )
+
+
+def _read_baseline(path: str) -> dict[tuple[str | None, str], list[dict[str, Any]]]:
+    """``(node id, result name) -> run dicts`` from a session or run JSON file; a missing
+    or corrupt file is a usage error, before any test runs."""
+    where = f"--robustcheck-baseline {path}"
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+    except FileNotFoundError:
+        raise pytest.UsageError(f"{where}: no such file; write one first with "
+                                "--robustcheck-json") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise pytest.UsageError(f"{where}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise pytest.UsageError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno})"
+                                ) from None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == "robustcheck.run":
+        entries = [{"nodeid": None, "result": data}]
+    elif kind == SESSION_KIND and isinstance(data.get("results"), list):
+        entries = data["results"]
+    else:
+        raise pytest.UsageError(f"{where}: not a robustcheck session or run file (kind "
+                                f"{kind!r}); use a file written by --robustcheck-json")
+    table: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
+    for entry in entries:
+        try:
+            table.setdefault((entry["nodeid"], entry["result"]["name"]), []).append(
+                entry["result"])
+        except (KeyError, TypeError):
+            raise pytest.UsageError(f"{where}: the file is damaged (an entry without "
+                                    "nodeid/result)") from None
+    return table
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    state = config.stash[_STATE]
+    severities = ",".join(f"{s:g}" for s in state.severities)
+    return (f"robustcheck: seed={state.seed} severities={severities} "
+            f"(reproduce with --robustcheck-seed={state.seed})")
+
+
+# -- fixture and marker ------------------------------------------------------------------
+
+
+class RobustcheckFixture:
+    """The ``robustcheck`` fixture: ``robustcheck.run`` bound to this test and session."""
+
+    def __init__(self, nodeid: str, state: State) -> None:
+        self.nodeid = nodeid
+        self._state = state
+        self.results: list[RunResult] = []
+
+    @property
+    def seed(self) -> int:
+        return self._state.seed
+
+    def run(self, model: Any, inputs: Any, labels: Any = None, **kwargs: Any) -> RunResult:
+        """``robustcheck.run`` with the session's seed and severities (overridable),
+        without a progress bar; the result is recorded for the report and returned."""
+        from .runner import run
+
+        kwargs.setdefault("seed", self._state.seed)
+        kwargs.setdefault("severities", self._state.severities)
+        kwargs.setdefault("progress", False)
+        result = run(model, inputs, labels, **kwargs)
+        self.results.append(result)
+        self._state.record(self.nodeid, result)
+        return result
+
+
+@pytest.fixture
+def robustcheck(request: pytest.FixtureRequest) -> RobustcheckFixture:
+    """Run robustness audits in a test: ``robustcheck.run(model, inputs, labels, ...)``
+    returns the RunResult and records it for the session report."""
+    fixture = RobustcheckFixture(request.node.nodeid, request.config.stash[_STATE])
+    request.node.stash[_FIXTURE] = fixture
+    return fixture
+
+
+_FIXTURE = pytest.StashKey[RobustcheckFixture]()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("robustcheck")
+    if marker is not None:
+        _marker_thresholds(marker)
+
+
+def _marker_thresholds(marker: pytest.Mark) -> tuple[dict[str, float], dict[str, Any]]:
+    if marker.args:
+        pytest.fail(f"@pytest.mark.robustcheck takes keyword thresholds only, got "
+                    f"positional {marker.args!r}", pytrace=False)
+    kwargs = dict(marker.kwargs)
+    per = kwargs.pop("per", None) or {}
+    from ._options import check_threshold_name
+
+    def usage(message: str) -> Exception:
+        return pytest.fail.Exception(f"@pytest.mark.robustcheck: {message}", pytrace=False)
+
+    for name, value in [*kwargs.items(), *((k, v) for d in per.values() for k, v in
+                                            d.items())]:
+        check_threshold_name(name, usage)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise usage(f"{name}={value!r} must be a number")
+    return kwargs, per
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    outcome = yield
+    fixture = item.stash.get(_FIXTURE, None)
+    marker = item.get_closest_marker("robustcheck")
+    state = item.config.stash[_STATE]
+    if marker is not None and (fixture is None or not fixture.results):
+        pytest.fail("marked @pytest.mark.robustcheck but recorded no result: call "
+                    "robustcheck.run(...) on the robustcheck fixture", pytrace=False)
+    if fixture is not None and fixture.results and (marker is not None or state.thresholds):
+        thresholds, per = _marker_thresholds(marker) if marker is not None else ({}, {})
+        limits = {**state.thresholds, **thresholds}
+        failures = []
+        for result in fixture.results:
+            try:
+                result.check(per=per, **limits)
+            except AssertionError as exc:  # RobustnessError: its message is the table
+                failures.append(str(exc))
+        if failures:
+            raise AssertionError("\n\n".join(failures))
+    return outcome
+
+
+# -- the end of the session ----------------------------------------------------------------
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: collect the results a worker recorded."""
+    payload = getattr(node, "workeroutput", {}).get("robustcheck")
+    if not payload:
+        return
+    from .results import RunResult
+
+    state = node.config.stash[_STATE]
+    for entry in json.loads(payload):
+        state.records.append(Record(entry["nodeid"], entry["index"],
+                                    RunResult.from_dict(entry["result"])))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    if _is_worker(config):
+        if state.records:
+            config.workeroutput["robustcheck"] = json.dumps([  # type: ignore[attr-defined]
+                {"nodeid": r.nodeid, "index": r.index, "result": r.result.to_dict()}
+                for r in state.records])
+        return
+    state.records.sort(key=lambda r: (r.nodeid, r.index))
+    if state.baseline is not None and state.records:
+        _compare_with_baseline(state)
+        if state.regressions and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if state.json and state.records:
+        _write_session_json(state, state.json)
+    if state.report and state.records:
+        from . import report
+
+        entries = [(r.nodeid, r.result) for r in state.records]
+        report.write(report.render_session(entries), state.report)
+
+
+def _write_session_json(state: State, path: str) -> None:
+    from .results import write_atomic
+
+    payload = {"schema_version": SESSION_SCHEMA, "kind": SESSION_KIND, "seed": state.seed,
+               "results": [{"nodeid": r.nodeid, "index": r.index, "result": r.result.to_dict()}
+                           for r in state.records]}
+    write_atomic(path, json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _compare_with_baseline(state: State) -> None:
+    from .compare import compare
+    from .errors import IncompatibleResults
+    from .results import RunResult
+
+    assert state.baseline is not None  # noqa: S101 (checked by the caller)
+    for record in state.records:
+        key = (record.nodeid, record.result.name)
+        candidates = state.baseline.get(key) or state.baseline.get((None, record.result.name))
+        if not candidates:
+            state.not_compared.append((record, "no baseline result for this test and model"))
+            continue
+        old = RunResult.from_dict(candidates[min(record.index, len(candidates) - 1)])
+        try:
+            comparison = compare(old, record.result, alpha=state.alpha)
+        except IncompatibleResults as exc:
+            state.not_compared.append((record, str(exc)))
+            continue
+        if comparison.regressions:
+            state.regressions.append((record, comparison))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config
+                            ) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None or _is_worker(config) or not state.records:
+        return
+    tr = terminalreporter
+    tr.write_sep("=", "robustcheck")
+    verbose = config.getoption("verbose") > 0
+    for record in state.records:
+        result = record.result
+        tr.write_line(f"{record.nodeid} [{result.name}]: score {result.score}, "
+                      f"n={result.n}, {len(result.rows)} rows"
+                      + ("" if result.complete else " (INCOMPLETE)"))
+        lines = _summary_lines(result)
+        shown = lines if verbose else lines[:12]
+        for line in shown:
+            tr.write_line("  " + line)
+        if len(lines) > len(shown):
+            tr.write_line(f"  ... {len(lines) - len(shown)} more (-v shows all)")
+    for record, comparison in state.regressions:
+        tr.write_sep("-", f"regressions against the baseline: {record.nodeid}", red=True)
+        for line in comparison.table().splitlines():
+            if "regression" in line or line.startswith(("perturbation", comparison.a.name)):
+                tr.write_line("  " + line, red="regression" in line and "vs" not in line)
+    for record, reason in state.not_compared:
+        tr.write_line(f"not compared with the baseline: {record.nodeid} [{record.result.name}]"
+                      f": {reason}", yellow=True)
+    for what, path in (("report", state.report), ("json", state.json)):
+        if path:
+            tr.write_line(f"robustcheck {what}: {os.path.abspath(path)}")
+
+
+def _summary_lines(result: RunResult) -> list[str]:
+    """One line per perturbation: failure rate at each severity, crashes, verdict;
+    failing perturbations first, then the worst."""
+    by_name: dict[str, list[Any]] = {}
+    for row in result.rows:
+        by_name.setdefault(row.perturbation, []).append(row)
+    lines = []
+    for name, rows in by_name.items():
+        failed = any(r.passed is False for r in rows)
+        rates = " / ".join(_pct(r.metrics["failure_rate"].value) for r in rows)
+        crash = max((r.metrics["crash_rate"].value for r in rows
+                     if not math.isnan(r.metrics["crash_rate"].value)), default=0.0)
+        worst = max((r.metrics["failure_rate"].value for r in rows
+                     if not math.isnan(r.metrics["failure_rate"].value)), default=0.0)
+        verdict = "FAIL" if failed else ("ok" if any(r.passed for r in rows) else "")
+        text = f"{verdict:4} {name:24} failure {rates}"
+        if crash:
+            text += f"  crash {_pct(crash)}"
+        lines.append((not failed, -worst, name, text.rstrip()))
+    return [line[-1] for line in sorted(lines)]
+
+
+def _pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{100 * x:.1f}%"

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ._options import THRESHOLD_NAMES
 from .errors import InvalidArgument, ResultFileError, RobustnessError
 from .metrics import METRICS, Metric
 
@@ -31,14 +32,7 @@ __all__ = ["THRESHOLDS", "Failures", "Row", "RunResult", "load"]
 
 SCHEMA_VERSION = 1
 
-THRESHOLDS = {
-    "max_flip_rate": "flip_rate",
-    "max_failure_rate": "failure_rate",
-    "max_accuracy_drop": "accuracy_drop",
-    "max_crash_rate": "crash_rate",
-    "max_confidence_drop": "confidence_drop",
-    "max_latency_ratio": "latency_ratio",
-}
+THRESHOLDS = {name: name.removeprefix("max_") for name in THRESHOLD_NAMES}
 """Threshold keyword -> the metric it bounds. ``max_flip_rate`` bounds the failure rate
 of directional rows (where a flip is the expected outcome) and is not applied to
 no-crash rows; ``max_accuracy_drop`` is not applied to directional rows."""
