@@ -63,7 +63,7 @@ def threshold_type(text: str) -> tuple[str, float]:
     return name, value
 
 
-def check_threshold_name(name: str, error: Callable[[str], Exception]) -> None:
+def check_threshold_name(name: str, error: Callable[[str], BaseException]) -> None:
     if name not in THRESHOLD_NAMES:
         close = difflib.get_close_matches(name, THRESHOLD_NAMES, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""

@@ -246,7 +246,7 @@ def _marker_thresholds(marker: pytest.Mark) -> tuple[dict[str, float], dict[str,
     per = kwargs.pop("per", None) or {}
     from ._options import check_threshold_name
 
-    def usage(message: str) -> Exception:
+    def usage(message: str) -> BaseException:
         return pytest.fail.Exception(f"@pytest.mark.robustcheck: {message}", pytrace=False)
 
     for name, value in [*kwargs.items(), *((k, v) for d in per.values() for k, v in
@@ -341,7 +341,8 @@ def _compare_with_baseline(state: State) -> None:
     from .errors import IncompatibleResults
     from .results import RunResult
 
-    assert state.baseline is not None  # noqa: S101 (checked by the caller)
+    if state.baseline is None:
+        return
     for record in state.records:
         key = (record.nodeid, record.result.name)
         candidates = state.baseline.get(key) or state.baseline.get((None, record.result.name))
