@@ -158,7 +158,8 @@ def row_metrics(
         out["flip_rate"] = proportion(flipped[answered])
         expected = np.asarray(expectation_check(expectation)(clean_labels, labels), dtype=bool)
     else:
-        assert clean_values is not None
+        if clean_values is None:
+            raise ValueError("regression values need the clean values too")
         expected = np.asarray(expectation_check(expectation)(clean_values, values), dtype=bool)
         change = np.abs(values - clean_values)
         out["mean_abs_change"] = mean(change[answered], seed)
