@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from typing import Any
 import sys
 
 import pytest
@@ -53,3 +54,101 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit) as exit_:
         main([])
     assert exit_.value.code == 2
+
+
+# -- run, compare, report ---------------------------------------------------------------
+
+import json  # noqa: E402
+
+import robustcheck  # noqa: E402
+from robustcheck import demo  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def review_csv(tmp_path_factory: pytest.TempPathFactory) -> str:
+    _, _, texts, labels = demo.validation_split()
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    import pandas as pd
+
+    pd.DataFrame({"text": texts[:120], "label": labels[:120]}).to_csv(path, index=False)
+    return str(path)
+
+
+def without_timings(text: str) -> str:
+    d = json.loads(text)
+    d.pop("timings")
+    return json.dumps(d, sort_keys=True)
+
+
+def test_run_from_the_command_line_matches_the_python_api(
+    review_csv: str, tmp_path: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "cli.json"
+    status = main(["run", "--model", "robustcheck.demo:word_model", "--data", review_csv,
+                   "--input-column", "text", "--label-column", "label", "--perturbations",
+                   "typo", "case", "--seed", "3", "--json", str(out), "--quiet"])
+    assert status == 0
+    assert "typo.keyboard" in capsys.readouterr().out
+    import pandas as pd
+
+    frame = pd.read_csv(review_csv)
+    api = robustcheck.run(demo.word_model(), frame["text"].tolist(), frame["label"].tolist(),
+                          perturbations=["typo", "case"], seed=3,
+                          name="robustcheck.demo:word_model")
+    assert without_timings(out.read_text()) == without_timings(api.to_json())
+
+
+def test_a_failed_threshold_exits_1_and_compare_exits_1_on_a_regression(
+    review_csv: str, tmp_path: Any, capsys: pytest.CaptureFixture[str],
+) -> None:
+    common = ["--data", review_csv, "--input-column", "text", "--label-column", "label",
+              "--perturbations", "typo.keyboard", "--quiet"]
+    assert main(["run", "--model", "robustcheck.demo:word_model", *common,
+                 "--threshold", "max_flip_rate=0", "--json", str(tmp_path / "a.json")]) == 1
+    assert "robustness check failed" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path / "a.json"), str(tmp_path / "a.json")]) == 0
+    assert "no significant change" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--model", "robustcheck.demo:word_model", "--data", "missing.csv"],
+         "--data 'missing.csv': no such file"),
+        (["run", "--model", "no_such_module_xyz:model", "--data", "{csv}"],
+         "cannot import 'no_such_module_xyz'"),
+        (["run", "--model", "robustcheck.demo:nothing", "--data", "{csv}"],
+         "has no attribute 'nothing'"),
+        (["run", "--model", "robustcheck.demo", "--data", "{csv}"], "expected module:attribute"),
+        (["run", "--model", "robustcheck.demo:word_model", "--data", "{csv}",
+          "--input-column", "review"], "--input-column 'review': no such column"),
+        (["run", "--model", "robustcheck.demo:word_model", "--data", "{csv}",
+          "--input-column", "text", "--perturbations", "typo.keybord"], "typo.keyboard"),
+        (["run", "--model", "robustcheck.demo:word_model", "--data", "{csv}",
+          "--threshold", "max_flip_rate"], "is not name=value"),
+        (["run", "--model", "robustcheck.demo:word_model", "--data", "{csv}",
+          "--threshold", "max_flips=0.1"], "unknown threshold 'max_flips'"),
+        (["run", "--model", "robustcheck.demo:word_model", "--data", "{csv}",
+          "--seed", "-1"], "seed must be >= 0"),
+        (["compare", "missing-a.json", "missing-b.json"], "missing-a.json: no such file"),
+        (["report", "missing.json", "--out", "x.html"], "missing.json: no such file"),
+    ],
+)
+def test_every_misuse_exits_2_with_one_clear_line(
+    argv: list[str], message: str, review_csv: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([a.replace("{csv}", review_csv) for a in argv])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_report_re_renders_a_result_file(tmp_path: Any, review_csv: str) -> None:
+    assert main(["run", "--model", "robustcheck.demo:word_model", "--data", review_csv,
+                 "--input-column", "text", "--label-column", "label", "--perturbations",
+                 "case.upper", "--json", str(tmp_path / "r.json"), "--quiet"]) == 0
+    assert main(["report", str(tmp_path / "r.json"), "--out", str(tmp_path / "r.html")]) == 0
+    assert "case.upper" in (tmp_path / "r.html").read_text()
