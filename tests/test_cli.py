@@ -1,14 +1,17 @@
-"""The command line: ``robustcheck list`` and usage errors."""
+"""The command line: list, run, compare, report and usage errors."""
 
 from __future__ import annotations
 
+import json
 import subprocess
-from typing import Any
 import sys
+from typing import Any
 
 import pytest
 
 import perturbations
+import robustcheck
+from robustcheck import demo
 from robustcheck.cli import main
 
 
@@ -58,10 +61,6 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
 
 # -- run, compare, report ---------------------------------------------------------------
 
-import json  # noqa: E402
-
-import robustcheck  # noqa: E402
-from robustcheck import demo  # noqa: E402
 
 
 @pytest.fixture(scope="module")
