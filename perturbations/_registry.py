@@ -251,6 +251,8 @@ def _as_text_list(p: Perturbation, inputs: Any) -> list[str]:
         texts = list(inputs)
     except TypeError:
         raise _wrong_modality(p, "inputs", inputs) from None
+    if set(map(type, texts)) <= {str}:  # the common case, checked in C
+        return texts
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise InvalidArgument(

@@ -27,26 +27,48 @@ TEXT_LIMIT = 2000
 
 
 class Codes:
-    """Every label seen (true, clean, perturbed, model classes) -> a stable int code."""
+    """Every label seen (true, clean, perturbed, model classes) -> a stable int code.
 
-    def __init__(self, groups: Sequence[Sequence[Any]]) -> None:
-        seen: dict[Any, None] = {}
+    Classes are sorted (by type name, then value) so that codes do not depend on the
+    order results arrive in; encoding is a binary search when all labels share a type.
+    """
+
+    def __init__(self, groups: Sequence[np.ndarray]) -> None:
+        seen: set[Any] = set()
         for group in groups:
-            for label in group:
-                seen.setdefault(_plain(label))
+            seen.update(_plain(x) for x in _distinct(group))
         try:
             self.classes = sorted(seen, key=lambda x: (type(x).__name__, x))
         except TypeError:
-            self.classes = list(seen)
+            self.classes = sorted(seen, key=repr)
         self.index = {label: i for i, label in enumerate(self.classes)}
+        kinds = {type(c) for c in self.classes}
+        self._sorted = (np.array(self.classes) if len(kinds) == 1 and kinds <= {str, int, float}
+                        else None)
 
-    def encode(self, labels: Sequence[Any]) -> np.ndarray:
-        return np.fromiter((self.index[_plain(x)] for x in labels), dtype=np.int32,
-                           count=len(labels))
+    def encode(self, labels: np.ndarray | Sequence[Any]) -> np.ndarray:
+        array = np.asarray(labels)
+        if self._sorted is not None and len(array) and array.dtype.kind in "iufUO":
+            try:
+                found = np.searchsorted(self._sorted, array)
+                found = np.minimum(found, len(self._sorted) - 1)
+                if (self._sorted[found] == array).all():
+                    return found.astype(np.int32)
+            except TypeError:
+                pass
+        return np.fromiter((self.index[_plain(x)] for x in array.tolist()), dtype=np.int32,
+                           count=len(array))
 
 
 def _plain(x: Any) -> Any:
     return x.item() if isinstance(x, np.generic) else x
+
+
+def _distinct(group: np.ndarray) -> list[Any]:
+    try:
+        return np.unique(group).tolist()
+    except TypeError:  # mixed types do not sort
+        return list(dict.fromkeys(group.tolist()))
 
 
 def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
@@ -57,15 +79,17 @@ def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
     task = _task(clean, outcomes)
     regression = task == "regression"
     clean_pred = _clean_by_position(clean, n)
-    groups: list[Sequence[Any]] = []
+    groups: list[np.ndarray] = []
     if not regression:
-        groups = [data.labels.tolist() if data.labels is not None else [],
-                  clean_pred.labels.tolist() if clean_pred is not None else []]
+        if data.labels is not None:
+            groups.append(data.labels)
+        if clean_pred is not None:
+            groups.append(clean_pred.labels)
         for u in outcomes:
             if u.prediction is not None:
-                groups.append(u.prediction.labels.tolist())
+                groups.append(u.prediction.labels)
                 if u.prediction.classes is not None:
-                    groups.append(u.prediction.classes.tolist())
+                    groups.append(u.prediction.classes)
     codes = Codes(groups)
     clean_codes = np.full(n, -1, dtype=np.int32)
     clean_values = clean_conf = None
@@ -75,13 +99,13 @@ def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
             clean_values = np.full(n, np.nan)
             clean_values[ok] = clean_pred.take(ok).values
         else:
-            clean_codes[ok] = codes.encode(clean_pred.take(ok).labels.tolist())
+            clean_codes[ok] = codes.encode(clean_pred.take(ok).labels)
             conf = clean_pred.confidence
             clean_conf = np.where(clean.ok, conf, np.nan) if not np.isnan(conf).all() else None
     truth = None
     if data.labels is not None:
         truth = (np.asarray(data.labels, dtype=float) if regression
-                 else codes.encode(data.labels.tolist()))
+                 else codes.encode(data.labels))
     rows = [_row(u, clean, clean_codes, clean_values, clean_conf, clean_pred, codes, truth,
                  expectations[u.perturbation], _kind(suite, u.perturbation), seed)
             for u in outcomes]
@@ -133,7 +157,7 @@ def _row(u: UnitOutcome, clean: Clean, clean_codes: np.ndarray,
     else:
         labels = clean_codes.copy()
         if u.prediction is not None and len(u.answered):
-            labels[u.answered] = codes.encode(u.prediction.labels.tolist())
+            labels[u.answered] = codes.encode(u.prediction.labels)
         labels[u.crashed] = -1
         compare_clean, compare_pert = clean_codes, labels
         if clean_conf is not None and clean_pred is not None:

@@ -279,15 +279,15 @@ def evaluate_unit(adapter: Adapter, data: Dataset, p: Perturbation, severity: fl
     n = len(data)
     perturbed = perturb(data, p, severity, seed)
     if data.modality == "text":
-        changed = np.fromiter((a != b for a, b in zip(data.inputs, perturbed)), bool, n)
-        keys: Sequence[Any] = perturbed
+        after = np.array(perturbed, dtype=object)
+        changed = after != np.array(data.inputs, dtype=object)
+        changed_pos = np.flatnonzero(changed)
+        keys: Any = after[changed_pos]
     else:
         changed = _changed_rows(data.inputs, perturbed)
-        keys = _row_keys(perturbed)
-    changed_pos = np.flatnonzero(changed)
-    first: dict[Any, int] = {}
-    owner = np.fromiter((first.setdefault(keys[i], i) for i in changed_pos.tolist()),
-                        dtype=np.int64, count=len(changed_pos))
+        changed_pos = np.flatnonzero(changed)
+        keys = np.asarray(_row_keys(perturbed), dtype=object)[changed_pos]
+    owner = changed_pos[_first_of_equal(keys)]
     unique = np.unique(owner)
     shifted = Dataset(perturbed, None, data.modality, "")
     got = predict_isolating(adapter, shifted, unique, batch_size, timeout)
@@ -310,6 +310,17 @@ def evaluate_unit(adapter: Adapter, data: Dataset, p: Perturbation, severity: fl
         seconds=secs[source[keep]] if len(secs) else np.zeros(0),
         crashes=sample_crashes, model_calls=len(unique), calls=got.calls,
     )
+
+
+def _first_of_equal(keys: np.ndarray) -> np.ndarray:
+    """For each key, the position of the first equal key (pandas' hash table, in C)."""
+    import pandas as pd
+
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes, _ = pd.factorize(keys)
+    _, first = np.unique(codes, return_index=True)
+    return first[codes]
 
 
 def _changed_rows(before: Any, after: Any) -> np.ndarray:
