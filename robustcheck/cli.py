@@ -183,7 +183,7 @@ def _write(result: Any, json_path: str | None, report: str | None) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from .comparison import compare
 
     comparison = compare(args.a, args.b, alpha=args.alpha)
     print(comparison.table())

@@ -86,7 +86,7 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
              progress: bool | Callable[[int, int, str], Any] | None = None,
              say: Callable[[str], Any] = print) -> DemoOutput:
     """Train, audit, compare; write the reports and JSON into ``out``."""
-    from .compare import compare
+    from .comparison import compare
     from .runner import run
 
     folder = Path(out)

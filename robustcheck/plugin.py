@@ -29,7 +29,7 @@ import pytest
 from ._options import DEFAULT_SEVERITIES, THRESHOLD_NAMES, add_run_options
 
 if TYPE_CHECKING:
-    from .compare import Comparison
+    from .comparison import Comparison
     from .results import RunResult
 
 SESSION_KIND = "robustcheck.session"
@@ -337,7 +337,7 @@ def _write_session_json(state: State, path: str) -> None:
 
 
 def _compare_with_baseline(state: State) -> None:
-    from .compare import compare
+    from .comparison import compare
     from .errors import IncompatibleResults
     from .results import RunResult
 

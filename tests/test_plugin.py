@@ -12,7 +12,7 @@ import pytest
 
 # In-process pytester runs drop the modules a run imported; numpy cannot be imported
 # twice in one process, so everything heavy is imported here, before any run.
-import robustcheck.compare
+import robustcheck.comparison
 import robustcheck.runner  # noqa: F401
 
 pytest_plugins = ["pytester"]

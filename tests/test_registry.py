@@ -263,3 +263,15 @@ def test_from_nlpaug_wraps_a_real_nlpaug_augmenter() -> None:
     assert p.parameters == {} and p.record()["modality"] == "text"
     with pytest.raises(perturbations.InvalidArgument, match="nlpaug augmenter"):
         perturbations.from_nlpaug(object(), name="nlpaug.none")
+
+
+def test_the_public_names_of_robustcheck_are_not_shadowed_by_submodules() -> None:
+    import importlib
+
+    import robustcheck
+
+    for module in ("adapters", "comparison", "results", "runner", "report", "plugin"):
+        importlib.import_module(f"robustcheck.{module}")
+    assert callable(robustcheck.compare) and callable(robustcheck.run)
+    assert callable(robustcheck.load) and callable(robustcheck.adapt)
+    assert sorted(robustcheck.__all__) == robustcheck.__all__
