@@ -27,11 +27,13 @@ accuracy (where they count as wrong).
 ======================  ========================================================
 
 Intervals: Wilson score intervals for proportions. For means (accuracy drop, confidence
-drop, regression changes) a percentile bootstrap of 1,000 seeded resamples when there
-are at most 1,000 values; above that the bootstrap distribution of a mean is normal to
-within its own Monte-Carlo error, and the normal interval ``mean ± z·s/√n`` is used
-instead: the same interval at no resampling cost (a 10,000-sample, 120-row audit would
-otherwise spend longer bootstrapping than predicting).
+drop, regression changes) a percentile bootstrap of 1,000 seeded resamples: exact and
+cheap through multinomial counts when the values take at most 16 distinct values (the
+accuracy drop takes three), by resampling up to 500 values otherwise; above that the
+bootstrap distribution of a mean is normal to within its own Monte-Carlo error, and the
+normal interval ``mean ± z·s/√n`` is used instead: the same interval at no resampling
+cost (a 10,000-sample, 120-row audit would otherwise spend longer bootstrapping than
+predicting).
 
 The **robustness score** is ``100 x (1 - mean failure_rate)`` over the rows whose
 perturbation changed at least one input: 100 means no perturbation made the model fail
@@ -51,8 +53,9 @@ from .stats import bootstrap_mean_interval, wilson_interval, z_value
 
 __all__ = ["BOOTSTRAP_MAX_N", "METRICS", "Metric", "robustness_score", "row_metrics"]
 
-BOOTSTRAP_MAX_N = 1000
+BOOTSTRAP_MAX_N = 500
 BOOTSTRAP_RESAMPLES = 1000
+DISCRETE_MAX = 16
 
 METRICS = (
     "coverage", "crash_rate", "flip_rate", "failure_rate", "accuracy_clean",
@@ -104,7 +107,14 @@ def mean(values: np.ndarray, seed: int) -> Metric:
     if n == 0:
         return Metric(math.nan, math.nan, math.nan, 0)
     centre = float(values.mean())
-    if n <= BOOTSTRAP_MAX_N:
+    distinct, counts = np.unique(values, return_counts=True)
+    if len(distinct) <= DISCRETE_MAX and n > 1:
+        # resampling n values with replacement = multinomial counts over the distinct
+        # values: the same bootstrap distribution at a cost that does not grow with n
+        rng = np.random.default_rng(seed)
+        means = rng.multinomial(n, counts / n, size=BOOTSTRAP_RESAMPLES) @ distinct / n
+        low, high = (float(q) for q in np.quantile(means, [0.025, 0.975]))
+    elif n <= BOOTSTRAP_MAX_N:
         low, high = bootstrap_mean_interval(values, seed=seed, n_resamples=BOOTSTRAP_RESAMPLES)
     else:
         half = z_value(0.95) * float(values.std(ddof=1)) / math.sqrt(n)

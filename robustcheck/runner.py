@@ -187,6 +187,9 @@ def _call(adapter: Adapter, batch: Any, timeout: float | None) -> tuple[Predicti
     return pred, elapsed
 
 
+DENSE_CHUNK = 16
+
+
 @dataclass
 class Answers:
     """What :func:`predict_isolating` got back."""
@@ -211,22 +214,47 @@ def predict_isolating(adapter: Adapter, data: Dataset, positions: np.ndarray, ba
     crashes: list[Crash] = []
     calls: list[tuple[int, float]] = []
 
-    def attempt(chunk: np.ndarray) -> None:
+    def call(chunk: np.ndarray) -> Exception | None:
+        """One model call; the error it raised, or None."""
         try:
             pred, elapsed = _call(adapter, data.take(chunk), timeout)
         except Exception as exc:
-            if len(chunk) == 1:
-                crashes.append(Crash(int(chunk[0]), type(exc).__name__,
-                                     _short(str(exc) or repr(exc), 500)))
-                return
-            half = len(chunk) // 2
-            attempt(chunk[:half])
-            attempt(chunk[half:])
-            return
+            return exc
         answered.append(chunk)
         parts.append(pred)
         seconds.append(np.full(len(chunk), elapsed / len(chunk)))
         calls.append((len(chunk), elapsed))
+        return None
+
+    def crash(position: int, error: Exception) -> None:
+        crashes.append(Crash(position, type(error).__name__,
+                             _short(str(error) or repr(error), 500)))
+
+    def isolate(chunk: np.ndarray, error: Exception, parent_split_both: bool) -> None:
+        """Find the failing inputs of a chunk that failed with ``error``. Bisection costs
+        about 2 log2(n) calls per failing input; when failures are dense (both halves
+        failed at two levels in a row) a small chunk's inputs are tried alone instead:
+        n calls, not 2n, for a model that fails on everything."""
+        if len(chunk) == 1:
+            crash(int(chunk[0]), error)
+            return
+        half = len(chunk) // 2
+        halves = [(h, call(h)) for h in (chunk[:half], chunk[half:])]
+        failed = [(h, e) for h, e in halves if e is not None]
+        both = len(failed) == 2
+        for h, e in failed:
+            if both and parent_split_both and len(h) <= DENSE_CHUNK:
+                for position in h.tolist():
+                    alone = call(np.array([position], dtype=h.dtype))
+                    if alone is not None:
+                        crash(position, alone)
+            else:
+                isolate(h, e, both)
+
+    def attempt(chunk: np.ndarray) -> None:
+        error = call(chunk)
+        if error is not None:
+            isolate(chunk, error, False)
 
     for start in range(0, len(positions), batch_size):
         attempt(positions[start:start + batch_size])

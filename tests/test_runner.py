@@ -343,3 +343,25 @@ def test_a_missing_label_column_lists_the_columns(cancer: tuple[pd.DataFrame, np
     x, _ = cancer
     with pytest.raises(InvalidArgument, match="not a column of inputs"):
         robustcheck.run(lambda b: [0] * len(b), x, "target", perturbations="tabular")
+
+
+@pytest.mark.parametrize(("bad_every", "most_calls"), [(1, 300), (50, 80), (256, 20)])
+def test_isolating_failures_costs_few_calls_whether_they_are_dense_or_sparse(
+    bad_every: int, most_calls: int,
+) -> None:
+    from robustcheck.adapters import adapt
+    from robustcheck.runner import make_dataset, predict_isolating
+
+    calls = []
+
+    def model(batch: list[str]) -> list[int]:
+        calls.append(len(batch))
+        if any(int(t.split()[1]) % bad_every == 0 for t in batch):
+            raise ValueError("bad input")
+        return [0] * len(batch)
+
+    data = make_dataset([f"text {i}" for i in range(1, 257)], None)
+    got = predict_isolating(adapt(model), data, np.arange(256), 256, None)
+    assert sorted(c.position + 1 for c in got.crashes) == list(range(bad_every, 257, bad_every))
+    assert len(got.positions) == 256 - 256 // bad_every
+    assert len(calls) <= most_calls
