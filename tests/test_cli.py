@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +152,25 @@ def test_report_re_renders_a_result_file(tmp_path: Any, review_csv: str) -> None
                  "case.upper", "--json", str(tmp_path / "r.json"), "--quiet"]) == 0
     assert main(["report", str(tmp_path / "r.json"), "--out", str(tmp_path / "r.html")]) == 0
     assert "case.upper" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
+def test_run_reads_jsonl_and_parquet_like_csv(suffix: str, review_csv: str, tmp_path: Any
+                                              ) -> None:
+    import pandas as pd
+
+    frame = pd.read_csv(review_csv)
+    path = tmp_path / f"reviews.{suffix}"
+    if suffix == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        pytest.importorskip("pyarrow")
+        frame.to_parquet(path)
+    outputs = []
+    for data in (review_csv, str(path)):
+        out = tmp_path / f"{Path(data).suffix}.json"
+        assert main(["run", "--model", "robustcheck.demo:word_model", "--data", data,
+                     "--input-column", "text", "--label-column", "label", "--perturbations",
+                     "case.upper", "--json", str(out), "--quiet"]) == 0
+        outputs.append(without_timings(out.read_text()))
+    assert outputs[0] == outputs[1]
