@@ -252,7 +252,8 @@ def _value(row: Row, metric: str) -> float:
 
 
 def _num(x: float) -> float | None:
-    return None if x is None or math.isnan(x) else round(float(x), 12)
+    """12 significant digits (a p-value of 1e-24 must not round to 0)."""
+    return None if x is None or math.isnan(x) else float(f"{float(x):.12g}")
 
 
 def _verdict(entry: Mapping[str, Any], adjusted: float, alpha: float, higher_is_worse: bool

@@ -20,6 +20,9 @@ __all__ = ["DemoOutput", "run_demo", "text_models", "validation_split"]
 
 TEXT_PERTURBATIONS = "text"
 TABULAR_PERTURBATIONS = "tabular"
+# what a team might require before a release; the reports show which rows pass
+TEXT_THRESHOLDS = {"max_flip_rate": 0.10, "max_crash_rate": 0.0}
+TABULAR_THRESHOLDS = {"max_flip_rate": 0.10, "max_crash_rate": 0.0}
 
 
 def validation_split() -> tuple[list[str], list[str], list[str], list[str]]:
@@ -101,6 +104,7 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
         say(f"Auditing {name} on {len(texts)} held-out reviews under the text suite...")
         result = run(model, texts, labels, perturbations=TEXT_PERTURBATIONS, seed=seed,
                      name=name, progress=progress)
+        _check(result, TEXT_THRESHOLDS)
         results[name] = result
         files[f"{name} report"] = result.to_html(folder / f"{name}.html")
         files[f"{name} json"] = Path(folder / f"{name}.json")
@@ -114,6 +118,7 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
         with _one_thread():  # crash isolation calls the model on single rows
             result = run(model, frame, target, perturbations=TABULAR_PERTURBATIONS,
                          seed=seed, name=name, progress=progress)
+        _check(result, TABULAR_THRESHOLDS)
         results[name] = result
         files[f"{name} report"] = result.to_html(folder / f"{name}.html")
     say("")
@@ -122,6 +127,17 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
     for label, path in files.items():
         say(f"  {label:28} {path}")
     return DemoOutput(files, results, comparison)
+
+
+def _check(result: Any, thresholds: dict[str, float]) -> None:
+    """Apply the thresholds so the report shows pass and fail; a demo does not stop on
+    a failed check, it reports it."""
+    from .errors import RobustnessError
+
+    try:
+        result.check(**thresholds)
+    except RobustnessError:
+        pass
 
 
 def _one_thread() -> Any:
@@ -138,7 +154,9 @@ def summary(results: dict[str, Any], comparison: Any) -> str:
         crashes = sum(int(r.crashed.sum()) for r in result.rows)
         worst = max(result.rows, key=lambda r: r.metrics["failure_rate"].value
                     if r.metrics["coverage"].value > 0 else -1.0)
-        lines.append(f"  {name:22} score {result.score:6}   worst: {worst.key} fails "
+        passed = sum(r.passed is True for r in result.rows)
+        lines.append(f"  {name:22} score {result.score:6}   {passed}/{len(result.rows)} rows "
+                     f"pass   worst: {worst.key} fails "
                      f"{100 * worst.metrics['failure_rate'].value:.0f}%"
                      + (f"   crashes: {crashes}" if crashes else ""))
     regressions = {r["perturbation"] for r in comparison.regressions}

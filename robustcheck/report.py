@@ -335,22 +335,37 @@ def _invisible(text: str) -> str:
     return ", ".join(list(names)[:4])
 
 
-def _window(segs: Segments, width: int = 110) -> Segments:
-    """A short excerpt from just before the first change, for the overview."""
-    first = next((i for i, s in enumerate(segs) if s["op"] != "equal"), 0)
-    out: Segments = []
-    if first:
-        text = segs[first - 1]["text"]
-        out.append({**segs[first - 1], "text": text if len(text) <= 30 else "…" + text[-30:]})
-    used = sum(len(s["text"]) for s in out)
-    for seg in segs[first:]:
+def _lead(segs: Segments) -> int | None:
+    """Characters of unchanged text before the first change (None: no change)."""
+    used = 0
+    for seg in segs:
+        if seg["op"] != "equal":
+            return used
+        used += len(seg["text"])
+    return None
+
+
+def _window(segs: Segments, lead: int, width: int = 110) -> Segments:
+    """A short excerpt starting a little before character ``lead`` (the first change on
+    either side, so both sides of an example show the same stretch of text)."""
+    skip = max(0, lead - 30)
+    out: Segments = [{"op": "equal", "text": "…", "hint": ""}] if skip else []
+    used = 0
+    for seg in segs:
+        text = seg["text"]
+        if skip:
+            if seg["op"] == "equal" and len(text) <= skip:
+                skip -= len(text)
+                continue
+            if seg["op"] == "equal":
+                text, skip = text[skip:], 0
         room = width - used
-        if room <= 0 or len(seg["text"]) > room:
-            out.append({**seg, "text": seg["text"][:room]} if room > 0 else seg)
+        if room <= 0 or len(text) > room:
+            out.append({**seg, "text": text[:room]} if room > 0 else {**seg, "text": text})
             out.append({"op": "equal", "text": "…", "hint": ""})
             break
-        out.append(seg)
-        used += len(seg["text"])
+        out.append({**seg, "text": text})
+        used += len(text)
     return [s for s in out if s["text"]]
 
 
@@ -571,13 +586,15 @@ def _example(e: Mapping[str, Any], tabular: bool) -> dict[str, Any]:
         changes, more, note = _changed_cells(e["input"], e["perturbed"])
     else:
         before, after = _segments(str(e.get("input")), str(e.get("perturbed")))
+    leads = [x for x in (_lead(before), _lead(after)) if x is not None]
+    lead = min(leads) if leads else 0
     crash = e.get("crash")
     conf, conf_after = _finite(e.get("confidence")), _finite(e.get("perturbed_confidence"))
     first_line = str((crash or {}).get("message")).strip().split("\n")[0]
     return {
         "severity": f"{float(e.get('severity', 0)):g}", "index": e.get("index"),
         "tabular": tabular, "before": before, "after": after,
-        "glance_before": _window(before), "glance_after": _window(after),
+        "glance_before": _window(before, lead), "glance_after": _window(after, lead),
         "changes": changes, "more": more, "note": note,
         "label": None if e.get("label") is None else _plain(e["label"]),
         "clean": _plain(e.get("clean")), "predicted": _plain(e.get("predicted")),
