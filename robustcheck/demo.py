@@ -11,6 +11,7 @@ histogram gradient boosting copes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,10 +135,8 @@ def _check(result: Any, thresholds: dict[str, float]) -> None:
     a failed check, it reports it."""
     from .errors import RobustnessError
 
-    try:
+    with contextlib.suppress(RobustnessError):
         result.check(**thresholds)
-    except RobustnessError:
-        pass
 
 
 def _one_thread() -> Any:
