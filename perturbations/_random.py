@@ -38,9 +38,13 @@ def stable_hash(*parts: object) -> int:
     return int.from_bytes(digest.digest(), "little")
 
 
-def mix(values: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser of a ``uint64`` array (a new array; the input is not changed)."""
-    z = np.array(values, dtype=np.uint64, copy=True, ndmin=1)
+def mix(values: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+    """SplitMix64 finaliser of a ``uint64`` array: a new array, or ``values`` itself
+    overwritten when ``inplace`` (for temporaries: it saves a copy)."""
+    if inplace and isinstance(values, np.ndarray) and values.dtype == np.uint64:
+        z = values
+    else:
+        z = np.array(values, dtype=np.uint64, copy=True, ndmin=1)
     z += _GOLDEN
     z ^= z >> np.uint64(30)
     z *= _C1
@@ -68,7 +72,8 @@ class Draws:
     def __init__(self, base: int, indices: Sequence[int] | np.ndarray) -> None:
         self.base = int(base) & 0xFFFFFFFFFFFFFFFF
         self.indices = np.asarray(indices, dtype=np.int64)
-        self.keys = mix(mix(self.indices.astype(np.uint64)) ^ np.uint64(self.base))
+        self.keys = mix(mix(self.indices.astype(np.uint64), inplace=True) ^ np.uint64(self.base),
+                        inplace=True)
         self._generator: np.random.Generator | None = None
 
     def __len__(self) -> int:
@@ -77,16 +82,21 @@ class Draws:
     def bits(
         self,
         stream: int,
-        owner: np.ndarray | None = None,
+        owner: np.ndarray | slice | None = None,
         counter: np.ndarray | int | None = None,
     ) -> np.ndarray:
         """64 random bits per draw. ``owner`` picks which input's key each draw uses
         (default: one draw per input); ``counter`` numbers the draws of one input."""
-        keys = self.keys if owner is None else self.keys[np.asarray(owner, dtype=np.intp)]
+        if owner is None:
+            keys = self.keys
+        elif isinstance(owner, slice):  # a contiguous block: a view, no gather
+            keys = self.keys[owner]
+        else:
+            keys = self.keys[np.asarray(owner, dtype=np.intp)]
         salt = mix(np.asarray([int(stream) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))
         if counter is not None:
             salt = mix(salt ^ np.asarray(counter, dtype=np.uint64))
-        return mix(keys ^ salt)
+        return mix(keys ^ salt, inplace=True)
 
     def uniform(
         self,

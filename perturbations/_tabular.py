@@ -188,7 +188,7 @@ def _bits(draws: Draws, stream: int, label: Hashable,
     count = len(draws) if rows is None else len(rows)
     for start in range(0, count, _BLOCK):
         part = slice(start, min(start + _BLOCK, count))
-        owner = np.arange(part.start, part.stop) if rows is None else rows[part]
+        owner = part if rows is None else rows[part]
         yield part, draws.bits(stream, owner=owner, counter=counter)
 
 
