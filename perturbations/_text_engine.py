@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -170,12 +169,6 @@ class TextBatch:
                              len(self.texts))
         return cand[picked]
 
-    def position_in(self, words: np.ndarray, u: np.ndarray, margin: int = 0) -> np.ndarray:
-        """A code-point position inside each word, uniform over its first
-        ``len - margin`` characters."""
-        span = np.maximum(self.lengths[words] - margin, 1)
-        return self.start[words] + np.minimum((u * span).astype(np.int64), span - 1)
-
     # -- rebuilding texts ----------------------------------------------------------
 
     def _split(self, cps: np.ndarray, offsets: np.ndarray) -> list[str]:
@@ -308,13 +301,6 @@ def map_words(texts: Sequence[str], draws: Draws, severity: float, *, share: flo
     u = draws.uniform(stream + 1, batch.owner[chosen], batch.ordinal[chosen]).tolist()
     new = [edit(w, x) for w, x in zip(batch.words(chosen), u)]
     return batch.replace_words(chosen, new)
-
-
-def ceil_share(n: int, share: float) -> int:
-    """How many of ``n`` items a share touches: ``ceil(share * n)``, at least one."""
-    if n == 0 or share <= 0:
-        return 0
-    return max(1, math.ceil(n * share - 1e-9))
 
 
 def pick_chars(batch: TextBatch, words: np.ndarray, allowed: np.ndarray, draws: Draws,

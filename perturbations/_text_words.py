@@ -397,9 +397,3 @@ insert_emoji = perturbation(
     severity="share of words followed by an emoji: up to 30% of the words at 1.0, "
              "at least one",
 )(_insert_emoji)
-
-
-def lexicon_tables() -> Mapping[str, object]:
-    """Every table this module reads (for tests that the data files load)."""
-    return {"names": _names(), "locations": _locations(), "contractions": _contractions(),
-            "misspellings": _misspelling_table(), "decorative": _decorative()}
