@@ -120,7 +120,7 @@ def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
         environment=environment(adapter), timings={**timings, **_clean_latency(clean)},
     )
     result.examples = _examples(result, data, suite, clean_codes, clean_values, codes,
-                                clean_conf, seed)
+                                clean_conf, seed, adapter)
     return result
 
 
@@ -182,8 +182,15 @@ def _row(u: UnitOutcome, clean: Clean, clean_codes: np.ndarray,
         model_calls=u.model_calls, changed=u.changed, crashed=u.crashed, labels=labels,
         values=None if values is None else values.astype(np.float32),
         score_of_clean=None if score is None else score.astype(np.float32),
-        failed=failed, latency=_latency(u, clean),
+        failed=failed, latency=_latency(u, clean), details=u.details,
+        inputs={i: _stored(x) for i, x in u.inputs.items()},
     )
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, dict):  # a tabular row: column -> value
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return _excerpt(value) if isinstance(value, str) else jsonable(value)
 
 
 def _expectation_name(expectation: Any) -> str:
@@ -305,7 +312,8 @@ def _label(codes: Codes, code: int) -> Any:
 
 def _examples(result: RunResult, data: Dataset, suite: list[Perturbation],
               clean_codes: np.ndarray, clean_values: np.ndarray | None, codes: Codes,
-              clean_conf: np.ndarray | None, seed: int) -> dict[str, list[dict[str, Any]]]:
+              clean_conf: np.ndarray | None, seed: int,
+              adapter: Adapter) -> dict[str, list[dict[str, Any]]]:
     """Per perturbation, the worst failing samples: crashes first, then the lowest
     severity, then the largest confidence drop."""
     out: dict[str, list[dict[str, Any]]] = {}
@@ -333,7 +341,8 @@ def _examples(result: RunResult, data: Dataset, suite: list[Perturbation],
             continue
         examples = []
         for crashed_not, severity, neg_drop, i, row in chosen:
-            after = perturbed_at(data, by_name[name], severity, seed, np.array([i]))[0]
+            after = (row.inputs[i] if i in row.inputs else
+                     perturbed_at(data, by_name[name], severity, seed, np.array([i]))[0])
             example = {
                 "index": i, "severity": severity, "input": _input_at(data, i),
                 "perturbed": after,
@@ -355,9 +364,28 @@ def _examples(result: RunResult, data: Dataset, suite: list[Perturbation],
                               and c["severity"] == severity and c["index"] == i), None)
                 example["crash"] = None if crash is None else {
                     "type": crash["type"], "message": crash["message"]}
+            if name == "attack.text" and not row.crashed[i]:
+                example["minimal"] = _minimal_change(adapter, data.inputs[i], seed)
             examples.append(example)
         out[name] = examples
     return out
+
+
+MINIMAL_EXAMPLES = 100
+
+
+def _minimal_change(adapter: Adapter, text: str, seed: int) -> dict[str, Any] | None:
+    """Hypothesis's smallest breaking set of the attack's edit kinds for one input (the
+    attack stops at the first flip; this shrinks until every edit is needed)."""
+    from .strategies import minimal_failure
+
+    found = minimal_failure(adapter, text, seed=seed, max_examples=MINIMAL_EXAMPLES,
+                            families=("typo.keyboard", "typo.swap", "typo.delete",
+                                      "homoglyph"))
+    if found is None:
+        return None
+    return {"perturbed": _excerpt(found.perturbed), "edits": len(found.edits),
+            "label": jsonable(found.label)}
 
 
 def _confidence(scores: np.ndarray | None, i: int) -> float | None:
@@ -379,8 +407,11 @@ def failing_cases(result: RunResult, data: Dataset,
         if row.failed is None or not row.failed.any():
             continue
         positions = np.flatnonzero(row.failed)
-        after = perturbed_at(data, suite[row.perturbation], row.severity, result.seed,
-                             positions)
+        if row.inputs:
+            after = [row.inputs.get(i) for i in positions.tolist()]
+        else:
+            after = perturbed_at(data, suite[row.perturbation], row.severity, result.seed,
+                                 positions)
         for i, perturbed in zip(positions.tolist(), after):
             crash = crash_index.get((row.perturbation, row.severity, i))
             out.append({

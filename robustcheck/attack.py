@@ -32,7 +32,7 @@ import functools
 import math
 import numbers
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -812,3 +812,90 @@ def _check_indices(indices: Any, n: int) -> list[int]:
         raise InvalidArgument(f"indices must be {n} non-negative integers (the inputs' "
                               f"positions in the whole data set), or None; got {values[:10]!r}")
     return [int(v) for v in values]
+
+
+# -- attacks as rows of robustcheck.run ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attack:
+    """An attack run as a row of :func:`robustcheck.run`, next to the perturbations:
+    ``perturbations=["text", "attack.text"]``. It fills the same record fields as a
+    :class:`~perturbations.Perturbation` (name, family, modality, expectation, what
+    severity scales), so results, checks, comparisons and the report treat it alike.
+
+    A row's coverage is the share of inputs attacked, its flip rate the attack's success
+    rate; the attack's own numbers (edits, queries) are in ``row.details``.
+    """
+
+    name: str
+    modality: str
+    description: str
+    severity: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    expectation: str = "invariant"
+    direction: str = ""
+    default: bool = False
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def variant(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    def record(self) -> dict[str, Any]:
+        return {"name": self.name, "family": self.family, "modality": self.modality,
+                "expectation": self.expectation, "direction": self.direction,
+                "description": self.description, "severity": self.severity,
+                "parameters": {k: _json(v) for k, v in sorted(self.parameters.items())}}
+
+    def configure(self, **parameters: Any) -> Attack:
+        unknown = sorted(set(parameters) - set(self.parameters))
+        if unknown:
+            raise InvalidArgument(f"{self.name} has no parameter {unknown[0]!r}; its "
+                                  f"parameters are: {', '.join(sorted(self.parameters))}")
+        return Attack(self.name, self.modality, self.description, self.severity,
+                      {**self.parameters, **parameters}, self.expectation, self.direction,
+                      self.default)
+
+    def run(self, model: Any, inputs: Any, *, severity: float, seed: int) -> AttackResult:
+        """The attack at ``severity`` (which scales its budget) on every input."""
+        params = dict(self.parameters)
+        if self.modality == "text":
+            max_edits = max(1, math.ceil(severity * params.pop("max_edits") - 1e-9))
+            return attack_text(model, inputs, seed=seed, max_edits=max_edits, **params)
+        radius = params.pop("radius") * severity
+        return attack_tabular(model, inputs, seed=seed, radius=radius, **params)
+
+
+ATTACKS = {
+    "attack.text": Attack(
+        name="attack.text", modality="text",
+        description="Black-box attack: words ranked by how much leaving each out lowers the "
+                    "model's confidence, then one-character edits (keyboard, swap, delete, "
+                    "homoglyph) to the most important words first, until the label flips "
+                    "or the budget is spent. The row's flip rate is its success rate.",
+        severity="edit budget: ceil(5 x severity) edited characters (5 at 1.0), 200 model "
+                 "queries per input",
+        parameters={"max_edits": 5, "max_queries": 200, "candidates": 8},
+    ),
+    "attack.tabular": Attack(
+        name="attack.tabular", modality="tabular",
+        description="Black-box search for the smallest change that flips a row's label: "
+                    "random directions over the numeric features in standard deviations, "
+                    "bisected to the decision boundary, and swaps of categorical values.",
+        severity="search radius: 3 x severity standard deviations (3 at 1.0), 200 model "
+                 "queries per row",
+        parameters={"radius": 3.0, "max_queries": 200, "directions": 16},
+    ),
+}
+
+
+def get_attack(name: str) -> Attack:
+    try:
+        return ATTACKS[name]
+    except KeyError:
+        raise InvalidArgument(f"unknown attack {name!r}; attacks: {', '.join(ATTACKS)}"
+                              ) from None

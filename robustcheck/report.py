@@ -568,6 +568,11 @@ def _examples_of(result: RunResult, name: str, anchor: str, worst: Row | None
     if worst is not None:
         cell = _cell("failure_rate", _metric(worst, "failure_rate"))
         headline = f"failure rate {cell['text']} {cell['ci']} at severity {worst.severity:g}"
+        attack = worst.details.get("attack") if worst.details else None
+        if attack:
+            edits = attack.get("median_edits")
+            headline += (f" · median {edits:g} edits per success" if edits is not None else "")
+            headline += f" · {attack.get('queries_mean') or 0:.0f} model queries per input"
     tabular = result.data.get("modality") == "tabular"
     expected = EXPECTED.get(str(record.get("expectation")), "")
     return {"name": name, "anchor": anchor, "expectation": str(record.get("expectation", "")),
@@ -575,6 +580,15 @@ def _examples_of(result: RunResult, name: str, anchor: str, worst: Row | None
             "severity_doc": str(record.get("severity", "")), "headline": headline,
             "entries": [{**_example(e, tabular), "expected": expected}
                         for e in result.examples[name]]}
+
+
+def _minimal(e: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The smallest breaking change found for this input (text attacks), as segments."""
+    found = e.get("minimal")
+    if not isinstance(found, Mapping) or not isinstance(found.get("perturbed"), str):
+        return None
+    return {"after": _segments(str(e.get("input")), found["perturbed"])[1],
+            "edits": int(found.get("edits") or 0), "label": _plain(found.get("label"))}
 
 
 def _example(e: Mapping[str, Any], tabular: bool) -> dict[str, Any]:
@@ -596,6 +610,7 @@ def _example(e: Mapping[str, Any], tabular: bool) -> dict[str, Any]:
         "tabular": tabular, "before": before, "after": after,
         "glance_before": _window(before, lead), "glance_after": _window(after, lead),
         "changes": changes, "more": more, "note": note,
+        "minimal": _minimal(e),
         "label": None if e.get("label") is None else _plain(e["label"]),
         "clean": _plain(e.get("clean")), "predicted": _plain(e.get("predicted")),
         "crash": f"{crash.get('type')}: {_clip(first_line, 160)}" if crash else None,

@@ -89,6 +89,10 @@ class Row:
     latency: dict[str, float | None] = field(default_factory=dict)
     passed: bool | None = None
     violations: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    """Numbers of the row's own kind: an attack's success rate, edits and queries."""
+    inputs: dict[int, Any] = field(default_factory=dict)
+    """Perturbed inputs that cannot be regenerated from the seed (an attack's), by sample."""
 
     @property
     def family(self) -> str:
@@ -117,9 +121,12 @@ class Row:
             "expectation": self.expectation,
             "metrics": {k: self.metrics[k].to_dict() for k in METRICS if k in self.metrics},
             "model_calls": self.model_calls,
-            "calls_saved": int(len(self.changed) - self.model_calls),
+            "calls_saved": max(0, int(len(self.changed) - self.model_calls)),
             "passed": self.passed,
             "violations": self.violations,
+            **({"details": self.details} if self.details else {}),
+            **({"inputs": {str(k): v for k, v in sorted(self.inputs.items())}}
+               if self.inputs else {}),
             "samples": samples,
         }
 
@@ -138,7 +145,8 @@ class Row:
                             if "score_of_clean" in samples else None),
             failed=unpack(samples["failed"]) if "failed" in samples else None,
             latency=dict(latency), passed=d.get("passed"),
-            violations=list(d.get("violations", [])),
+            violations=list(d.get("violations", [])), details=dict(d.get("details") or {}),
+            inputs={int(k): v for k, v in (d.get("inputs") or {}).items()},
         )
 
 
@@ -310,10 +318,12 @@ class RunResult:
             raise InvalidArgument(
                 "inputs are not the data this result was made from (the fingerprints "
                 "differ); pass the same inputs and labels as to robustcheck.run")
+        from .attack import ATTACKS
+
         suite = dict(self.source.suite) if self.source is not None else {}
         for name in self.perturbations:
             if name not in suite:
-                suite[name] = perturbations.get(name)
+                suite[name] = ATTACKS[name] if name in ATTACKS else perturbations.get(name)
         return Failures(failing_cases(self, data, suite))
 
     # -- files ---------------------------------------------------------------------

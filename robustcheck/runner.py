@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -285,6 +285,9 @@ class UnitOutcome:
     crashes: list[Crash]                  # one per crashed sample
     model_calls: int                      # inputs sent to the model
     calls: list[tuple[int, float]]        # (inputs, seconds) of each model call
+    details: dict[str, Any] = field(default_factory=dict)   # an attack's own numbers
+    inputs: dict[int, Any] = field(default_factory=dict)    # perturbed inputs that cannot
+    # be regenerated from the seed alone (an attack's), by position
 
 
 def perturb(data: Dataset, p: Perturbation, severity: float, seed: int,
@@ -301,9 +304,13 @@ def perturb(data: Dataset, p: Perturbation, severity: float, seed: int,
                    reference=data.inputs)
 
 
-def evaluate_unit(adapter: Adapter, data: Dataset, p: Perturbation, severity: float,
+def evaluate_unit(adapter: Adapter, data: Dataset, p: Any, severity: float,
                   seed: int, batch_size: int, timeout: float | None) -> UnitOutcome:
     """Perturb every input, predict each distinct changed one once, map answers back."""
+    from .attack import Attack
+
+    if isinstance(p, Attack):
+        return evaluate_attack(adapter, data, p, severity, seed, batch_size, timeout)
     n = len(data)
     perturbed = perturb(data, p, severity, seed)
     if data.modality == "text":
@@ -338,6 +345,65 @@ def evaluate_unit(adapter: Adapter, data: Dataset, p: Perturbation, severity: fl
         seconds=secs[source[keep]] if len(secs) else np.zeros(0),
         crashes=sample_crashes, model_calls=len(unique), calls=got.calls,
     )
+
+
+def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: float, seed: int,
+                    batch_size: int, timeout: float | None) -> UnitOutcome:
+    """An attack as a unit: every input it attacked counts as changed; the adversarial
+    inputs it found are predicted again (through the same crash isolation), the others
+    keep their clean prediction, so the row's flip rate is the attack's success rate."""
+    n = len(data)
+    found = attack.run(adapter, data.inputs, severity=severity, seed=seed)
+    changed = np.array([s in ("success", "failed") for s in found.status], dtype=bool)
+    hits = np.flatnonzero(np.array(found.success, dtype=bool))
+    adversarial = {int(i): found.adversarial[int(i)] for i in hits}
+    if data.modality == "text":
+        batch: Any = [adversarial[int(i)] for i in hits]
+    else:
+        batch = _adversarial_rows(data.inputs, hits, adversarial)
+    # the adversarial inputs, predicted again: position j of the batch is sample hits[j]
+    got = predict_isolating(adapter, Dataset(batch, None, data.modality, ""),
+                            np.arange(len(hits)), batch_size, timeout)
+    crashed = np.zeros(n, dtype=bool)
+    crashed[hits[[c.position for c in got.crashes]]] = True
+    crashes = [Crash(int(hits[c.position]), c.kind, c.message) for c in got.crashes]
+    success = found.success_rate
+    details = {"attack": {
+        "success_rate": {"value": _nan_none(success.value), "low": _nan_none(success.low),
+                         "high": _nan_none(success.high), "n": success.n},
+        "median_edits": _nan_none(found.median_edits),
+        "queries_total": found.total_queries, "queries_mean": _nan_none(found.mean_queries),
+        "skipped": sum(s == "skipped" for s in found.status),
+        "max_edits": found.max_edits, "max_queries": found.max_queries,
+    }}
+    return UnitOutcome(
+        perturbation=attack.name, severity=severity, changed=changed, crashed=crashed,
+        answered=hits[got.positions], prediction=got.prediction, seconds=got.seconds,
+        crashes=crashes, model_calls=found.total_queries + len(hits), calls=got.calls,
+        details=details, inputs=adversarial,
+    )
+
+
+def _adversarial_rows(frame: Any, hits: np.ndarray, adversarial: dict[int, Any]) -> Any:
+    """The adversarial rows an attack found (as column -> value dicts), as a frame."""
+    import pandas as pd
+
+    from .attack import _pack_rows
+
+    rows = []
+    for i in hits.tolist():
+        row = frame.iloc[[i]].reset_index(drop=True)
+        found = adversarial[i]
+        change = {c: found[str(c)] for c in frame.columns
+                  if str(c) in found and found[str(c)] != row[c].iloc[0]}
+        rows.append(_pack_rows(row, [change]))
+    if not rows:
+        return frame.iloc[:0]
+    return pd.concat(rows, ignore_index=True)
+
+
+def _nan_none(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else round(float(x), 6)
 
 
 def _first_of_equal(keys: np.ndarray) -> np.ndarray:
@@ -446,23 +512,42 @@ def _adapt(model: Any) -> Adapter:
     return adapt(model)
 
 
-def _suite(spec: Any, modality: str) -> list[Perturbation]:
+def _suite(spec: Any, modality: str) -> list[Any]:
+    """Perturbations (and attacks: ``"attack.text"``, Attack objects) in the order given."""
+    from .attack import ATTACKS, Attack
+
+    items = [spec] if isinstance(spec, (str, Perturbation, Attack)) else spec
+    suite: dict[str, Any] = {}
     try:
-        suite = catalogue.select(spec)
+        for item in items:
+            found: list[Any]
+            if isinstance(item, Attack) or (isinstance(item, str) and item in ATTACKS):
+                found = [item if isinstance(item, Attack) else ATTACKS[item]]
+            else:
+                found = catalogue.select([item])
+            for p in found:
+                suite.setdefault(p.name, p)
     except catalogue.UnknownPerturbation as exc:
-        raise InvalidArgument(f"perturbations: {exc}") from None
+        everything = catalogue.catalogue()
+        known = [*(p.name for p in everything), *{p.family for p in everything},
+                 *catalogue.MODALITIES, *ATTACKS]
+        raise InvalidArgument(
+            f"perturbations: {catalogue.UnknownPerturbation(exc.name, known)}") from None
     except catalogue.InvalidArgument as exc:
         raise InvalidArgument(str(exc)) from None
+    except TypeError:
+        raise InvalidArgument(f"perturbations must be a name, a list of names or "
+                              f"Perturbation objects; got {spec!r}") from None
     if not suite:
         raise InvalidArgument(f"perturbations={spec!r} selects nothing; use e.g. "
                               f"perturbations={modality!r}")
-    wrong = [p.name for p in suite if p.modality != modality]
+    wrong = [p.name for p in suite.values() if p.modality != modality]
     if wrong:
         raise ModalityError(
             f"perturbations {wrong[:5]} are not {modality} perturbations, but the inputs "
             f"are {modality} data; choose from `robustcheck list --modality {modality}` "
             f"or pass perturbations={modality!r}")
-    return suite
+    return list(suite.values())
 
 
 def _severities(severities: Any) -> list[float]:

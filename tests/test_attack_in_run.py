@@ -1,0 +1,121 @@
+"""Attacks as rows of robustcheck.run: the same suite, result, checks and report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+
+import robustcheck
+from robustcheck import demo
+from robustcheck.attack import attack_text
+
+SEVERITIES = (0.2, 1.0)
+
+
+@pytest.fixture(scope="module")
+def reviews() -> tuple[list[str], list[str]]:
+    _, _, texts, labels = demo.validation_split()
+    return texts[:40], labels[:40]
+
+
+@pytest.fixture(scope="module")
+def word_model() -> Any:
+    return demo.word_model()
+
+
+@pytest.fixture(scope="module")
+def result(word_model: Any, reviews: tuple[list[str], list[str]]) -> robustcheck.RunResult:
+    texts, labels = reviews
+    return robustcheck.run(word_model, texts, labels, seed=0, severities=SEVERITIES,
+                           perturbations=["typo.keyboard", "attack.text"])
+
+
+def without_timings(r: robustcheck.RunResult) -> str:
+    d = json.loads(r.to_json())
+    d.pop("timings")
+    return json.dumps(d, sort_keys=True)
+
+
+def test_an_attack_row_reports_the_attack_success_rate_as_its_flip_rate(
+    result: robustcheck.RunResult, word_model: Any, reviews: tuple[list[str], list[str]],
+) -> None:
+    texts, _ = reviews
+    row = result["attack.text"][-1]
+    direct = attack_text(word_model, texts, seed=0, max_edits=5)
+    assert row.metrics["flip_rate"].value == pytest.approx(direct.success_rate.value)
+    assert row.metrics["coverage"].value == pytest.approx(direct.attacked / len(texts))
+    assert row.details["attack"]["queries_total"] == direct.total_queries
+    assert row.expectation == "invariant" and result.perturbations["attack.text"]["severity"]
+
+
+def test_a_stronger_severity_gives_the_attack_a_larger_budget(
+    result: robustcheck.RunResult,
+) -> None:
+    weak, strong = result["attack.text"]
+    assert weak.details["attack"]["max_edits"] == 1 and strong.details["attack"]["max_edits"] == 5
+    assert strong.metrics["flip_rate"].value >= weak.metrics["flip_rate"].value
+
+
+def test_adversarial_inputs_are_kept_and_really_flip_the_model(
+    result: robustcheck.RunResult, word_model: Any, tmp_path: Any,
+) -> None:
+    cases = [c for c in result.failures() if c["perturbation"] == "attack.text"]
+    assert cases
+    for case in cases:
+        assert case["perturbed"] != case["input"]
+        assert word_model.predict([case["perturbed"]])[0] == case["predicted"] != case["clean"]
+    loaded = robustcheck.load(result.to_json(tmp_path / "r.json") and tmp_path / "r.json")
+    assert loaded["attack.text"][-1].inputs == result["attack.text"][-1].inputs
+    assert loaded["attack.text"][-1].details == result["attack.text"][-1].details
+
+
+def test_the_report_shows_the_smallest_breaking_change_next_to_the_worst_examples(
+    result: robustcheck.RunResult, word_model: Any, tmp_path: Any,
+) -> None:
+    examples = result.examples["attack.text"]
+    minimal = [e for e in examples if e.get("minimal")]
+    assert minimal
+    for e in minimal:
+        assert word_model.predict([e["minimal"]["perturbed"]])[0] == e["minimal"]["label"]
+        assert e["minimal"]["label"] != e["clean"]
+        assert 1 <= e["minimal"]["edits"] <= 5
+    html = result.to_html(tmp_path / "r.html").read_text()
+    assert "smallest breaking change" in html
+    assert "model queries per input" in html
+
+
+def test_attack_rows_are_deterministic_and_comparable(
+    result: robustcheck.RunResult, word_model: Any, reviews: tuple[list[str], list[str]],
+) -> None:
+    texts, labels = reviews
+    again = robustcheck.run(word_model, texts, labels, seed=0, severities=SEVERITIES,
+                            perturbations=["typo.keyboard", "attack.text"])
+    assert without_timings(again) == without_timings(result)
+    comparison = robustcheck.compare(result, again)
+    assert all(r["verdict"] == "no significant change" for r in comparison.rows)
+
+
+def test_the_tabular_attack_runs_in_a_tabular_suite() -> None:
+    data = load_breast_cancer(as_frame=True).frame.iloc[:50]
+    x, y = data.drop(columns=["target"]), data["target"].to_numpy()
+    model = LogisticRegression(max_iter=5000).fit(x, y)
+    r = robustcheck.run(model, x, y, perturbations=["attack.tabular", "noise.gaussian"],
+                        severities=[1.0])
+    row = r["attack.tabular"][0]
+    assert row.metrics["flip_rate"].value > r["noise.gaussian"][0].metrics["flip_rate"].value
+    flipped = np.flatnonzero(row.failed)
+    changed = pd.DataFrame([row.inputs[i] for i in flipped.tolist()])[list(x.columns)]
+    assert (model.predict(changed) != model.predict(x.iloc[flipped])).all()
+
+
+def test_an_unknown_attack_name_lists_close_names(word_model: Any) -> None:
+    with pytest.raises(robustcheck.InvalidArgument, match="attack.text"):
+        robustcheck.run(word_model, ["a text"], perturbations=["attack.txt"])
+    with pytest.raises(robustcheck.errors.ModalityError, match="attack.tabular"):
+        robustcheck.run(word_model, ["a text"], perturbations=["attack.tabular"])
