@@ -115,7 +115,7 @@ def test_the_tabular_attack_runs_in_a_tabular_suite() -> None:
 
 
 def test_an_unknown_attack_name_lists_close_names(word_model: Any) -> None:
-    with pytest.raises(robustcheck.InvalidArgument, match="attack.text"):
+    with pytest.raises(robustcheck.InvalidArgument, match=r"attack\.text"):
         robustcheck.run(word_model, ["a text"], perturbations=["attack.txt"])
-    with pytest.raises(robustcheck.errors.ModalityError, match="attack.tabular"):
+    with pytest.raises(robustcheck.errors.ModalityError, match=r"attack\.tabular"):
         robustcheck.run(word_model, ["a text"], perturbations=["attack.tabular"])
