@@ -353,7 +353,8 @@ def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: floa
     inputs it found are predicted again (through the same crash isolation), the others
     keep their clean prediction, so the row's flip rate is the attack's success rate."""
     n = len(data)
-    found = attack.run(adapter, data.inputs, severity=severity, seed=seed)
+    timed = adapter if timeout is None else _Timed(adapter, timeout)
+    found = attack.run(timed, data.inputs, severity=severity, seed=seed)
     changed = np.array([s in ("success", "failed") for s in found.status], dtype=bool)
     hits = np.flatnonzero(np.array(found.success, dtype=bool))
     adversarial = {int(i): found.adversarial[int(i)] for i in hits}
@@ -400,6 +401,20 @@ def _adversarial_rows(frame: Any, hits: np.ndarray, adversarial: dict[int, Any])
     if not rows:
         return frame.iloc[:0]
     return pd.concat(rows, ignore_index=True)
+
+
+class _Timed(Adapter):
+    """An adapter whose calls time out like the runner's, for the queries of an attack
+    (a query past the timeout is a crashed candidate, not a hung run)."""
+
+    def __init__(self, inner: Adapter, timeout: float) -> None:
+        self.inner, self.timeout, self.task = inner, timeout, inner.task
+
+    def predict(self, inputs: Sequence[Any]) -> Prediction:
+        return _call(self.inner, inputs, self.timeout)[0]
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
 
 
 def _nan_none(x: float) -> float | None:

@@ -119,3 +119,26 @@ def test_an_unknown_attack_name_lists_close_names(word_model: Any) -> None:
         robustcheck.run(word_model, ["a text"], perturbations=["attack.txt"])
     with pytest.raises(robustcheck.errors.ModalityError, match=r"attack\.tabular"):
         robustcheck.run(word_model, ["a text"], perturbations=["attack.tabular"])
+
+
+def test_attack_queries_past_the_timeout_are_crashed_candidates_not_a_hung_run() -> None:
+    import time
+
+    from robustcheck.attack import ATTACKS
+
+    texts = ["the food was great", "a great day", "not so great"]
+
+    def slow_on_anything_new(batch: list[str]) -> list[int]:
+        if any(t not in texts for t in batch):
+            time.sleep(1.0)  # every edited candidate hangs
+        return [int("great" in t) for t in batch]
+
+    attack = ATTACKS["attack.text"].configure(max_queries=20)
+    start = time.perf_counter()
+    r = robustcheck.run(slow_on_anything_new, texts, perturbations=[attack], severities=[1.0],
+                        timeout=0.01, progress=False)
+    elapsed = time.perf_counter() - start
+    row = r["attack.text"][0]
+    assert row.metrics["flip_rate"].value == 0.0  # no candidate ever answered
+    assert row.details["attack"]["queries_total"] > 3
+    assert elapsed < row.details["attack"]["queries_total"] * 1.0 / 2  # sleeps were cut short
