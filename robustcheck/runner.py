@@ -373,6 +373,8 @@ def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: floa
         "success_rate": {"value": _nan_none(success.value), "low": _nan_none(success.low),
                          "high": _nan_none(success.high), "n": success.n},
         "median_edits": _nan_none(found.median_edits),
+        "median_distance": _nan_none(_median([d for d, ok in zip(found.distance, found.success)
+                                              if ok and d is not None])),
         "queries_total": found.total_queries, "queries_mean": _nan_none(found.mean_queries),
         "skipped": sum(s == "skipped" for s in found.status),
         "max_edits": found.max_edits, "max_queries": found.max_queries,
@@ -415,6 +417,11 @@ class _Timed(Adapter):
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
+
+
+def _median(values: list[float]) -> float:
+    """The median, NaN for no value (a text attack has no distance)."""
+    return float(np.median(values)) if values else math.nan
 
 
 def _nan_none(x: float) -> float | None:

@@ -142,3 +142,24 @@ def test_attack_queries_past_the_timeout_are_crashed_candidates_not_a_hung_run()
     assert row.metrics["flip_rate"].value == 0.0  # no candidate ever answered
     assert row.details["attack"]["queries_total"] > 3
     assert elapsed < row.details["attack"]["queries_total"] * 1.0 / 2  # sleeps were cut short
+
+
+def test_an_attack_on_an_executor_gives_the_in_process_result(
+    result: robustcheck.RunResult, word_model: Any, reviews: tuple[list[str], list[str]],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts, labels = reviews
+    with ThreadPoolExecutor(2) as pool:
+        pooled = robustcheck.run(word_model, texts, labels, seed=0, severities=SEVERITIES,
+                                 perturbations=["typo.keyboard", "attack.text"], executor=pool)
+    assert without_timings(pooled) == without_timings(result)
+
+
+def test_the_tabular_attack_reports_the_smallest_change_in_standard_deviations() -> None:
+    data = load_breast_cancer(as_frame=True).frame.iloc[:30]
+    x, y = data.drop(columns=["target"]), data["target"].to_numpy()
+    model = LogisticRegression(max_iter=5000).fit(x, y)
+    r = robustcheck.run(model, x, y, perturbations=["attack.tabular"], severities=[1.0])
+    distance = r["attack.tabular"][0].details["attack"]["median_distance"]
+    assert distance is not None and 0 < distance <= 3.0
