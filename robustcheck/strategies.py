@@ -81,7 +81,7 @@ def perturbed(x: Any, *, family: str | Sequence[str] | None = None,
 
         @given(robustcheck.strategies.perturbed("great food", family="typo"))
         def test_typos_keep_the_label(text):
-            assert model.predict([text])[0] == "pos"
+            np.testing.assert_equal(model.predict([text])[0], "pos")
     """
     modality = _modality(x)
     if family is not None and names is not None:
