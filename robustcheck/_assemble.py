@@ -16,6 +16,7 @@ from perturbations._random import stable_hash
 
 from . import metrics
 from .results import Row, RunResult, jsonable
+from .results import plain as _plain
 
 if TYPE_CHECKING:
     from .adapters import Adapter, Prediction
@@ -58,10 +59,6 @@ class Codes:
                 pass
         return np.fromiter((self.index[_plain(x)] for x in array.tolist()), dtype=np.int32,
                            count=len(array))
-
-
-def _plain(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
 
 
 def _distinct(group: np.ndarray) -> list[Any]:

@@ -44,6 +44,8 @@ from perturbations._random import stable_hash
 from .adapters import Adapter, adapt
 from .errors import InvalidArgument
 from .metrics import Metric, proportion
+from .results import jsonable
+from .results import plain as _plain
 
 __all__ = [
     "EDIT_KINDS",
@@ -290,41 +292,22 @@ class AttackResult:
             inputs.append({
                 "index": self.indices[i], "status": self.status[i], "success": self.success[i],
                 "edits": self.edits[i], "queries": self.queries[i],
-                "original": _json(self.original[i]), "adversarial": _json(self.adversarial[i]),
-                "original_label": _json(self.original_label[i]),
-                "adversarial_label": _json(self.adversarial_label[i]),
-                "distance": _json(self.distance[i]), "changes": _json(self.changes[i]),
-                "crashes": _json(self.crashes[i]),
+                "original": jsonable(self.original[i]),
+                "adversarial": jsonable(self.adversarial[i]),
+                "original_label": jsonable(self.original_label[i]),
+                "adversarial_label": jsonable(self.adversarial_label[i]),
+                "distance": jsonable(self.distance[i]), "changes": jsonable(self.changes[i]),
+                "crashes": jsonable(self.crashes[i]),
             })
         return {
             "kind": self.kind, "seed": self.seed, "max_queries": self.max_queries,
-            "max_edits": self.max_edits, "parameters": _json(self.parameters),
+            "max_edits": self.max_edits, "parameters": jsonable(self.parameters),
             "summary": {"n": len(self), "attacked": self.attacked,
                         "success_rate": self.success_rate.to_dict(),
                         "median_edits": None if math.isnan(median) else median,
                         "total_queries": self.total_queries},
             "inputs": inputs,
         }
-
-
-def _json(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {str(k): _json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json(v) for v in x]
-    if x is None or isinstance(x, (str, int, bool)):
-        return x
-    if type(x).__name__ in ("NAType", "NaTType"):
-        return None
-    return str(x)
-
-
-def _plain(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
 
 
 # --------------------------------------------------------------------------- the oracle
@@ -602,7 +585,7 @@ def attack_tabular(model: Any, frame: Any, *, seed: int = 0, max_queries: int = 
     for i in range(len(frame)):
         row = frame.iloc[[i]].reset_index(drop=True)
         oracle = _Oracle(adapter, max_queries, functools.partial(_pack_rows, row),
-                         lambda overrides: _json(dict(overrides)))
+                         lambda overrides: jsonable(dict(overrides)))
         rng = np.random.default_rng(stable_hash("robustcheck.attack_tabular", seed, keys[i]))
         outcome = search.run(oracle, row, rng)
         _record(out, {str(k): _plain(v) for k, v in row.iloc[0].items()}, oracle, outcome)
@@ -849,7 +832,7 @@ class Attack:
         return {"name": self.name, "family": self.family, "modality": self.modality,
                 "expectation": self.expectation, "direction": self.direction,
                 "description": self.description, "severity": self.severity,
-                "parameters": {k: _json(v) for k, v in sorted(self.parameters.items())}}
+                "parameters": {k: jsonable(v) for k, v in sorted(self.parameters.items())}}
 
     def configure(self, **parameters: Any) -> Attack:
         unknown = sorted(set(parameters) - set(self.parameters))

@@ -40,6 +40,7 @@ from perturbations import Perturbation
 from .adapters import adapt
 from .attack import EDIT_KINDS, Edit, apply_edits, word_edits, word_spans
 from .errors import InvalidArgument
+from .results import plain as _plain
 
 __all__ = ["FAMILIES", "Counterexample", "char_edits", "minimal_failure", "perturbed"]
 
@@ -329,5 +330,3 @@ def _one_minimal(edits: list[Edit], answer: Any, clean_label: Any) -> list[Edit]
     return edits
 
 
-def _plain(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
