@@ -75,7 +75,7 @@ def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
     n = len(data)
     task = _task(clean, outcomes)
     regression = task == "regression"
-    clean_pred = _clean_by_position(clean, n)
+    clean_pred = clean.by_position(n)
     groups: list[np.ndarray] = []
     if not regression:
         if data.labels is not None:
@@ -128,14 +128,6 @@ def _task(clean: Clean, outcomes: list[UnitOutcome]) -> str:
     return "classification"
 
 
-def _clean_by_position(clean: Clean, n: int) -> Prediction | None:
-    if clean.prediction is None:
-        return None
-    order = np.zeros(n, dtype=np.int64)
-    order[clean.answered] = np.arange(len(clean.answered))
-    return clean.prediction.take(order)
-
-
 def _kind(suite: list[Perturbation], name: str) -> str:
     return next(p.expectation for p in suite if p.name == name)
 
@@ -171,8 +163,10 @@ def _row(u: UnitOutcome, clean: Clean, clean_codes: np.ndarray,
         clean_values=clean_values, values=values, expectation=_codes_expectation(
             expectation, codes, values is not None),
         expectation_kind=kind, seed=row_seed)
-    failed = _failed(u, clean.ok, compare_clean, compare_pert, expectation, codes,
-                     values is not None)
+    failed = metrics.failed_samples(
+        changed=u.changed, crashed=u.crashed, clean_ok=clean.ok, clean=compare_clean,
+        perturbed=compare_pert,
+        expectation=_codes_expectation(expectation, codes, values is not None))
     return Row(
         perturbation=u.perturbation, severity=u.severity,
         expectation=_expectation_name(expectation), metrics=found,
@@ -206,13 +200,6 @@ def _codes_expectation(expectation: Any, codes: Codes, regression: bool) -> Any:
         return np.asarray(expectation(classes[clean], classes[pert]), dtype=bool)
 
     return decoded
-
-
-def _failed(u: UnitOutcome, clean_ok: np.ndarray, clean: np.ndarray, pert: np.ndarray,
-            expectation: Any, codes: Codes, regression: bool) -> np.ndarray:
-    check = metrics.expectation_check(_codes_expectation(expectation, codes, regression))
-    broken = ~np.asarray(check(clean, pert), dtype=bool)
-    return u.changed & clean_ok & (u.crashed | broken)
 
 
 def _latency(u: UnitOutcome, clean: Clean) -> dict[str, float | None]:

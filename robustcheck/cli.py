@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._options import add_run_options
+from ._options import DEFAULT_SEVERITIES, add_run_options, seed_type
 
 __all__ = ["main"]
 
@@ -146,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import run
 
     result = run(model, inputs, labels, perturbations=args.perturbations or default,
-                 severities=args.robustcheck_severities or (0.25, 0.5, 1.0),
+                 severities=args.robustcheck_severities or DEFAULT_SEVERITIES,
                  seed=args.robustcheck_seed or 0, name=args.name or args.model,
                  batch_size=args.batch_size, timeout=args.timeout,
                  progress=False if args.quiet else None)
@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "offline (about a minute)")
     demo.add_argument("--out", default="robustcheck-demo", metavar="DIR",
                       help="where to write the reports (default ./robustcheck-demo)")
-    demo.add_argument("--seed", type=_seed, default=0, dest="robustcheck_seed", metavar="N")
+    demo.add_argument("--seed", type=seed_type, default=0, dest="robustcheck_seed", metavar="N")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=cmd_demo)
     return parser
@@ -312,12 +312,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
-
-
-def _seed(text: str) -> int:
-    from ._options import seed_type
-
-    return seed_type(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,7 +51,8 @@ import numpy as np
 
 from .stats import bootstrap_mean_interval, wilson_interval, z_value
 
-__all__ = ["BOOTSTRAP_MAX_N", "METRICS", "Metric", "robustness_score", "row_metrics"]
+__all__ = ["BOOTSTRAP_MAX_N", "METRICS", "Metric", "failed_samples", "robustness_score",
+           "row_metrics"]
 
 BOOTSTRAP_MAX_N = 500
 BOOTSTRAP_RESAMPLES = 1000
@@ -133,6 +134,15 @@ def expectation_check(kind: str | Expectation) -> Expectation:
     return lambda clean, pert: np.ones(len(clean), dtype=bool)  # "no-crash"
 
 
+def failed_samples(*, changed: np.ndarray, crashed: np.ndarray, clean_ok: np.ndarray,
+                   clean: np.ndarray, perturbed: np.ndarray,
+                   expectation: str | Expectation) -> np.ndarray:
+    """Per sample: its input changed, its clean prediction stood, and the model crashed
+    or broke the expectation on the perturbed input (what ``failure_rate`` counts)."""
+    expected = np.asarray(expectation_check(expectation)(clean, perturbed), dtype=bool)
+    return changed & clean_ok & (crashed | ~expected)
+
+
 def row_metrics(
     *,
     changed: np.ndarray,
@@ -166,14 +176,15 @@ def row_metrics(
     if values is None:
         flipped = labels != clean_labels
         out["flip_rate"] = proportion(flipped[answered])
-        expected = np.asarray(expectation_check(expectation)(clean_labels, labels), dtype=bool)
+        before, after = clean_labels, labels
     else:
         if clean_values is None:
             raise ValueError("regression values need the clean values too")
-        expected = np.asarray(expectation_check(expectation)(clean_values, values), dtype=bool)
         change = np.abs(values - clean_values)
         out["mean_abs_change"] = mean(change[answered], seed)
-    failed = crashed | ~expected
+        before, after = clean_values, values
+    failed = failed_samples(changed=changed, crashed=crashed, clean_ok=clean_ok,
+                            clean=before, perturbed=after, expectation=expectation)
     out["failure_rate"] = proportion(failed[usable])
     if truth is not None and expectation_kind != "directional" and values is None:
         right_clean = (clean_labels == truth) & clean_ok

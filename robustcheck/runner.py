@@ -30,6 +30,7 @@ import numpy as np
 import perturbations as catalogue
 from perturbations import Perturbation
 
+from ._options import DEFAULT_SEVERITIES
 from .adapters import Adapter, Prediction, adapt
 from .errors import InvalidArgument, ModalityError, ModelOutputError
 
@@ -471,7 +472,7 @@ def run(
     labels: Any = None,
     *,
     perturbations: Any = "text",
-    severities: Sequence[float] = (0.25, 0.5, 1.0),
+    severities: Sequence[float] = DEFAULT_SEVERITIES,
     seed: int = 0,
     name: str | None = None,
     batch_size: int = 256,
@@ -641,6 +642,12 @@ class Clean:
     crashes: list[Crash]
     overhead: float
     per_input: float
+
+    def by_position(self, n: int) -> Prediction | None:
+        """The first pass indexed by sample position (rows of crashed samples are junk)."""
+        if self.prediction is None:
+            return None
+        return _by_position(self.prediction, self.answered, n)
 
     def expected_seconds(self, calls: list[tuple[int, float]]) -> float:
         """How long the same calls would take on clean inputs."""
