@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import math
 import numbers
@@ -177,7 +178,7 @@ class Perturbation:
             return inputs.copy()
         draws = self._draws(seed, len(inputs), indices)
         kwargs: dict[str, Any] = dict(params)
-        if "reference" in inspect.signature(self.func).parameters:
+        if _accepts_reference(self.func):
             kwargs["reference"] = inputs if reference is None else reference
         out = self.func(inputs, draws=draws, severity=severity, **kwargs)
         if not isinstance(out, pd.DataFrame) or len(out) != len(inputs):
@@ -195,6 +196,12 @@ class Perturbation:
             raise InvalidArgument(
                 f"{self.name} has no parameter {unknown[0]!r}; its parameters are: {known}"
             )
+
+
+@functools.cache
+def _accepts_reference(func: Callable[..., Any]) -> bool:
+    """Whether a tabular function takes ``reference`` (looked up once per function)."""
+    return "reference" in inspect.signature(func).parameters
 
 
 def _registered(name: str, parameters: dict[str, Any]) -> Perturbation:
