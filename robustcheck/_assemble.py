@@ -19,8 +19,9 @@ from .results import Row, RunResult, jsonable
 from .results import plain as _plain
 
 if TYPE_CHECKING:
+    from ._data import Dataset
     from .adapters import Adapter, Prediction
-    from .runner import Clean, Dataset, UnitOutcome
+    from .runner import Clean, UnitOutcome
 
 EXAMPLES_PER_PERTURBATION = 5
 CRASHES_PER_ROW = 10
@@ -282,7 +283,7 @@ def _crashes(data: Dataset, clean: Clean, outcomes: list[UnitOutcome]) -> list[d
 def perturbed_at(data: Dataset, p: Perturbation, severity: float, seed: int,
                  positions: np.ndarray) -> list[Any]:
     """The perturbed inputs at ``positions``, regenerated from the seed."""
-    from .runner import perturb
+    from ._data import perturb
 
     out = perturb(data, p, severity, seed, positions)
     if data.modality == "text":

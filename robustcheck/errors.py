@@ -8,6 +8,15 @@
      +-- ResultFileError (ValueError)      a result file missing, corrupt or of another schema
      +-- IncompatibleResults (ValueError)  two results that cannot be compared (different data)
      +-- RobustnessError (AssertionError)  a check failed; the message is the table of failures
+     +-- InfrastructureError (ConnectionError)  the model could not be reached: never a finding
+     +-- CallTimeout (TimeoutError)        a model call ran past ``timeout``: a crash (a finding)
+
+Model failure vs infrastructure failure: the model's own exception, a malformed answer or
+a call past the timeout is a *crash*, scored per input. An :class:`InfrastructureError`
+(connection refused or reset, DNS, HTTP 429/502/503/504 after retries, 401/403/404,
+a redirect to another origin, a dead worker process) says nothing about the input; the
+runner retries it, and when it persists stops and returns the result so far, marked
+incomplete with the reason. An adapter of your own may raise it for the same purpose.
 
 The catalogue has its own tree (``perturbations.PerturbationError``); its errors are
 re-exported here so ``except robustcheck.errors.UnknownPerturbation`` works.
@@ -18,7 +27,9 @@ from __future__ import annotations
 from perturbations import ModalityError, PerturbationError, UnknownPerturbation
 
 __all__ = [
+    "CallTimeout",
     "IncompatibleResults",
+    "InfrastructureError",
     "InvalidArgument",
     "ModalityError",
     "ModelOutputError",
@@ -52,3 +63,12 @@ class IncompatibleResults(RobustcheckError, ValueError):
 
 class RobustnessError(RobustcheckError, AssertionError):
     """A robustness check failed. ``str(err)`` is a table of what failed and by how much."""
+
+
+class InfrastructureError(RobustcheckError, ConnectionError):
+    """The model could not be reached (an outage, a rate limit, a dead worker, a
+    misconfigured endpoint). Never scored as a crash: the run retries, then stops early."""
+
+
+class CallTimeout(RobustcheckError, TimeoutError):
+    """A model call gave no answer within the run's ``timeout``; recorded as a crash."""

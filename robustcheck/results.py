@@ -305,7 +305,7 @@ class RunResult:
         import perturbations
 
         from ._assemble import failing_cases
-        from .runner import make_dataset
+        from ._data import make_dataset
 
         data = self.source.data if self.source is not None else None
         if inputs is not None:

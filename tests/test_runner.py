@@ -350,7 +350,8 @@ def test_isolating_failures_costs_few_calls_whether_they_are_dense_or_sparse(
     bad_every: int, most_calls: int,
 ) -> None:
     from robustcheck.adapters import adapt
-    from robustcheck.runner import make_dataset, predict_isolating
+    from robustcheck._data import make_dataset
+    from robustcheck.runner import predict_isolating
 
     calls = []
 
