@@ -13,6 +13,10 @@ __version__ = "0.1.0.dev0"
 
 _EXPORTS: dict[str, str] = {
     "Adapter": ".adapters",
+    "CallableAdapter": ".adapters",
+    "HTTPAdapter": ".adapters",
+    "PipelineAdapter": ".adapters",
+    "SklearnAdapter": ".adapters",
     "Prediction": ".adapters",
     "adapt": ".adapters",
     "run": ".runner",
@@ -28,12 +32,24 @@ _EXPORTS: dict[str, str] = {
     "RobustcheckError": ".errors",
     "RobustnessError": ".errors",
     "InvalidArgument": ".errors",
+    "InfrastructureError": ".errors",
+    "CallTimeout": ".errors",
+    "RobustcheckWarning": ".errors",
 }
+
+# Submodules a user reaches as attributes (``robustcheck.adapters.HTTPAdapter``) without
+# importing them first, as with an eager package.
+_SUBMODULES = frozenset({
+    "adapters", "attack", "cli", "comparison", "datasets", "demo", "errors", "metrics",
+    "report", "results", "runner", "stats", "strategies",
+})
 
 __all__ = sorted(["__version__", *_EXPORTS])
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'robustcheck' has no attribute {name!r}")
@@ -43,4 +59,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, *_SUBMODULES})

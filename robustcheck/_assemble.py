@@ -15,6 +15,7 @@ from perturbations import Perturbation
 from perturbations._random import stable_hash
 
 from . import metrics
+from ._calls import describe_error
 from .results import Row, RunResult, jsonable
 from .results import plain as _plain
 
@@ -71,8 +72,8 @@ def _distinct(group: np.ndarray) -> list[Any]:
 
 def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
              severities: list[float], suite: list[Perturbation], clean: Clean,
-             outcomes: list[UnitOutcome], expectations: dict[str, Any], complete: bool,
-             timings: dict[str, Any]) -> RunResult:
+             outcomes: list[UnitOutcome], expectations: dict[str, Any],
+             stopped: dict[str, str] | None, timings: dict[str, Any]) -> RunResult:
     n = len(data)
     task = _task(clean, outcomes)
     regression = task == "regression"
@@ -108,7 +109,8 @@ def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
                  expectations[u.perturbation], _kind(suite, u.perturbation), seed)
             for u in outcomes]
     result = RunResult(
-        name=name, seed=seed, complete=complete, model=adapter.describe(),
+        name=name, seed=seed, complete=stopped is None, stopped=stopped,
+        model=adapter.describe(),
         data={"fingerprint": data.fingerprint, "n": n, "modality": data.modality,
               "labelled": data.labels is not None},
         task=task, classes=[jsonable(c) for c in codes.classes], severities=severities,
@@ -157,24 +159,40 @@ def _row(u: UnitOutcome, clean: Clean, clean_codes: np.ndarray,
                 score[u.answered] = u.prediction.score_of(wanted)
             score[u.crashed] = np.nan
     row_seed = stable_hash(seed, u.perturbation, u.severity) & 0xFFFFFFFF
-    found = metrics.row_metrics(
-        changed=u.changed, crashed=u.crashed, clean_ok=clean.ok,
-        clean_labels=compare_clean, labels=compare_pert,
-        truth=truth, clean_confidence=clean_conf, score_of_clean=score,
-        clean_values=clean_values, values=values, expectation=_codes_expectation(
-            expectation, codes, values is not None),
-        expectation_kind=kind, seed=row_seed)
-    failed = metrics.failed_samples(
-        changed=u.changed, crashed=u.crashed, clean_ok=clean.ok, clean=compare_clean,
-        perturbed=compare_pert,
-        expectation=_codes_expectation(expectation, codes, values is not None))
+    regression = values is not None
+    arrays = {"changed": u.changed, "crashed": u.crashed, "clean_ok": clean.ok}
+    details = u.details
+    try:
+        found = metrics.row_metrics(
+            **arrays, clean_labels=compare_clean, labels=compare_pert,
+            truth=truth, clean_confidence=clean_conf, score_of_clean=score,
+            clean_values=clean_values, values=values,
+            expectation=_codes_expectation(expectation, codes, regression),
+            expectation_kind=kind, seed=row_seed)
+        failed: np.ndarray | None = metrics.failed_samples(
+            **arrays, clean=compare_clean, perturbed=compare_pert,
+            expectation=_codes_expectation(expectation, codes, regression))
+    except Exception as exc:
+        if not callable(expectation):
+            raise
+        # The user's expect function failed on this row's answers: keep the finished run
+        # and every metric that does not need it; the failure rate is not measured.
+        found = metrics.row_metrics(
+            **arrays, clean_labels=compare_clean, labels=compare_pert, truth=truth,
+            clean_confidence=clean_conf, score_of_clean=score, clean_values=clean_values,
+            values=values, expectation="no-crash", expectation_kind=kind, seed=row_seed)
+        found["failure_rate"] = metrics.Metric(math.nan, math.nan, math.nan, 0)
+        failed = None
+        details = {**details, "expect_error": (
+            f"expect[{u.perturbation!r}] raised {type(exc).__name__}: "
+            f"{describe_error(exc)[:300]}")}
     return Row(
         perturbation=u.perturbation, severity=u.severity,
         expectation=_expectation_name(expectation), metrics=found,
         model_calls=u.model_calls, changed=u.changed, crashed=u.crashed, labels=labels,
         values=None if values is None else values.astype(np.float32),
         score_of_clean=None if score is None else score.astype(np.float32),
-        failed=failed, latency=_latency(u, clean), details=u.details,
+        failed=failed, latency=_latency(u, clean), details=details,
         inputs={i: _stored(x) for i, x in u.inputs.items()},
     )
 
@@ -235,6 +253,7 @@ def _clean_summary(clean: Clean, clean_codes: np.ndarray, truth: np.ndarray | No
     out: dict[str, Any] = {
         "answered": int(clean.ok.sum()),
         "crashes": len(clean.crashes),
+        "crash_rate": metrics.proportion(~clean.ok[clean.evaluated]).to_dict(),
         "self_disagreement": metrics.proportion(clean.disagree).to_dict(),
         "ok": pack(clean.ok),
     }

@@ -42,7 +42,7 @@ from perturbations import _lexicon
 from perturbations._random import stable_hash
 
 from .adapters import Adapter, adapt
-from .errors import InvalidArgument
+from .errors import InvalidArgument, is_infrastructure
 from .metrics import Metric, proportion
 from .results import jsonable
 from .results import plain as _plain
@@ -355,6 +355,8 @@ class _Oracle:
                 raise ValueError(f"the model returned {len(pred)} predictions for "
                                  f"{len(idx)} inputs")
         except Exception as exc:
+            if is_infrastructure(exc):
+                raise  # an outage is not a crashed candidate: the run stops instead
             if len(idx) == 1:
                 replies[idx[0]] = _CRASH
                 self.crashes.append({"input": self.describe(items[idx[0]]),

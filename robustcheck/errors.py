@@ -36,8 +36,10 @@ __all__ = [
     "PerturbationError",
     "ResultFileError",
     "RobustcheckError",
+    "RobustcheckWarning",
     "RobustnessError",
     "UnknownPerturbation",
+    "is_infrastructure",
 ]
 
 
@@ -72,3 +74,23 @@ class InfrastructureError(RobustcheckError, ConnectionError):
 
 class CallTimeout(RobustcheckError, TimeoutError):
     """A model call gave no answer within the run's ``timeout``; recorded as a crash."""
+
+
+def is_infrastructure(error: BaseException) -> bool:
+    """Whether ``error`` says the model could not be reached, rather than that it failed
+    on its input: our InfrastructureError, a connection error (refused, reset, broken
+    pipe), a DNS failure, or an executor whose worker died. Such errors are retried and,
+    when they persist, stop the run; they are never scored as crashes."""
+    import concurrent.futures
+    import socket
+
+    if isinstance(error, (ConnectionError, socket.gaierror,
+                          concurrent.futures.BrokenExecutor)):
+        return True
+    # a Dask worker that died, without importing distributed
+    return type(error).__name__ == "KilledWorker"
+
+
+class RobustcheckWarning(UserWarning):
+    """Something in a run that is probably a mistake but can be scored (e.g. label values
+    the model never answers with)."""

@@ -6,7 +6,8 @@ true labels. Output: plain numbers, ready for JSON.
 
 Definitions (DESIGN §6). "Changed" samples are those whose input the perturbation
 altered; samples whose *clean* prediction crashed are left out of every rate but
-accuracy (where they count as wrong).
+accuracy (where they count as wrong): they are a finding of their own, the clean crash
+rate, which ``max_crash_rate`` bounds and the robustness score counts.
 
 ======================  ========================================================
 ``coverage``            share of the n samples whose input was changed
@@ -35,9 +36,10 @@ normal interval ``mean ± z·s/√n`` is used instead: the same interval at no r
 cost (a 10,000-sample, 120-row audit would otherwise spend longer bootstrapping than
 predicting).
 
-The **robustness score** is ``100 x (1 - mean failure_rate)`` over the rows whose
-perturbation changed at least one input: 100 means no perturbation made the model fail
-its expectation or crash on any input it changed.
+The **robustness score** is ``100 x (1 - clean crash rate) x (1 - mean failure_rate)``,
+the mean over the rows whose perturbation changed at least one input: 100 means the
+model answered every clean input and no perturbation made it fail its expectation or
+crash on any input it changed; a model that answers no clean input scores 0.
 """
 
 from __future__ import annotations
@@ -204,9 +206,15 @@ def row_metrics(
     return out
 
 
-def robustness_score(failure_rates: list[float]) -> float | None:
-    """``100 x (1 - mean failure rate)`` over covered rows; None when nothing was covered."""
+def robustness_score(failure_rates: list[float], clean_crash_rate: float | None = 0.0
+                     ) -> float | None:
+    """``100 x (1 - clean crash rate) x (1 - mean failure rate)`` over covered rows: the
+    share of inputs the model both answers and handles as expected. None when nothing was
+    covered; 0 when the model answered no clean input."""
+    crash = 0.0 if clean_crash_rate is None or math.isnan(clean_crash_rate) else clean_crash_rate
+    if crash >= 1.0:
+        return 0.0
     rates = [r for r in failure_rates if r is not None and not math.isnan(r)]
     if not rates:
         return None
-    return round(100.0 * (1.0 - sum(rates) / len(rates)), 2)
+    return round(100.0 * (1.0 - crash) * (1.0 - sum(rates) / len(rates)), 2)

@@ -217,6 +217,8 @@ class RobustcheckFixture:
         result = run(model, inputs, labels, **kwargs)
         self.results.append(result)
         self._state.record(self.nodeid, result)
+        if result.stopped is not None and result.stopped["kind"] == "interrupted":
+            raise KeyboardInterrupt  # Ctrl-C stops the session, the partial result kept
         return result
 
 
@@ -266,11 +268,18 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     if marker is not None and (fixture is None or not fixture.results):
         pytest.fail("marked @pytest.mark.robustcheck but recorded no result: call "
                     "robustcheck.run(...) on the robustcheck fixture", pytrace=False)
-    if fixture is not None and fixture.results and (marker is not None or state.thresholds):
+    if fixture is not None and fixture.results:
+        gated = marker is not None or bool(state.thresholds)
         thresholds, per = _marker_thresholds(marker) if marker is not None else ({}, {})
         limits = {**state.thresholds, **thresholds}
         failures = []
         for result in fixture.results:
+            if not gated:
+                # no threshold, but a run that stopped early did not test what it says
+                if result.stopped is not None:
+                    failures.append(f"robustcheck run {result.name!r} stopped early "
+                                    f"({result.stopped['kind']}: {result.stopped['message']})")
+                continue
             try:
                 result.check(per=per, **limits)
             except AssertionError as exc:  # RobustnessError: its message is the table

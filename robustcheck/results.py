@@ -198,6 +198,9 @@ class RunResult:
     environment: dict[str, Any]
     timings: dict[str, Any]
     thresholds: dict[str, Any] = field(default_factory=dict)
+    stopped: dict[str, str] | None = None
+    """Why the run stopped early ({"kind", "message"}; kinds: interrupted, outage, hung,
+    worker), None when it ran to the end; ``complete`` is False exactly when it is set."""
     source: Source | None = field(default=None, repr=False, compare=False)
     """The data and perturbations this result was made from (in memory, never saved),
     so :meth:`failures` can regenerate perturbed inputs."""
@@ -225,7 +228,17 @@ class RunResult:
         from .metrics import robustness_score
 
         return robustness_score([r.metrics["failure_rate"].value for r in self.rows
-                                 if r.metrics["coverage"].value > 0])
+                                 if r.metrics["coverage"].value > 0],
+                                clean_crash_rate=self.clean_crash_rate)
+
+    @property
+    def clean_crash_rate(self) -> float | None:
+        """Share of the samples the model crashed on in the clean pass (None: not asked)."""
+        m = self.clean.get("crash_rate")
+        if m is not None:
+            return None if m.get("value") is None else float(m["value"])
+        answered = self.clean.get("answered")  # results written before the clean row
+        return None if answered is None or not self.n else 1.0 - int(answered) / self.n
 
     @property
     def n(self) -> int:
@@ -241,32 +254,120 @@ class RunResult:
         to thresholds that replace the global ones for its rows, e.g.
         ``check(max_flip_rate=0.05, per={"typo": {"max_flip_rate": 0.2}})``. A row
         fails when a measured value is above its threshold (the interval is shown so a
-        reader sees how sure that is). Returns the result when everything passes.
+        reader sees how sure that is). A verdict never rests on what was not measured:
+
+        * ``max_crash_rate`` also bounds the clean pass (the ``clean`` row);
+        * a model that answered no clean input fails every threshold given;
+        * a metric that could not be measured (the model crashed on every changed
+          input, gave no scores, no labels were given) fails with "not measured: why";
+        * a row whose perturbation changed no input is not applicable (neither pass nor
+          fail), but a check where no row measured anything fails;
+        * an incomplete run (stopped early) fails any check.
+
+        Returns the result when everything passes.
         """
         validate_thresholds(thresholds, "check")
         for key, values in (per or {}).items():
             validate_thresholds(values, f"per[{key!r}]")
         self.thresholds = {"global": dict(thresholds),
                            "per": {k: dict(v) for k, v in (per or {}).items()}}
-        failing = []
+        self.clean["violations"] = self._clean_violations(thresholds)
+        self.clean["passed"] = not self.clean["violations"] if thresholds else None
+        failing, measured = [], False
         for row in self.rows:
             limits = {**thresholds, **(per or {}).get(row.family, {}),
                       **(per or {}).get(row.perturbation, {})}
-            row.violations = [v for v in (_violation(row, k, lim) for k, lim in limits.items())
-                              if v]
-            row.passed = not row.violations if limits else None
+            if not limits or not _covered(row):
+                row.violations, row.passed = [], None
+                continue
+            measured = True
+            row.violations = [v for v in (self._violation(row, k, lim)
+                                          for k, lim in limits.items()) if v]
+            row.passed = not row.violations
             if row.violations:
                 failing.append(row)
-        if failing:
-            raise RobustnessError(self._failure_table(failing))
+        problems = []
+        if self.stopped is not None or not self.complete:
+            stop = self.stopped or {"kind": "interrupted", "message": "interrupted"}
+            problems.append(f"the run is incomplete ({stop['kind']}: {stop['message']}); a "
+                            "partial result cannot pass a check")
+        problems += [f"clean  {v}" for v in self.clean["violations"]]
+        if self.rows and not measured and (thresholds or per) and self.clean.get("answered"):
+            problems.append("nothing was measured: no perturbation changed any input")
+        if failing or problems:
+            raise RobustnessError(self._failure_table(failing, problems))
         return self
 
-    def _failure_table(self, failing: list[Row]) -> str:
-        lines = [f"robustness check failed: {len(failing)} of {len(self.rows)} rows exceed "
-                 f"their thresholds (model {self.model.get('name', '?')}, seed {self.seed})"]
-        width = max(len(r.key) for r in failing)
-        for row in failing:
-            lines.append(f"  {row.key.ljust(width)}  " + "; ".join(row.violations))
+    def _clean_violations(self, thresholds: Mapping[str, float]) -> list[str]:
+        if not thresholds:
+            return []
+        if not self.clean.get("answered"):
+            return [f"not measured: the model answered no clean input ({self._clean_why()})"]
+        limit = thresholds.get("max_crash_rate")
+        rate = self.clean_crash_rate
+        if limit is None or rate is None or rate <= limit:
+            return []
+        m = self.clean.get("crash_rate") or {}
+        ci = (f" [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None else "")
+        return [f"crash_rate {rate:.3f}{ci} > {limit:g}"]
+
+    def _clean_why(self) -> str:
+        clean_crashes = [c for c in self.crashes if c.get("perturbation") is None]
+        if not clean_crashes:
+            return "the run stopped during the clean pass"
+        first = clean_crashes[0]
+        return (f"{self.clean.get('crashes', len(clean_crashes))} crashes, the first "
+                f"{first['type']}: {str(first['message'])[:160]}")
+
+    def _violation(self, row: Row, key: str, limit: float) -> str | None:
+        metric = THRESHOLDS[key]
+        if key == "max_flip_rate":
+            if row.expectation == "no-crash":
+                return None
+            if row.expectation != "invariant":
+                metric = "failure_rate"
+        if key == "max_accuracy_drop" and row.expectation == "directional":
+            return None
+        value = row.value(metric)
+        if value is None:
+            return f"{metric} not measured: {self._not_measured(row, metric)}"
+        if value <= limit:
+            return None
+        m = row.metrics.get(metric)
+        ci = "" if m is None else f" [{m.low:.3f}, {m.high:.3f}]"
+        return f"{metric} {value:.3f}{ci} > {limit:g}"
+
+    def _not_measured(self, row: Row, metric: str) -> str:
+        """Why a row has no value for ``metric``, in words a reader can act on."""
+        if metric == "failure_rate" and "expect_error" in row.details:
+            return str(row.details["expect_error"])
+        m = row.metrics.get(metric)
+        if m is None and metric != "latency_ratio":
+            if metric == "flip_rate" and self.task == "regression":
+                return "a regression model has no label flips; use max_failure_rate"
+            if metric == "accuracy_drop":
+                return ("no labels were given" if not self.data.get("labelled")
+                        else "accuracy is not scored for regression")
+            if metric == "confidence_drop":
+                return "the model reports no scores to compare"
+            return f"this row has no {metric}"
+        changed, crashed = int(row.changed.sum()), int(row.crashed.sum())
+        if changed and crashed >= changed:
+            return f"the model crashed on all {changed} changed inputs"
+        if m is not None and m.n == 0:
+            return ("no changed input has a clean answer (the model crashed on them in the "
+                    "clean pass)")
+        return "no perturbed input was answered"
+
+    def _failure_table(self, failing: list[Row], problems: list[str]) -> str:
+        count = len(failing) + len(self.clean.get("violations") or [])
+        lines = [f"robustness check failed: {count} of {len(self.rows) + 1} rows fail their "
+                 f"thresholds (model {self.name}, seed {self.seed})"]
+        lines += [f"  {p}" for p in problems]
+        if failing:
+            width = max(len(r.key) for r in failing)
+            for row in failing:
+                lines.append(f"  {row.key.ljust(width)}  " + "; ".join(row.violations))
         return "\n".join(lines)
 
     # -- text ----------------------------------------------------------------------
@@ -275,7 +376,7 @@ class RunResult:
         """One line per perturbation x severity, rates with their 95% intervals."""
         header = ["perturbation", "sev", "coverage", "flip rate", "failure", "acc drop",
                   "conf drop", "crash", "latency x", "pass"]
-        body = []
+        body = [self._clean_line()]
         for r in self.rows:
             m = r.metrics
             ratio = r.latency.get("latency_ratio")
@@ -287,11 +388,20 @@ class RunResult:
                 {True: "ok", False: "FAIL", None: ""}[r.passed],
             ])
         widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
+        stop = self.stopped
         out = [f"{self.name}: score {self.score}, n={self.n}, seed={self.seed}"
-               + ("" if self.complete else " (INCOMPLETE: interrupted)")]
+               + (f" (INCOMPLETE, {stop['kind']}: {stop['message']})" if stop else "")]
         out.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
         out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in body]
         return "\n".join(out)
+
+    def _clean_line(self) -> list[str]:
+        """The clean pass as a row of the table: its crash rate and verdict."""
+        m = self.clean.get("crash_rate")
+        crash = "-" if m is None else _interval(Metric.from_dict(m))
+        passed = self.clean.get("passed")
+        return ["clean", "-", "-", "-", "-", "-", "-", crash, "-",
+                {True: "ok", False: "FAIL", None: ""}[passed]]
 
     def __str__(self) -> str:
         return self.table()
@@ -336,6 +446,7 @@ class RunResult:
             "name": self.name,
             "seed": self.seed,
             "complete": self.complete,
+            "stopped": self.stopped,
             "score": self.score,
             "model": self.model,
             "data": self.data,
@@ -380,6 +491,7 @@ class RunResult:
             examples=dict(d["examples"]), crashes=list(d["crashes"]),
             environment=dict(d["environment"]), timings=timings,
             thresholds=dict(d.get("thresholds") or {}),
+            stopped=_stopped(d),
         )
 
     def to_html(self, path: str | os.PathLike[str]) -> Path:
@@ -446,21 +558,18 @@ def validate_thresholds(thresholds: Mapping[str, Any], where: str) -> None:
             raise InvalidArgument(f"{where}: {key} must be a number, got {value!r}")
 
 
-def _violation(row: Row, key: str, limit: float) -> str | None:
-    metric = THRESHOLDS[key]
-    if key == "max_flip_rate":
-        if row.expectation == "no-crash":
-            return None
-        if row.expectation != "invariant":
-            metric = "failure_rate"
-    if key == "max_accuracy_drop" and row.expectation == "directional":
-        return None
-    value = row.value(metric)
-    if value is None or value <= limit:
-        return None
-    m = row.metrics.get(metric)
-    ci = "" if m is None else f" [{m.low:.3f}, {m.high:.3f}]"
-    return f"{metric} {value:.3f}{ci} > {limit:g}"
+def _covered(row: Row) -> bool:
+    """Whether the row's perturbation changed at least one input."""
+    m = row.metrics.get("coverage")
+    return m is not None and not math.isnan(m.value) and m.value > 0
+
+
+def _stopped(d: Mapping[str, Any]) -> dict[str, str] | None:
+    stopped = d.get("stopped")
+    if stopped is None and not d["complete"]:  # written before the reason was recorded
+        return {"kind": "interrupted", "message": "interrupted"}
+    return None if stopped is None else {"kind": str(stopped["kind"]),
+                                         "message": str(stopped["message"])}
 
 
 def _pct(m: Metric | None) -> str:

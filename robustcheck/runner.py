@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,141 +29,18 @@ import numpy as np
 import perturbations as catalogue
 from perturbations import Perturbation
 
+from ._calls import Crash, Stop, call_model, describe_error, predict_isolating
 from ._data import Dataset, changed_rows, make_dataset, perturb, row_keys
 from ._options import DEFAULT_SEVERITIES
 from .adapters import Adapter, Prediction, adapt
-from .errors import InvalidArgument, ModalityError, ModelOutputError
+from .errors import (
+    InvalidArgument,
+    ModalityError,
+    RobustcheckWarning,
+    is_infrastructure,
+)
 
 __all__ = ["Crash", "UnitOutcome", "run"]
-
-
-
-# -- calling the model ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Crash:
-    """One input the model failed on: the exception's type and message."""
-
-    position: int
-    kind: str
-    message: str
-
-
-class _CallTimeout(TimeoutError):
-    pass
-
-
-def _call(adapter: Adapter, batch: Any, timeout: float | None) -> tuple[Prediction, float]:
-    """``adapter.predict(batch)`` and its wall time; past ``timeout`` seconds per input
-    the call is abandoned (its thread is left to finish on its own) and raises."""
-    start = time.perf_counter()
-    if timeout is None:
-        pred = adapter.predict(batch)
-    else:
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["pred"] = adapter.predict(batch)
-            except BaseException as exc:  # re-raised in the caller's thread
-                box["error"] = exc
-
-        worker = threading.Thread(target=target, daemon=True, name="robustcheck-call")
-        worker.start()
-        worker.join(timeout * len(batch))
-        if worker.is_alive():
-            raise _CallTimeout(f"no answer within {timeout:g} s per input "
-                               f"({len(batch)} inputs)")
-        if "error" in box:
-            raise box["error"]
-        pred = box["pred"]
-    elapsed = time.perf_counter() - start
-    if len(pred) != len(batch):
-        raise ModelOutputError(f"the model returned {len(pred)} predictions for "
-                               f"{len(batch)} inputs")
-    return pred, elapsed
-
-
-DENSE_CHUNK = 16
-
-
-@dataclass
-class Answers:
-    """What :func:`predict_isolating` got back."""
-
-    positions: np.ndarray          # answered positions, in answer order
-    prediction: Prediction | None  # their predictions, same order
-    seconds: np.ndarray            # per-input seconds (call time / inputs in the call)
-    crashes: list[Crash]
-    calls: list[tuple[int, float]]  # (inputs, seconds) of every successful call
-
-
-def predict_isolating(adapter: Adapter, data: Dataset, positions: np.ndarray, batch_size: int,
-                      timeout: float | None) -> Answers:
-    """Predict ``data`` at ``positions`` in batches, isolating failures by bisection.
-
-    A model error never escapes: an input that fails alone is a :class:`Crash`.
-    KeyboardInterrupt does escape (Ctrl-C stops the run).
-    """
-    answered: list[np.ndarray] = []
-    parts: list[Prediction] = []
-    seconds: list[np.ndarray] = []
-    crashes: list[Crash] = []
-    calls: list[tuple[int, float]] = []
-
-    def call(chunk: np.ndarray) -> Exception | None:
-        """One model call; the error it raised, or None."""
-        try:
-            pred, elapsed = _call(adapter, data.take(chunk), timeout)
-        except Exception as exc:
-            return exc
-        answered.append(chunk)
-        parts.append(pred)
-        seconds.append(np.full(len(chunk), elapsed / len(chunk)))
-        calls.append((len(chunk), elapsed))
-        return None
-
-    def crash(position: int, error: Exception) -> None:
-        crashes.append(Crash(position, type(error).__name__,
-                             _short(str(error) or repr(error), 500)))
-
-    def isolate(chunk: np.ndarray, error: Exception, parent_split_both: bool) -> None:
-        """Find the failing inputs of a chunk that failed with ``error``. Bisection costs
-        about 2 log2(n) calls per failing input; when failures are dense (both halves
-        failed at two levels in a row) a small chunk's inputs are tried alone instead:
-        n calls, not 2n, for a model that fails on everything."""
-        if len(chunk) == 1:
-            crash(int(chunk[0]), error)
-            return
-        half = len(chunk) // 2
-        halves = [(h, call(h)) for h in (chunk[:half], chunk[half:])]
-        failed = [(h, e) for h, e in halves if e is not None]
-        both = len(failed) == 2
-        for h, e in failed:
-            if both and parent_split_both and len(h) <= DENSE_CHUNK:
-                for position in h.tolist():
-                    alone = call(np.array([position], dtype=h.dtype))
-                    if alone is not None:
-                        crash(position, alone)
-            else:
-                isolate(h, e, both)
-
-    def attempt(chunk: np.ndarray) -> None:
-        error = call(chunk)
-        if error is not None:
-            isolate(chunk, error, False)
-
-    for start in range(0, len(positions), batch_size):
-        attempt(positions[start:start + batch_size])
-    if not parts:
-        return Answers(np.zeros(0, dtype=np.int64), None, np.zeros(0), crashes, calls)
-    return Answers(np.concatenate(answered), Prediction.concat(parts),
-                   np.concatenate(seconds), crashes, calls)
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- one unit: a perturbation at one severity ------------------------------------------
@@ -297,7 +174,7 @@ class _Timed(Adapter):
         self.inner, self.timeout, self.task = inner, timeout, inner.task
 
     def predict(self, inputs: Sequence[Any]) -> Prediction:
-        return _call(self.inner, inputs, self.timeout)[0]
+        return call_model(self.inner, inputs, self.timeout)[0]
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
@@ -370,22 +247,141 @@ def run(
     batch_size = _batch_size(batch_size)
     timeout = _timeout(timeout)
     expectations = _expectations(expect, suite)
-    if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise InvalidArgument(f"executor must be a concurrent.futures.Executor (with "
-                              f".submit), got {type(executor).__name__}")
+    _check_executor(executor, adapter)
     started, clock = _now(), time.perf_counter()
-    clean = _predict_clean(adapter, data, batch_size, timeout)
-    units = [(p, s) for p in suite for s in levels]
-    outcomes, complete = _run_units(units, adapter, data, seed, batch_size, timeout,
-                                    executor, progress)
+    stopped: dict[str, str] | None = None
+    try:
+        clean = _predict_clean(adapter, data, batch_size, timeout)
+    except KeyboardInterrupt:
+        clean, stopped = Clean.empty(len(data)), _stop("interrupted", "interrupted (Ctrl-C) "
+                                                       "during the clean pass")
+    except Stop as exc:
+        clean, stopped = Clean.empty(len(data)), _stop(exc.kind, f"{exc} (during the clean "
+                                                                 "pass)")
+    outcomes: list[UnitOutcome] = []
+    if stopped is None and clean.ok.any():
+        _check_labels(data, clean)
+        _check_expectations(expectations, clean)
+        units = [(p, s) for p in suite for s in levels]
+        outcomes, stopped = _run_units(units, adapter, data, seed, batch_size, timeout,
+                                       executor, progress)
+    # With no clean answer there is nothing to measure a perturbation against: the units
+    # are not run, and the result's clean row says why every check fails.
     result: RunResult = assemble(
         name=name or adapter.describe().get("name") or "model", adapter=adapter, data=data,
         seed=seed, severities=levels, suite=suite, clean=clean, outcomes=outcomes,
-        expectations=expectations, complete=complete,
+        expectations=expectations, stopped=stopped,
         timings={"started": started, "seconds": round(time.perf_counter() - clock, 3)},
     )
     result.source = Source(data, {p.name: p for p in suite})
     return result
+
+
+def _stop(kind: str, message: str) -> dict[str, str]:
+    return {"kind": kind, "message": message}
+
+
+def _check_executor(executor: Any, adapter: Adapter) -> None:
+    """An executor must take ``submit``; a process pool (or Dask) must be able to send the
+    model to its workers, which is checked here rather than after the clean pass."""
+    if executor is None:
+        return
+    if not callable(getattr(executor, "submit", None)):
+        raise InvalidArgument(f"executor must be a concurrent.futures.Executor (with "
+                              f".submit), got {type(executor).__name__}")
+    if isinstance(executor, ProcessPoolExecutor):
+        import pickle
+
+        dumps: Callable[[Any], Any] = pickle.dumps
+    elif type(executor).__module__.startswith("distributed"):
+        try:
+            import cloudpickle
+        except ImportError:  # distributed brings it; without it Dask reports the error
+            return
+        dumps = cloudpickle.dumps
+    else:
+        return
+    try:
+        dumps(adapter)
+    except Exception as exc:
+        raise InvalidArgument(
+            f"executor={type(executor).__name__} runs units in other processes, but the "
+            f"model cannot be sent there ({type(exc).__name__}: {describe_error(exc)[:200]}); "
+            "define the model at module level (not a lambda or a local function), or use a "
+            "ThreadPoolExecutor") from None
+
+
+def _check_labels(data: Dataset, clean: Clean) -> None:
+    """True labels that the model never answers with score as wrong forever: a CSV label
+    "1" against a predicted 1, or string labels against unnamed score columns 0..k-1."""
+    if data.labels is None or clean.prediction is None or clean.prediction.task != "classification":
+        return
+    pred = clean.prediction
+    predicted = {_plain_label(x) for x in pred.labels.tolist()}
+    if pred.classes is not None:
+        predicted |= {_plain_label(x) for x in pred.classes.tolist()}
+    truth = {_plain_label(x) for x in data.labels.tolist()}
+    try:
+        never = truth - predicted
+    except TypeError:  # unhashable labels were refused earlier; nothing to compare
+        return
+    if not never:
+        return
+    seen = _some(predicted)
+    if len(never) < len(truth):
+        warnings.warn(
+            f"labels {_some(never)} never occur among the model's answers on the clean "
+            f"inputs ({seen}); samples with those labels always count as wrong",
+            RobustcheckWarning, stacklevel=3)
+        return
+    hint = "; make the labels the same type and spelling as the model's answers"
+    kinds = {type(x).__name__ for x in truth}, {type(x).__name__ for x in predicted}
+    if pred.classes is not None and pred.classes.dtype.kind in "iu" and kinds[0] == {"str"}:
+        hint = ("; the model returns scores without class names, so their columns are "
+                "called 0..k-1: name them, e.g. robustcheck.CallableAdapter(fn, classes="
+                f"{sorted(map(str, truth))[:4]!r}) (HTTPAdapter takes classes= too)")
+    elif kinds[0] != kinds[1]:
+        hint = (f"; the labels are {'/'.join(sorted(kinds[0]))} but the model answers "
+                f"{'/'.join(sorted(kinds[1]))} (a CSV column read as text?): convert one to "
+                "the other")
+    raise InvalidArgument(f"labels: none of the label values {_some(truth)} occurs among the "
+                          f"model's answers {seen}, so accuracy would be 0{hint}")
+
+
+def _plain_label(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _some(values: set[Any], k: int = 4) -> str:
+    try:
+        shown = sorted(values)[:k]
+    except TypeError:
+        shown = list(values)[:k]
+    more = f" and {len(values) - k} more" if len(values) > k else ""
+    return "{" + ", ".join(repr(v) for v in shown) + "}" + more
+
+
+def _check_expectations(expectations: Mapping[str, Any], clean: Clean) -> None:
+    """Call each ``expect`` function once on the clean answers, so a function that cannot
+    work fails here, before the audit, rather than after it."""
+    custom = {k: f for k, f in expectations.items() if callable(f)}
+    if not custom or clean.prediction is None:
+        return
+    answers = clean.prediction.take(np.flatnonzero(clean.ok[clean.answered]))
+    sample = np.asarray((answers.values if answers.values is not None else answers.labels
+                         ).tolist(), dtype=object)
+    for key, fn in custom.items():
+        try:
+            got = np.asarray(fn(sample.copy(), sample.copy()))
+        except Exception as exc:
+            raise InvalidArgument(
+                f"expect[{key!r}] raised {type(exc).__name__}: {describe_error(exc)[:200]} "
+                "when called as f(clean_labels, perturbed_labels) on the clean answers; it must "
+                "take two arrays and return one bool per sample") from None
+        if got.shape != sample.shape:
+            raise InvalidArgument(
+                f"expect[{key!r}] returned shape {got.shape} for {len(sample)} samples; it must "
+                "return one bool per sample")
 
 
 def _adapt(model: Any) -> Adapter:
@@ -502,6 +498,14 @@ class Clean:
     crashes: list[Crash]
     overhead: float
     per_input: float
+    evaluated: np.ndarray          # bool (n,): asked at all (all but after a stop)
+
+    @classmethod
+    def empty(cls, n: int) -> Clean:
+        """No clean answer yet: the run stopped during the clean pass."""
+        return cls(None, np.zeros(0, dtype=np.int64), np.zeros(n, dtype=bool),
+                   np.zeros(0, dtype=bool), np.full(n, np.nan), [], 0.0, 0.0,
+                   np.zeros(n, dtype=bool))
 
     def by_position(self, n: int) -> Prediction | None:
         """The first pass indexed by sample position (rows of crashed samples are junk)."""
@@ -516,25 +520,27 @@ class Clean:
 
 def _predict_clean(adapter: Adapter, data: Dataset, batch_size: int,
                    timeout: float | None) -> Clean:
-    positions = np.arange(len(data))
-    first = predict_isolating(adapter, data, positions, batch_size, timeout)
-    second = predict_isolating(adapter, data, positions, batch_size, timeout)
-    ok = np.zeros(len(data), dtype=bool)
-    ok[np.intersect1d(first.positions, second.positions)] = True
-    disagree = np.zeros(len(data), dtype=bool)
+    n = len(data)
+    first = predict_isolating(adapter, data, np.arange(n), batch_size, timeout)
+    # The second pass asks again only what the first answered: it measures whether the
+    # model agrees with itself, and a crash need not be waited for twice.
+    second = predict_isolating(adapter, data, np.sort(first.positions), batch_size, timeout)
+    ok = np.zeros(n, dtype=bool)
+    ok[second.positions] = True
+    disagree = np.zeros(n, dtype=bool)
     if first.prediction is not None and second.prediction is not None:
         both = np.flatnonzero(ok)
-        a = _by_position(first.prediction, first.positions, len(data)).take(both)
-        b = _by_position(second.prediction, second.positions, len(data)).take(both)
+        a = _by_position(first.prediction, first.positions, n).take(both)
+        b = _by_position(second.prediction, second.positions, n).take(both)
         if a.values is not None and b.values is not None:
             disagree[both] = a.values != b.values
         else:
             disagree[both] = a.labels != b.labels
-    seconds = np.full(len(data), np.nan)
+    seconds = np.full(n, np.nan)
     seconds[first.positions] = first.seconds
     overhead, per_input = _call_cost(adapter, data, first.calls + second.calls, ok, timeout)
-    return Clean(first.prediction, first.positions, ok, disagree[ok], seconds, first.crashes,
-                 overhead, per_input)
+    return Clean(first.prediction, first.positions, ok, disagree[ok], seconds,
+                 first.crashes + second.crashes, overhead, per_input, np.ones(n, dtype=bool))
 
 
 def _call_cost(adapter: Adapter, data: Dataset, calls: list[tuple[int, float]],
@@ -548,8 +554,10 @@ def _call_cost(adapter: Adapter, data: Dataset, calls: list[tuple[int, float]],
     single = []
     for _ in range(3):
         try:
-            single.append(_call(adapter, data.take(answered[:1]), timeout)[1])
-        except Exception:  # already isolated as a crash elsewhere: no probe
+            single.append(call_model(adapter, data.take(answered[:1]), timeout)[1])
+        except Stop:
+            raise
+        except Exception:  # a flaky answer or a blip: the fit makes do with fewer probes
             break
     big = [(size, secs) for size, secs in calls if size > 1]
     if not single or not big:
@@ -572,29 +580,48 @@ def _by_position(pred: Prediction, positions: np.ndarray, n: int) -> Prediction:
 
 def _run_units(units: list[tuple[Perturbation, float]], adapter: Adapter, data: Dataset,
                seed: int, batch_size: int, timeout: float | None, executor: Executor | None,
-               progress: Any) -> tuple[list[UnitOutcome], bool]:
-    """Every unit's outcome, in unit order; stops early (complete=False) on Ctrl-C."""
+               progress: Any) -> tuple[list[UnitOutcome], dict[str, str] | None]:
+    """The outcome of every unit that finished, in unit order, and why the run stopped
+    early (None when it did not): Ctrl-C, an outage, a hung model or a dead worker. The
+    units finished before a stop are kept."""
     bar = _progress(progress, len(units))
-    outcomes: list[UnitOutcome] = []
+    done: dict[int, UnitOutcome] = {}
     futures: list[Future[UnitOutcome]] = []
+    stopped = None
     try:
         if executor is None:
-            for p, s in units:
-                outcomes.append(evaluate_unit(adapter, data, p, s, seed, batch_size, timeout))
-                bar(len(outcomes), f"{p.name}@{s:g}")
+            for i, (p, s) in enumerate(units):
+                done[i] = evaluate_unit(adapter, data, p, s, seed, batch_size, timeout)
+                bar(len(done), f"{p.name}@{s:g}")
         else:
             futures = [executor.submit(evaluate_unit, adapter, data, p, s, seed, batch_size,
                                        timeout) for p, s in units]
-            for (p, s), future in zip(units, futures):
-                outcomes.append(future.result())
-                bar(len(outcomes), f"{p.name}@{s:g}")
-        return outcomes, True
+            for i, ((p, s), future) in enumerate(zip(units, futures)):
+                done[i] = future.result()
+                bar(len(done), f"{p.name}@{s:g}")
     except KeyboardInterrupt:
-        for future in futures:
-            future.cancel()
-        return outcomes, False
+        stopped = _stop("interrupted", "interrupted (Ctrl-C)")
+    except Stop as exc:
+        stopped = _stop(exc.kind, exc.message)
+    except Exception as exc:
+        if not is_infrastructure(exc):
+            raise
+        worker = isinstance(exc, BrokenExecutor) or type(exc).__name__ == "KilledWorker"
+        what = "a worker process died" if worker else "the model could not be reached"
+        stopped = _stop("worker" if worker else "outage",
+                        f"{what} ({type(exc).__name__}: {describe_error(exc)[:300]})")
     finally:
         bar(-1, "")
+    if stopped is not None and futures:
+        for future in futures:
+            future.cancel()
+        for i, future in enumerate(futures):  # units another worker finished are kept
+            if i not in done and future.done() and not future.cancelled() and \
+                    future.exception() is None:
+                done[i] = future.result()
+    if stopped is not None:
+        stopped["message"] += f"; {len(done)} of {len(units)} units finished"
+    return [done[i] for i in sorted(done)], stopped
 
 
 def _progress(progress: Any, total: int) -> Callable[[int, str], None]:

@@ -1,0 +1,238 @@
+"""Calling the model: one call under a deadline, and a batch predicted with its failures
+isolated, told apart from outages.
+
+Two kinds of failure come back from a model call, and they must never be mixed up:
+
+* a **crash** is the model failing on its input (its own exception, an answer robustcheck
+  cannot read, no answer within ``timeout``): a finding, isolated down to the input and
+  recorded;
+* an **infrastructure failure** (:func:`robustcheck.errors.is_infrastructure`: the
+  endpoint is down, rate limited, misconfigured; a worker process died) says nothing
+  about the input. It is retried a few times with backoff; when it persists the run
+  stops (:class:`Stop`) and returns what it finished, marked incomplete. Scoring it as
+  a crash would turn an outage into "the model is brittle".
+
+A call past ``timeout`` runs on in its thread (Python cannot kill a thread); such
+threads are counted, and when :data:`MAX_HUNG_CALLS` of them are still running the
+model is declared hung and the run stops, instead of piling up threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._data import Dataset
+from .adapters import Adapter, Prediction
+from .errors import CallTimeout, ModelOutputError, is_infrastructure
+
+__all__ = ["Answers", "Crash", "Stop", "call_model", "describe_error", "predict_isolating"]
+
+DENSE_CHUNK = 16
+"""Chunks this small whose halves both failed twice in a row are tried input by input."""
+INFRA_RETRIES = 2
+"""Retries of a call that failed for infrastructure reasons, after the adapter's own."""
+INFRA_BACKOFF = 0.5
+"""Seconds before the first such retry; doubled for each further one."""
+MAX_HUNG_CALLS = 4
+"""Timed-out calls still running at once after which the model counts as hung."""
+MESSAGE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Crash:
+    """One input the model failed on: the exception's type and message."""
+
+    position: int
+    kind: str
+    message: str
+
+
+class Stop(Exception):
+    """The run cannot go on: ``kind`` is ``"outage"``, ``"hung"`` or ``"worker"``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(kind, message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def describe_error(error: BaseException) -> str:
+    """``str(error)`` (or its repr), safe against an exception whose ``__str__`` raises."""
+    for render in (str, repr):
+        try:
+            text = render(error)
+        except Exception:  # a hostile or broken __str__ must not abort the run
+            continue
+        if text:
+            return text
+    return f"<{type(error).__name__} that cannot be printed>"
+
+
+def _short(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- one call ---------------------------------------------------------------------------
+
+_hung: list[threading.Thread] = []
+_hung_lock = threading.Lock()
+
+
+def hung_calls() -> int:
+    """How many timed-out calls are still running in this process."""
+    with _hung_lock:
+        _hung[:] = [t for t in _hung if t.is_alive()]
+        return len(_hung)
+
+
+def call_model(adapter: Adapter, batch: Any, timeout: float | None
+               ) -> tuple[Prediction, float]:
+    """``adapter.predict(batch)`` and its wall time. Past ``timeout`` seconds per input
+    the call is abandoned (its thread finishes on its own) and :class:`CallTimeout` is
+    raised; :class:`Stop` when too many abandoned calls are still running."""
+    start = time.perf_counter()
+    if timeout is None:
+        pred = adapter.predict(batch)
+    else:
+        still = hung_calls()
+        if still >= MAX_HUNG_CALLS:
+            raise Stop("hung", f"the model has {still} calls still running past the timeout "
+                               f"({timeout:g} s per input); stopped rather than pile up more")
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["pred"] = adapter.predict(batch)
+            except BaseException as exc:  # re-raised in the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=target, daemon=True, name="robustcheck-call")
+        worker.start()
+        worker.join(timeout * len(batch))
+        if worker.is_alive():
+            with _hung_lock:
+                _hung.append(worker)
+            raise CallTimeout(f"no answer within {timeout:g} s per input "
+                              f"({len(batch)} inputs)")
+        if "error" in box:
+            raise box["error"]
+        pred = box["pred"]
+    elapsed = time.perf_counter() - start
+    if len(pred) != len(batch):
+        raise ModelOutputError(f"the model returned {len(pred)} predictions for "
+                               f"{len(batch)} inputs")
+    return pred, elapsed
+
+
+def call_with_retries(adapter: Adapter, batch: Any, timeout: float | None,
+                      sleep: Callable[[float], Any] = time.sleep) -> tuple[Prediction, float]:
+    """:func:`call_model`, retrying infrastructure failures; :class:`Stop` when they
+    persist. A model's own exception is raised as it is (KeyboardInterrupt too)."""
+    for attempt in range(INFRA_RETRIES + 1):
+        try:
+            return call_model(adapter, batch, timeout)
+        except Stop:
+            raise
+        except BaseException as exc:
+            if not is_infrastructure(exc):
+                raise
+            if attempt == INFRA_RETRIES:
+                raise Stop("outage", f"the model could not be reached after {attempt + 1} "
+                                     f"attempts: {type(exc).__name__}: "
+                                     f"{_short(describe_error(exc), 300)}") from exc
+            sleep(INFRA_BACKOFF * 2 ** attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+# -- a batch, failures isolated -----------------------------------------------------------
+
+
+@dataclass
+class Answers:
+    """What :func:`predict_isolating` got back."""
+
+    positions: np.ndarray          # answered positions, in answer order
+    prediction: Prediction | None  # their predictions, same order
+    seconds: np.ndarray            # per-input seconds (call time / inputs in the call)
+    crashes: list[Crash]
+    calls: list[tuple[int, float]]  # (inputs, seconds) of every successful call
+
+
+def predict_isolating(adapter: Adapter, data: Dataset, positions: np.ndarray, batch_size: int,
+                      timeout: float | None) -> Answers:
+    """Predict ``data`` at ``positions`` in batches, isolating failures by bisection.
+
+    A model error never escapes: an input that fails alone is a :class:`Crash`. An
+    outage or a hung model raises :class:`Stop`; KeyboardInterrupt escapes (Ctrl-C).
+    """
+    answered: list[np.ndarray] = []
+    parts: list[Prediction] = []
+    seconds: list[np.ndarray] = []
+    crashes: list[Crash] = []
+    calls: list[tuple[int, float]] = []
+
+    def call(chunk: np.ndarray) -> BaseException | None:
+        """One model call; the error it raised, or None."""
+        try:
+            pred, elapsed = call_with_retries(adapter, data.take(chunk), timeout)
+        except (KeyboardInterrupt, Stop):
+            raise
+        except BaseException as exc:  # SystemExit from a model is its crash too
+            return exc
+        answered.append(chunk)
+        parts.append(pred)
+        seconds.append(np.full(len(chunk), elapsed / len(chunk)))
+        calls.append((len(chunk), elapsed))
+        return None
+
+    def crash(position: int, error: BaseException, note: str = "") -> None:
+        crashes.append(Crash(position, type(error).__name__,
+                             _short(describe_error(error) + note)))
+
+    def isolate(chunk: np.ndarray, error: BaseException, parent_split_both: bool) -> None:
+        """Find the failing inputs of a chunk that failed with ``error``. Bisection costs
+        about 2 log2(n) calls per failing input; when failures are dense (both halves
+        failed at two levels in a row) a small chunk's inputs are tried alone instead:
+        n calls, not 2n, for a model that fails on everything. When both halves of a
+        timed-out chunk time out too, the model is slow on all of it: each input is
+        recorded as timed out without waiting for more calls."""
+        if len(chunk) == 1:
+            crash(int(chunk[0]), error)
+            return
+        half = len(chunk) // 2
+        halves = [(h, call(h)) for h in (chunk[:half], chunk[half:])]
+        failed = [(h, e) for h, e in halves if e is not None]
+        both = len(failed) == 2
+        if both and all(isinstance(e, CallTimeout) for _, e in failed):
+            for h, e in failed:
+                for position in h.tolist():
+                    crash(position, e, " (every call on this batch timed out; not isolated "
+                                       "further)")
+            return
+        for h, e in failed:
+            if both and parent_split_both and len(h) <= DENSE_CHUNK:
+                for position in h.tolist():
+                    alone = call(np.array([position], dtype=h.dtype))
+                    if alone is not None:
+                        crash(position, alone)
+            else:
+                isolate(h, e, both)
+
+    for start in range(0, len(positions), batch_size):
+        chunk = positions[start:start + batch_size]
+        error = call(chunk)
+        if error is not None:
+            isolate(chunk, error, False)
+    if not parts:
+        return Answers(np.zeros(0, dtype=np.int64), None, np.zeros(0), crashes, calls)
+    return Answers(np.concatenate(answered), Prediction.concat(parts),
+                   np.concatenate(seconds), crashes, calls)
