@@ -4,6 +4,7 @@
 
     RobustcheckError
      +-- InvalidArgument (ValueError)      bad user input: names the argument, the value, the fix
+     |    +-- ModalityMismatch             text perturbations for a table, or the reverse
      +-- ModelOutputError (ValueError)     the model answered in a shape robustcheck cannot score
      +-- ResultFileError (ValueError)      a result file missing, corrupt or of another schema
      +-- IncompatibleResults (ValueError)  two results that cannot be compared (different data)
@@ -32,6 +33,7 @@ __all__ = [
     "InfrastructureError",
     "InvalidArgument",
     "ModalityError",
+    "ModalityMismatch",
     "ModelOutputError",
     "PerturbationError",
     "ResultFileError",
@@ -65,6 +67,11 @@ class IncompatibleResults(RobustcheckError, ValueError):
 
 class RobustnessError(RobustcheckError, AssertionError):
     """A robustness check failed. ``str(err)`` is a table of what failed and by how much."""
+
+
+class ModalityMismatch(InvalidArgument, ModalityError):
+    """The inputs are of one modality and the perturbations asked for of another; also a
+    ``perturbations.ModalityError``, so code catching the catalogue's error still works."""
 
 
 class InfrastructureError(RobustcheckError, ConnectionError):

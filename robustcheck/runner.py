@@ -35,7 +35,7 @@ from ._options import DEFAULT_SEVERITIES
 from .adapters import Adapter, Prediction, adapt
 from .errors import (
     InvalidArgument,
-    ModalityError,
+    ModalityMismatch,
     RobustcheckWarning,
     is_infrastructure,
 )
@@ -422,7 +422,7 @@ def _suite(spec: Any, modality: str) -> list[Any]:
                               f"perturbations={modality!r}")
     wrong = [p.name for p in suite.values() if p.modality != modality]
     if wrong:
-        raise ModalityError(
+        raise ModalityMismatch(
             f"perturbations {wrong[:5]} are not {modality} perturbations, but the inputs "
             f"are {modality} data; choose from `robustcheck list --modality {modality}` "
             f"or pass perturbations={modality!r}")
