@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import textwrap
 import signal
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from robustcheck.errors import (
     RobustcheckWarning,
     RobustnessError,
 )
+
+pytest_plugins = ["pytester"]
 
 TEXTS = [f"review number {i} is good" if i % 2 else f"review {i} was bad" for i in range(32)]
 LABELS = [int("good" in t) for t in TEXTS]
@@ -432,3 +435,48 @@ def test_submodules_are_reachable_as_attributes_after_import_robustcheck():
 def test_stop_pickles_for_process_pools():
     stop = pickle.loads(pickle.dumps(_calls.Stop("hung", "why")))
     assert (stop.kind, stop.message) == ("hung", "why")
+
+
+# -- the pytest plugin -----------------------------------------------------------------------
+
+PLUGIN_MODEL = """
+TEXTS = [f"text {i}" for i in range(32)]
+LABELS = [i % 2 for i in range(32)]
+
+def crashes_on_most(batch):
+    if any(not t.endswith(("1", "3")) for t in batch):
+        raise ValueError("cannot score")
+    return [int(t[-1]) % 2 for t in batch]
+
+def unreachable(batch):
+    raise ConnectionRefusedError(111, "Connection refused")
+"""
+
+
+def test_the_marker_fails_a_test_whose_model_crashes_on_clean_inputs(pytester):
+    pytester.makepyfile(model_lib=PLUGIN_MODEL)
+    pytester.makepyfile(test_gate=textwrap.dedent("""
+        import pytest
+        from model_lib import TEXTS, LABELS, crashes_on_most
+
+        @pytest.mark.robustcheck(max_crash_rate=0)
+        def test_gate(robustcheck):
+            robustcheck.run(crashes_on_most, TEXTS, LABELS, perturbations=["case.upper"],
+                            name="sentiment")
+    """))
+    out = pytester.runpytest_subprocess()
+    out.assert_outcomes(failed=1)
+    out.stdout.fnmatch_lines(["*(model sentiment, seed 0)*", "*clean  crash_rate 0.*> 0*"])
+
+
+def test_an_outage_fails_the_test_even_without_a_threshold(pytester):
+    pytester.makepyfile(model_lib=PLUGIN_MODEL)
+    pytester.makepyfile(test_gate=textwrap.dedent("""
+        from model_lib import TEXTS, LABELS, unreachable
+
+        def test_runs(robustcheck):
+            robustcheck.run(unreachable, TEXTS, LABELS, perturbations=["case.upper"])
+    """))
+    out = pytester.runpytest_subprocess()
+    out.assert_outcomes(failed=1)
+    out.stdout.fnmatch_lines(["*stopped early (outage: the model could not be reached*"])
