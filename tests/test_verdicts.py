@@ -234,6 +234,19 @@ def test_an_attack_against_an_endpoint_that_goes_down_stops_the_run():
     assert result.stopped is not None and result.stopped["kind"] == "outage"
 
 
+def test_ctrl_c_during_the_clean_pass_returns_an_incomplete_result(tmp_path):
+    def interrupted(texts: list[str]) -> list[int]:
+        raise KeyboardInterrupt
+
+    result = run(interrupted)
+    assert result.complete is False
+    assert result.stopped["kind"] == "interrupted"
+    assert "clean pass" in result.stopped["message"]
+    assert result.crashes == []  # nothing was scored as a crash
+    result.to_json(tmp_path / "partial.json")
+    assert robustcheck.load(tmp_path / "partial.json").stopped == result.stopped
+
+
 # -- process pools -------------------------------------------------------------------------
 
 
