@@ -18,20 +18,22 @@ import http.client
 import inspect
 import json
 import math
+import random
+import ssl
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
 
-from robustcheck.errors import InvalidArgument, ModelOutputError
+from robustcheck.errors import CallTimeout, InfrastructureError, InvalidArgument, ModelOutputError
 
+from . import _http
+from ._http import safe_url as _safe_url
 from ._prediction import (  # noqa: F401  (re-exported and used below)
     _HF_TASKS,
     _SKLEARN_METHODS,
@@ -349,16 +351,40 @@ class HTTPAdapter(Adapter):
     ``request(batch)`` (default ``{"inputs": batch}``; DataFrame rows become
     ``{column: value}`` records, NaN becomes null) and the outputs are
     ``response(json_body)`` (default ``json_body["predictions"]``), read by the rules in
-    the module docstring.
+    the module docstring. ``user:password@`` in the URL is sent as HTTP Basic
+    authentication unless ``headers`` has an Authorization header; ``https://`` URLs are
+    verified with the default SSL context.
 
-    Retry policy: connection errors (refused, reset, closed without an answer) and 5xx
-    answers are retried up to ``retries`` times, after ``backoff * 2**attempt`` seconds,
-    because they are usually transient. A 4xx is not retried: the request itself is wrong,
-    sending it again gives the same answer. A timeout is not retried either: a model that
-    is too slow on an input is a finding the runner records as a crash, and retrying would
-    multiply the wait by ``retries + 1``; it raises ``TimeoutError``. Failed statuses raise
-    ModelOutputError with the status code and the start of the body.
-    ``requests_made`` counts every HTTP request, retries included.
+    What a failure means decides what happens to it. The model's own failure on a batch
+    is a crash the runner records per input: HTTP 500 and other 5xx (retried first, as a
+    worker may be restarting), 400, 413, 422 and other 4xx (not retried: the same request
+    gets the same answer), an answer that is not JSON, or larger than 256 MB; they raise
+    ModelOutputError with the status and the start of the body. An outage says nothing
+    about the input and raises InfrastructureError, which the runner never scores: a
+    connection refused, reset or closed without an answer, a host name that does not
+    resolve, HTTP 429, 502, 503 or 504 (all retried first), and at once, without retries,
+    401, 403, 404, 405, 407, an untrusted certificate and other answers that are the same
+    for every input (the endpoint is misconfigured).
+
+    Retries: up to ``retries`` more attempts, each after the wait the server asks for in
+    a Retry-After header (seconds or an HTTP date), else ``backoff * 2**attempt``
+    seconds times a random factor in [0.5, 1.5) (jitter, so that concurrent requests do
+    not come back in step; drawn from the adapter's own generator). No wait is longer than
+    ``max_retry_after`` seconds: a longer Retry-After is cut to it, not ignored.
+
+    ``timeout`` is a deadline for the whole request (connect, send, status line, headers
+    and body, redirects included), not for each read: a server sending one byte at a time
+    is cut off at ``timeout`` seconds. Past it, CallTimeout (a TimeoutError): a model too
+    slow on an input is a finding the runner records as a crash, so it is not retried.
+    (A connection not made within it is an outage, retried like a refused one.)
+
+    Redirects (301, 302, 303, 307, 308) are followed within the same origin (scheme, host
+    and port) only, at most 5 in a row, re-sending the same POST body and headers (also
+    for 301, 302 and 303, which browsers turn into a GET). A redirect to another origin is
+    never followed, so inputs and credentials go only where they were sent: it raises
+    InfrastructureError naming the target; point the URL at the final address.
+
+    ``requests_made`` counts every HTTP request: retries and redirects included.
     """
 
     kind = "http"
@@ -366,11 +392,13 @@ class HTTPAdapter(Adapter):
     def __init__(self, url: str, *, request: Callable[[list[Any]], Any] | None = None,
                  response: Callable[[Any], Any] | None = None, batch_size: int = 32,
                  concurrency: int = 8, timeout: float = 10.0, retries: int = 3,
-                 backoff: float = 0.1, headers: Mapping[str, str] | None = None,
-                 task: str | None = None, classes: Sequence[Any] | None = None) -> None:
+                 backoff: float = 0.1, max_retry_after: float = 30.0,
+                 headers: Mapping[str, str] | None = None, task: str | None = None,
+                 classes: Sequence[Any] | None = None) -> None:
         if not _is_url(url):
             raise InvalidArgument(f"url must start with http:// or https:// and name a host; "
                                   f"got {url!r}")
+        _check_host_and_port(url)
         for name, fn in (("request", request), ("response", response)):
             if fn is not None and not callable(fn):
                 raise InvalidArgument(f"{name} must be a callable or None; got {type(fn).__name__}")
@@ -382,12 +410,14 @@ class HTTPAdapter(Adapter):
         self.timeout = _check_number("timeout", timeout, minimum=0, strict=True)
         self.retries = _check_number("retries", retries, minimum=0, integer=True)
         self.backoff = _check_number("backoff", backoff, minimum=0)
+        self.max_retry_after = _check_number("max_retry_after", max_retry_after, minimum=0)
         self.headers = {"Content-Type": "application/json", "Accept": "application/json",
                         "User-Agent": "robustcheck", **dict(headers or {})}
         self.task = _check_task(task)
         self.classes = _check_classes(classes)
         self.requests_made = 0
         self._lock = threading.Lock()
+        self._jitter = random.Random()  # never the global generator: the run is seeded
 
     def predict(self, inputs: Sequence[Any]) -> Prediction:
         n = _length(inputs)
@@ -427,37 +457,46 @@ class HTTPAdapter(Adapter):
     def _post(self, body: bytes, size: int) -> Any:
         where = f"POST {_safe_url(self.url)}"
         for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            with self._lock:
-                self.requests_made += 1
-            last = attempt == self.retries
             try:
-                request = urllib.request.Request(self.url, data=body, headers=self.headers,
-                                                 method="POST")
-                with urllib.request.urlopen(request, timeout=self.timeout) as reply:
-                    payload = reply.read()
-            except urllib.error.HTTPError as err:
-                snippet = _body_snippet(err)
-                if err.code < 500 or last:
-                    raise ModelOutputError(f"{where} answered HTTP {err.code} {err.reason} "
-                                           f"(attempt {attempt + 1}): {snippet}") from None
-            except (TimeoutError, urllib.error.URLError, ConnectionError,
-                    http.client.HTTPException) as err:
-                reason = err.reason if isinstance(err, urllib.error.URLError) else err
-                if isinstance(reason, TimeoutError):
-                    raise TimeoutError(f"{where} gave no answer within {self.timeout} s (request "
-                                       f"of {size} inputs); timeouts are not retried") from None
-                if last:
-                    raise ConnectionError(f"{where} failed after {attempt + 1} attempts: "
-                                          f"{type(reason).__name__}: {reason}") from err
+                reply = _http.post(self.url, body, self.headers, timeout=self.timeout,
+                                   on_request=self._count)
+            except InfrastructureError:
+                raise  # a redirect that is not followed: the same for every input
+            except ssl.SSLCertVerificationError as err:
+                raise InfrastructureError(
+                    f"{where}: the server's certificate is not trusted ({err}); that is the "
+                    "same on every attempt, so it is not retried. Fix the certificate, or "
+                    "trust its issuer with SSL_CERT_FILE=path/to/ca.pem") from None
+            except TimeoutError:
+                raise CallTimeout(f"{where} gave no complete answer within {self.timeout:g} s "
+                                  f"(request of {size} inputs); a slow answer is a finding, "
+                                  "so timeouts are not retried") from None
+            except (OSError, http.client.HTTPException) as err:
+                error: Exception = InfrastructureError(
+                    f"{where} failed after {attempt + 1} attempts: {type(err).__name__}: "
+                    f"{err}. The model server could not be reached: is it running, and are "
+                    "the host and port right?")
+                asked = None
             else:
-                try:
-                    return json.loads(payload)
-                except ValueError:
-                    raise ModelOutputError(f"{where} answered with a body that is not JSON: "
-                                           f"{_snip(payload[:200])}") from None
+                if 200 <= reply.status < 300:
+                    return _read_json(reply.body, where)
+                error, retry = _failure(reply, where, attempt + 1)
+                if not retry:
+                    raise error
+                asked = _http.retry_after(reply.headers.get("Retry-After"))
+            if attempt == self.retries:
+                raise error
+            _sleep(self._wait(attempt, asked))
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _wait(self, attempt: int, asked: float | None) -> float:
+        if asked is None:
+            asked = self.backoff * 2 ** attempt * self._jitter.uniform(0.5, 1.5)
+        return min(asked, self.max_retry_after)
+
+    def _count(self) -> None:
+        with self._lock:
+            self.requests_made += 1
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "class": f"{__name__}.HTTPAdapter", "library": None,
@@ -473,6 +512,56 @@ class HTTPAdapter(Adapter):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+
+
+def _check_host_and_port(url: str) -> None:
+    # found now rather than as the same failure on every request of the run
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or above 65535
+        port_ok = False
+    if not parts.hostname or not port_ok:
+        raise InvalidArgument(f"url must name a host and, optionally, a port from 1 to 65535 "
+                              f"(http://host:8000/path); got {_safe_url(url)!r}")
+
+
+_sleep = time.sleep  # the waits between attempts; tests record them instead
+
+# Statuses that are the same for every input: the URL, the method or the credentials are
+# wrong, so retrying or scoring them would be wrong too.
+_MISCONFIGURED = frozenset({401, 403, 404, 405, 407})
+# A gateway, or the server itself, says it cannot answer now: an outage, retried.
+_UNAVAILABLE = frozenset({429, 502, 503, 504})
+
+
+def _failure(reply: _http.Reply, where: str, attempts: int) -> tuple[Exception, bool]:
+    """The error an answer that is not 2xx means, and whether to try again."""
+    status = f"HTTP {reply.status} {reply.reason}".rstrip()
+    body = _body_snippet(reply.body)
+    if reply.status == 429:
+        return InfrastructureError(
+            f"{where} was rate limited ({status}) on all {attempts} attempts: {body}. A rate "
+            "limit says nothing about the model; lower concurrency=, or raise retries= or "
+            "max_retry_after=, or ask for a higher limit"), True
+    if reply.status in _UNAVAILABLE:
+        return InfrastructureError(
+            f"{where} answered {status} on all {attempts} attempts: {body}. The model server "
+            "(or a gateway in front of it) is unavailable"), True
+    if reply.status in _MISCONFIGURED or 300 <= reply.status < 400 or reply.status < 200:
+        return InfrastructureError(
+            f"{where} answered {status}: {body}. That answer is the same for every input, so "
+            "it is not retried: check the URL and the credentials in headers="), False
+    return ModelOutputError(f"{where} answered {status} (attempt {attempts}): {body}"), \
+        reply.status >= 500
+
+
+def _read_json(payload: bytes, where: str) -> Any:
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        raise ModelOutputError(f"{where} answered with a body that is not JSON: "
+                               f"{_snip(payload[:200])}") from None
 
 
 def _default_request(batch: list[Any]) -> Any:
@@ -513,12 +602,9 @@ def _json_safe(x: Any) -> Any:
     return x  # json.dumps raises on anything else: a crash of this batch, with the type named
 
 
-def _body_snippet(err: urllib.error.HTTPError) -> str:
-    try:
-        text = err.read()[:300].decode("utf-8", "replace")
-    except Exception:  # the body is a courtesy; the status code is the message
-        return "(no body)"
-    return text.strip() or "(empty body)"
+def _body_snippet(body: bytes) -> str:
+    # the start of the body, for the message; the status code is the message's point
+    return body[:300].decode("utf-8", "replace").strip() or "(empty body)"
 
 
 def _is_url(x: Any) -> bool:
@@ -526,13 +612,6 @@ def _is_url(x: Any) -> bool:
         return False
     parts = urllib.parse.urlsplit(x)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _safe_url(url: str) -> str:
-    # Reports are shared: keep credentials (user:pass@) and query strings (API keys) out.
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path,
-                                    "", ""))
 
 
 # --------------------------------------------------------------------------- dispatch

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 import pickle
-import textwrap
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import warnings
