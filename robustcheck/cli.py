@@ -1,17 +1,30 @@
 """The ``robustcheck`` command line (also ``python -m robustcheck``).
 
-Exit codes: 0 success, 1 a threshold check or a comparison failed, 2 bad usage (one
-line on stderr naming the bad argument, never a traceback), 130 interrupted.
+Exit codes:
+
+* 0: success.
+* 1: a threshold check or a comparison failed, or an output file could not be written
+  where asked (a copy went to a fresh temporary folder, named on stderr).
+* 2: bad usage: one line on stderr naming the bad argument or value and the fix, never
+  a traceback. Output paths are checked before the audit starts.
+* 3: the run stopped early because of an outage, a dead worker or a hung model. The
+  partial result is still written and its table printed; stderr says why it stopped.
+* 130: interrupted (Ctrl-C). The runner returns the partial result, which is written
+  and printed as for 3.
+
+When several apply, the stop (3 or 130) wins: a check on a partial run proves little.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import inspect
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +50,11 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     import perturbations
 
-    found = perturbations.catalogue(modality=args.modality, family=args.family)
+    everything = perturbations.catalogue()
+    found = [p for p in everything if (args.modality is None or p.modality == args.modality)
+             and (args.family is None or p.family == args.family)]
+    if not found:  # an empty listing with exit 0 reads as "all is well"
+        raise UsageError(_nothing_listed(args.modality, args.family, everything))
     out = []
     for modality in perturbations.MODALITIES:
         group = [p for p in found if p.modality == modality]
@@ -54,6 +71,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nothing_listed(modality: str | None, family: str | None, everything: list[Any]) -> str:
+    """Why ``list`` found nothing: an unknown family, or a modality with nothing in it."""
+    families = sorted({p.family for p in everything})
+    if family is not None and family not in families:
+        close = difflib.get_close_matches(family, families, n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        return f"--family {family!r}: no such family{hint} Families: {', '.join(families)}"
+    in_modality = sorted({p.family for p in everything if p.modality == modality})
+    if not in_modality:
+        return (f"no {modality} perturbations are registered in this version; plug-ins "
+                "can add them")
+    return (f"--family {family!r} has no {modality} perturbations; {modality} families: "
+            f"{', '.join(in_modality)}")
+
+
 # -- run ------------------------------------------------------------------------------
 
 
@@ -68,6 +100,10 @@ def load_model(spec: str) -> Any:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
+    except SystemExit as exc:  # a script without an `if __name__ == "__main__":` guard
+        raise UsageError(f"--model {spec!r}: importing {module_name!r} called "
+                         f"sys.exit({exc.code!r}); guard the module's script code with "
+                         "if __name__ == '__main__':") from None
     except Exception as exc:
         raise UsageError(f"--model {spec!r}: cannot import {module_name!r} "
                          f"({type(exc).__name__}: {exc})") from None
@@ -76,21 +112,31 @@ def load_model(spec: str) -> Any:
         if not hasattr(obj, part):
             raise UsageError(f"--model {spec!r}: {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
-    if _is_factory(obj):
-        try:
-            obj = obj()
-        except Exception as exc:
-            raise UsageError(f"--model {spec!r}: calling the factory failed "
-                             f"({type(exc).__name__}: {exc})") from None
-    return obj
+    return _call_factory(spec, obj) if _is_factory(obj) else obj
+
+
+def _call_factory(spec: str, factory: Any) -> Any:
+    what = "creating the model with no arguments" if inspect.isclass(factory) else \
+        "calling the factory"
+    try:
+        return factory()
+    except SystemExit as exc:
+        raise UsageError(f"--model {spec!r}: {what} called sys.exit({exc.code!r}); a model "
+                         "factory must return the model") from None
+    except Exception as exc:
+        fix = "; point --model at an instance or a zero-argument factory" \
+            if inspect.isclass(factory) else ""
+        raise UsageError(f"--model {spec!r}: {what} failed ({type(exc).__name__}: "
+                         f"{_one_line(str(exc))[:300]}){fix}") from None
 
 
 def _is_factory(obj: Any) -> bool:
-    """A class, or a function that takes no argument (a model takes the inputs)."""
-    if any(hasattr(obj, m) for m in ("predict", "predict_proba", "decision_function")):
-        return False
+    """A class (always: its instances are the models, even when the class itself has a
+    ``predict`` method), or a function that takes no argument (a model takes inputs)."""
     if inspect.isclass(obj):
         return True
+    if any(hasattr(obj, m) for m in ("predict", "predict_proba", "decision_function")):
+        return False
     if not inspect.isfunction(obj):
         return False
     required = [p for p in inspect.signature(obj).parameters.values()
@@ -125,6 +171,8 @@ def load_data(path: str, fmt: str | None = None) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Before the audit: a typo in an output path must not cost the whole run.
+    _check_outputs({"--json": args.json, "--report": args.report})
     frame = load_data(args.data, args.format)
     columns = [str(c) for c in frame.columns]
     for option, column in (("--input-column", args.input_column),
@@ -160,23 +208,111 @@ def cmd_run(args: argparse.Namespace) -> int:
             result.check(**thresholds)
         except RobustnessError as exc:
             failure, status = str(exc), 1
-    _write(result, args.json, args.report)
+    saved = _write(result, args.json, args.report)
     print(result.table())
     if failure:
         print("\n" + failure, file=sys.stderr)
-    if not result.complete:
-        print("interrupted: the result above is partial (written as such)", file=sys.stderr)
-        status = 130
-    return status
+    stop = _stop_status(result)
+    if stop:
+        return stop
+    return status or (0 if saved else 1)
 
 
-def _write(result: Any, json_path: str | None, report: str | None) -> None:
+def _stop_status(result: Any) -> int:
+    """3 or 130 when the run stopped early, saying why on stderr; 0 when it ran to the end."""
+    stopped = getattr(result, "stopped", None)  # absent from results of older versions
+    if stopped is None and result.complete:
+        return 0
+    stopped = stopped if isinstance(stopped, dict) else {}
+    kind = _one_line(str(stopped.get("kind") or "interrupted"))
+    message = _one_line(str(stopped.get("message") or "no reason was recorded"))
+    print(f"stopped early ({kind}): {message}; the result above is partial",
+          file=sys.stderr)
+    return 130 if kind == "interrupted" else 3
+
+
+def _one_line(text: str) -> str:
+    """The text with its control characters (newlines, terminal escapes) made visible: a
+    crash message or an endpoint's reply is hostile and must not rewrite the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+# -- output files -----------------------------------------------------------------------
+
+
+def _check_outputs(outputs: dict[str, str | None]) -> None:
+    """Raise UsageError unless every given path can be written: not a folder, inside a
+    folder that exists or can be created, and that we may write in."""
+    given = {option: path for option, path in outputs.items() if path is not None}
+    for option, path in given.items():
+        _check_output(option, path)
+    resolved: dict[Path, str] = {}
+    for option, path in given.items():
+        same = resolved.setdefault(Path(path).resolve(), option)
+        if same != option:
+            raise UsageError(f"{same} and {option} both name {path!r}; give each its own file")
+
+
+def _check_output(option: str, path: str) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{option} {path!r}: is a folder; give a file name inside it, e.g. "
+                         f"{target / _DEFAULT_NAMES.get(option, 'out')}")
+    folder = target.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the folders below it will be created
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path!r}: {folder} is a file, not a folder; choose "
+                         "another path")
+    try:  # a real write: os.access misjudges read-only mounts, ACLs and root
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path!r}: cannot write in {folder} "
+                         f"({exc.strerror or exc}); choose a writable folder") from None
+
+
+_DEFAULT_NAMES = {"--json": "result.json", "--report": "report.html", "--out": "report.html"}
+
+
+def _write(result: Any, json_path: str | None, report: str | None) -> bool:
+    """Write the JSON, then the report; False if either had to go to a fallback."""
+    spare: list[Path] = []
+    saved = True
     if json_path:
-        result.to_json(json_path)
-        print(f"json:   {json_path}", file=sys.stderr)
+        saved &= _save("json", "--json", json_path, result.to_json, spare)
     if report:
-        result.to_html(report)
-        print(f"report: {report}", file=sys.stderr)
+        saved &= _save("report", "--report", report, result.to_html, spare)
+    return saved
+
+
+def _save(what: str, option: str, path: str, write: Callable[[Path], object],
+          spare: list[Path] | None = None) -> bool:
+    """Write to ``path``; if that fails now (disk full, permissions changed during the
+    run), write to a fresh temporary folder instead (``spare`` holds it, so that the
+    files of one command land together) and say where: the result of a long audit is
+    never lost to a write error. True when it went where it was asked."""
+    try:
+        write(Path(path))
+    except OSError as exc:
+        reason = _one_line(exc.strerror or str(exc))
+    else:
+        print(f"{what + ':':<7} {path}", file=sys.stderr)
+        return True
+    spare = [] if spare is None else spare
+    try:
+        if not spare:
+            spare.append(Path(tempfile.mkdtemp(prefix="robustcheck-")))
+        fallback = spare[0] / (Path(path).name or _DEFAULT_NAMES.get(option, "out"))
+        write(fallback)
+    except OSError as exc:
+        print(f"robustcheck: error: cannot write {option} {path} ({reason}), nor a copy in "
+              f"the temporary folder ({_one_line(exc.strerror or str(exc))})",
+              file=sys.stderr)
+        return False
+    print(f"robustcheck: cannot write {option} {path} ({reason}); wrote it to {fallback} "
+          "instead", file=sys.stderr)
+    return False
 
 
 # -- compare and report ---------------------------------------------------------------------
@@ -185,37 +321,83 @@ def _write(result: Any, json_path: str | None, report: str | None) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from .comparison import compare
 
+    _check_outputs({"--json": args.json, "--report": args.report})
     comparison = compare(args.a, args.b, alpha=args.alpha)
     print(comparison.table())
+    spare: list[Path] = []
+    saved = True
     if args.json:
-        comparison.to_json(args.json)
+        saved &= _save("json", "--json", args.json, comparison.to_json, spare)
     if args.report:
-        comparison.to_html(args.report)
-        print(f"report: {args.report}", file=sys.stderr)
-    return 1 if comparison.regressions else 0
+        saved &= _save("report", "--report", args.report, comparison.to_html, spare)
+    return 1 if comparison.regressions or not saved else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    import json
-
     from . import report
     from .errors import ResultFileError
     from .results import load
 
-    try:
-        kind = json.loads(Path(args.result).read_text("utf-8")).get("kind")
-    except (OSError, ValueError, AttributeError):
-        kind = None  # load() below names the problem
+    _check_outputs({"--out": args.out})
+    data = _read_json(args.result)
+    kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "robustcheck.comparison":
-        data = json.loads(Path(args.result).read_text("utf-8"))
-        report.write(report.render_comparison(data), args.out)
+        html = _render_comparison(args.result, data)
+        saved = _save("report", "--out", args.out, lambda path: report.write(html, path))
     elif kind == "robustcheck.run" or kind is None:
-        load(args.result).to_html(args.out)
+        result = load(args.result)  # names the problem when it is not a run result
+        saved = _save("report", "--out", args.out, result.to_html)
+        if not result.complete:
+            stopped = getattr(result, "stopped", None) or {}
+            print(f"note: the result is partial: it stopped early "
+                  f"({_one_line(str(stopped.get('kind') or 'interrupted'))})", file=sys.stderr)
     else:
-        raise ResultFileError(f"{args.result}: a {kind!r} file has no report; give a run or "
-                              "comparison JSON")
-    print(f"report: {args.out}", file=sys.stderr)
-    return 0
+        raise ResultFileError(f"{args.result}: a {_one_line(str(kind))!r} file has no report; "
+                              "give a run or comparison JSON")
+    return 0 if saved else 1
+
+
+def _read_json(path: str) -> Any:
+    """The parsed file, or None when it cannot be read (``load`` then names why)."""
+    import json
+
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _render_comparison(path: str, data: dict[str, Any]) -> str:
+    """The comparison report of a file written by ``robustcheck compare --json``; a file
+    damaged by hand or by a crash is a ResultFileError naming the broken part."""
+    from . import report
+    from .comparison import SCHEMA_VERSION
+    from .errors import ResultFileError
+
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{path}: comparison schema_version {data.get('schema_version')!r} is not "
+            f"supported (this robustcheck reads version {SCHEMA_VERSION}); compare again")
+    broken = _comparison_damage(data)
+    if broken is None:
+        try:
+            return report.render_comparison(data)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            broken = f"{type(exc).__name__}: {_one_line(str(exc))[:200]}"
+    raise ResultFileError(f"{path}: the comparison is damaged ({broken}); run robustcheck "
+                          "compare --json again")
+
+
+def _comparison_damage(data: dict[str, Any]) -> str | None:
+    """What is missing or of the wrong type in a comparison dict, or None."""
+    for key, kind in (("a", dict), ("b", dict), ("rows", list)):
+        if not isinstance(data.get(key), kind):
+            return f"{key!r} is not a {'list' if kind is list else 'mapping'}"
+    for i, row in enumerate(data["rows"]):
+        if not isinstance(row, dict) or not isinstance(row.get("metrics"), dict) or \
+                not all(isinstance(m, dict) for m in row["metrics"].values()):
+            return f"row {i} has no metrics mapping"
+    return None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -245,7 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
     from robustcheck import __version__
 
     parser = _Parser(
-        prog="robustcheck", description="Robustness tests for machine-learning models.")
+        prog="robustcheck", description="Robustness tests for machine-learning models.",
+        epilog="exit codes: 0 success, 1 a check or a comparison failed (or an output went "
+               "to a fallback folder), 2 bad usage, 3 the run stopped early (outage, dead "
+               "worker, hung model), 130 interrupted; a partial result is still written.")
     parser.add_argument("--version", action="version", version=f"robustcheck {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True

@@ -80,7 +80,8 @@ def render_run(result: RunResult, *, title: str | None = None) -> str:
         raise InvalidArgument(
             f"render_run needs a RunResult, got {type(result).__name__}; read a saved "
             "result with robustcheck.load(path) first")
-    return _render("run.html.j2", {"title": title or f"Robustness report: {result.name}",
+    mark = "" if result.complete else "INCOMPLETE: "  # visible in the browser's tab too
+    return _render("run.html.j2", {"title": title or f"{mark}Robustness report: {result.name}",
                                    "run": _context(result), "p": ""})
 
 
@@ -174,16 +175,23 @@ def _cell(metric: str, m: Mapping[str, Any] | None) -> dict[str, Any]:
     """A table cell: the value, its interval, a sort key and what it rests on."""
     value = None if m is None else _finite(m.get("value"))
     if m is None or value is None:
-        return {"value": "", "text": "—", "ci": "", "title": "not measured", "bar": None}
+        return _blank("not measured")
     cell: dict[str, Any] = {
         "value": f"{value:.6g}", "text": _number(metric, value),
         "ci": _interval(metric, m.get("low"), m.get("high")),
-        "title": f"95% interval, n = {m.get('n')}", "bar": None}
+        "title": f"95% interval, n = {m.get('n')}", "bar": None, "unmeasured": ""}
     if metric == "failure_rate":
         low, high = _finite(m.get("low")) or 0.0, _finite(m.get("high")) or value
         cell["bar"] = {"width": f"{100 * value:.1f}", "low": f"{100 * low:.1f}",
                        "span": f"{100 * max(high - low, 0.0):.1f}"}
     return cell
+
+
+def _blank(title: str, unmeasured: str = "") -> dict[str, Any]:
+    """A cell without a value. ``unmeasured`` is the reason a threshold on this metric
+    failed because it could not be measured: shown as a failure, never as a dash."""
+    return {"value": "", "text": "—", "ci": "", "title": title, "bar": None,
+            "unmeasured": unmeasured}
 
 
 def _metric(row: Row, name: str) -> dict[str, Any] | None:
@@ -277,7 +285,7 @@ def _context(result: RunResult, prefix: str = "") -> dict[str, Any]:
     return {
         "name": result.name,
         "complete": result.complete,
-        "expected_rows": len(result.perturbations) * len(result.severities),
+        "incomplete": _incomplete(result),
         "score": {"text": "—" if result.score is None else f"{result.score:.1f}",
                   "value": result.score, "definition": SCORE_DEFINITION},
         "checks": _checks(result),
@@ -312,17 +320,39 @@ def _worst_rows(result: RunResult) -> dict[str, Row]:
     return out
 
 
+def _incomplete(result: RunResult) -> dict[str, Any] | None:
+    """Why and where the run stopped early, for the banner; None for a complete run."""
+    stopped = getattr(result, "stopped", None)  # absent from results of older versions
+    if stopped is None and result.complete:
+        return None
+    stopped = stopped if isinstance(stopped, Mapping) else {}
+    message = str(stopped.get("message") or "no reason was recorded").strip().rstrip(".")
+    return {"kind": str(stopped.get("kind") or "interrupted"),
+            "message": _clip(message, MESSAGE_LIMIT), "run": len(result.rows),
+            "planned": len(result.perturbations) * len(result.severities)}
+
+
+def _status(passed: bool | None, violations: list[str]) -> str:
+    if passed is False or violations:  # a violation is a failure, whatever else is set
+        return "fail"
+    return "unchecked" if passed is None else "pass"
+
+
 def _checks(result: RunResult) -> dict[str, Any]:
     th = result.thresholds or {}
     limits = [f"{k} ≤ {v:g}" for k, v in (th.get("global") or {}).items()]
     limits += [f"{k} ≤ {v:g} for {name}" for name, values in (th.get("per") or {}).items()
                for k, v in values.items()]
-    checked = [r for r in result.rows if r.passed is not None]
-    failed = [r for r in checked if not r.passed]
+    # The clean inputs are checked like a row (their crash rate), and listed first.
+    clean = _status(result.clean.get("passed"), _clean_violations(result))
+    units = [("clean inputs", clean, _clean_violations(result))] if clean != "unchecked" else []
+    units += [(f"{r.perturbation} @ {r.severity:g}", _status(r.passed, r.violations),
+               r.violations) for r in result.rows]
+    checked = [u for u in units if u[1] != "unchecked"]
+    failed = [u for u in checked if u[1] == "fail"]
     return {"checked": bool(checked), "limits": limits, "passed": len(checked) - len(failed),
-            "failed": len(failed), "unchecked": len(result.rows) - len(checked),
-            "failures": [{"key": f"{r.perturbation} @ {r.severity:g}",
-                          "violations": "; ".join(r.violations)} for r in failed[:5]],
+            "failed": len(failed), "unchecked": len(units) - len(checked),
+            "failures": [{"key": key, "violations": "; ".join(v)} for key, _, v in failed[:5]],
             "more": max(len(failed) - 5, 0), "rows": len(result.rows),
             "covered": sum(1 for r in result.rows if _covered(r)),
             "failing": sum(1 for r in result.rows if _failure(r) > 0),
@@ -359,23 +389,30 @@ def _manifest(result: RunResult) -> list[dict[str, Any]]:
 
 
 def _table(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any]:
-    metrics = [c for c in COLUMNS if any(r.value(c[0]) is not None for r in result.rows)]
+    unmeasured = {r.key: _unmeasured(r.violations) for r in result.rows}
+    clean_rate = _clean_crash_rate(result)
+    metrics = [c for c in COLUMNS
+               if any(r.value(c[0]) is not None or c[0] in unmeasured[r.key]
+                      for r in result.rows)
+               or (c[0] == "crash_rate" and clean_rate is not None)]
     rows = []
     for r in result.rows:
         coverage = r.value("coverage")
         ratio = r.value("latency_ratio")
         p50, p95 = _finite(r.latency.get("latency_p50")), _finite(r.latency.get("latency_p95"))
+        cells = [_cell(m, _metric(r, m)) if m not in unmeasured[r.key] else
+                 _blank(f"{m} not measured", unmeasured[r.key][m]) for m, _, _ in metrics]
         rows.append({
             "key": r.key, "perturbation": r.perturbation, "severity": f"{r.severity:g}",
             "expectation": r.expectation, "anchor": example_ids.get(r.perturbation),
             "description": str(result.perturbations.get(r.perturbation, {})
                                .get("description", "")),
-            "status": {True: "pass", False: "fail", None: "unchecked"}[r.passed],
+            "status": _status(r.passed, r.violations),
             "violations": "; ".join(r.violations), "failing": _failure(r) > 0,
             "coverage": {"value": "" if coverage is None else f"{coverage:.6g}",
                          "text": "—" if coverage is None else _number("coverage", coverage),
                          "detail": f"{int(r.changed.sum())} of {len(r.changed)}"},
-            "cells": [_cell(m, _metric(r, m)) for m, _, _ in metrics],
+            "cells": cells,
             "latency": {"value": "" if ratio is None else f"{ratio:.6g}",
                         "text": "—" if ratio is None else f"{ratio:.2f}×",
                         "title": "" if p50 is None or p95 is None else
@@ -384,7 +421,55 @@ def _table(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any]:
         })
     return {"metrics": [{"name": m, "header": h, "help": d} for m, h, d in metrics],
             "latency": any(r.value("latency_ratio") is not None for r in result.rows),
+            "clean": _clean_row(result, [m for m, _, _ in metrics], clean_rate),
             "rows": rows}
+
+
+def _unmeasured(violations: Iterable[str]) -> dict[str, str]:
+    """metric -> why, from violations such as "flip_rate not measured: the model crashed
+    on all 12 changed inputs" (the wording of RunResult.check)."""
+    out = {}
+    for v in violations:
+        metric, sep, why = str(v).partition(" not measured: ")
+        if sep and metric:
+            out[metric.strip()] = why
+    return out
+
+
+def _clean_violations(result: RunResult) -> list[str]:
+    return [str(v) for v in result.clean.get("violations") or []]
+
+
+def _clean_crash_rate(result: RunResult) -> dict[str, Any] | None:
+    """The clean pass's crash rate {value, low, high, n}; derived from the counts for
+    results written before it was recorded."""
+    recorded = result.clean.get("crash_rate")
+    if isinstance(recorded, Mapping):
+        return dict(recorded)
+    n, answered = result.data.get("n"), result.clean.get("answered")
+    crashes = result.clean.get("crashes")
+    if not (isinstance(n, int) and isinstance(answered, int) and isinstance(crashes, int)
+            and n > 0 and answered >= 0 and crashes >= 0 and answered + crashes == n):
+        return None  # the clean pass did not finish: there is no rate to show
+    from .stats import wilson_interval
+
+    low, high = wilson_interval(crashes, n)
+    return {"value": crashes / n, "low": low, "high": high, "n": n}
+
+
+def _clean_row(result: RunResult, metrics: list[str], crash_rate: dict[str, Any] | None
+               ) -> dict[str, Any]:
+    """The first row of the results table: the model on the unchanged inputs. Its crash
+    rate is a finding like any row's, and it can fail ``max_crash_rate``."""
+    violations = _clean_violations(result)
+    here = "does not apply to the clean inputs"
+    return {
+        "quality": _clean(result)["quality"],
+        "cells": [_cell(m, crash_rate) if m == "crash_rate" else _blank(here)
+                  for m in metrics],
+        "status": _status(result.clean.get("passed"), violations),
+        "violations": "; ".join(violations),
+    }
 
 
 def _worst_chart(worst: Mapping[str, Row], example_ids: Mapping[str, str]) -> dict[str, Any]:

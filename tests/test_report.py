@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import dataclasses
 import hashlib
 import json
@@ -51,7 +52,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "nav", "main", "section",
     "footer", "article", "div", "span", "p", "b", "small", "code", "h1", "h2", "h3", "a",
     "ul", "ol", "li", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td",
-    "button", "input", "label", "details", "summary", "mark", "del", "script",
+    "button", "input", "label", "details", "summary", "mark", "del", "script", "strong",
     "svg", "g", "line", "rect", "polyline", "circle", "text",
 }
 
@@ -239,10 +240,13 @@ def test_a_text_audit_shows_every_section_with_the_score_first(text_result: RunR
         assert expected in manifest, expected
 
 
-def test_the_checks_count_passes_and_failures_from_the_rows(text_result: RunResult) -> None:
+def test_the_checks_count_passes_and_failures_from_the_rows_and_the_clean_inputs(
+    text_result: RunResult,
+) -> None:
     checks = text_of(section(report.render_run(text_result), "checks"))
-    passed = sum(1 for r in text_result.rows if r.passed)
-    failed = sum(1 for r in text_result.rows if r.passed is False)
+    clean = text_result.clean.get("passed")
+    passed = sum(1 for r in text_result.rows if r.passed) + (clean is True)
+    failed = sum(1 for r in text_result.rows if r.passed is False) + (clean is False)
     assert failed > 0 and passed > 0
     assert re.search(rf"\b{passed}\s*passed", checks)
     assert re.search(rf"\b{failed}\s*failed", checks)
@@ -276,14 +280,182 @@ def test_a_tabular_audit_with_crashes_groups_them_and_shows_only_changed_columns
         assert f"<td>{column}</td>" in first
 
 
-def test_an_incomplete_run_shows_a_visible_warning(text_result: RunResult) -> None:
+def banner(html: str, element_id: str = "incomplete") -> str:
+    """The text of the banner with that id."""
+    start = html.index(f'id="{element_id}"')
+    return text_of(html[html.rindex("<div", 0, start):html.index("</div>", start)])
+
+
+def stopped_early(result: RunResult, kind: str, message: str, rows: int) -> RunResult:
+    """A copy of ``result`` that stopped after its first ``rows`` rows."""
+    partial = dataclasses.replace(copy.deepcopy(result), complete=False,
+                                  rows=copy.deepcopy(result.rows[:rows]))
+    partial.stopped = {"kind": kind, "message": message}
+    return partial
+
+
+def test_an_incomplete_run_shows_a_banner_with_the_cause_and_how_much_was_run(
+    text_result: RunResult,
+) -> None:
     assert 'id="incomplete"' not in report.render_run(text_result)
-    partial = dataclasses.replace(text_result, complete=False)
+    message = f"the model could not be reached (ConnectError: {HOSTILE})."
+    partial = stopped_early(text_result, "outage", message, rows=5)
     html = report.render_run(partial)
-    banner = section(html, "incomplete")
-    assert "Partial result" in banner and 'role="alert"' in html
+    planned = len(text_result.perturbations) * len(text_result.severities)
+    assert planned > 5
+    assert banner(html).startswith(f"INCOMPLETE: stopped early (outage): {message} 5 of {planned} "
+                             "perturbation × severity units were run")
+    assert 'role="alert"' in html
     assert html.index('id="incomplete"') < html.index('id="overview"')
-    assert "partial (interrupted)" in section(html, "manifest")
+    assert "partial: stopped early (outage)" in text_of(section(html, "manifest"))
+    assert re.search(r"<title>INCOMPLETE: Robustness report", html)
+    page = Page(html)  # the message is hostile: it stays text
+    assert {tag for tag, _ in page.tags} <= ALLOWED_TAGS and len(page.scripts) == 1
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+
+
+def test_a_run_that_stopped_before_any_row_still_renders_its_banner_and_clean_row(
+    text_result: RunResult,
+) -> None:
+    partial = stopped_early(text_result, "outage", "HTTP 503 after 5 retries", rows=0)
+    partial.clean = {"answered": 0, "crashes": 0, "passed": False,
+                     "violations": ["not measured: the model answered no clean input"]}
+    html = report.render_run(partial)
+    assert banner(html).startswith("INCOMPLETE: stopped early (outage): HTTP 503 after 5 "
+                                   "retries. 0 of ")
+    row = clean_row(html)
+    assert "fail" in text_of(row) and "not measured: the model answered no clean input" in row
+    assert "Crash rate" not in cell_texts(html, 'id="clean-row"')  # the pass never ran
+    assert_self_contained(html)
+
+
+def test_a_result_without_a_recorded_stop_reads_as_interrupted(text_result: RunResult) -> None:
+    html = report.render_run(dataclasses.replace(text_result, complete=False))
+    assert banner(html).startswith(
+        "INCOMPLETE: stopped early (interrupted): no reason was recorded.")
+
+
+def test_the_session_summary_says_which_audit_stopped_early_and_why(
+    text_result: RunResult,
+) -> None:
+    partial = stopped_early(text_result, "hung", "the model gave no answer in 30 s", rows=3)
+    html = report.render_session([("test_a", text_result), ("test_b", partial)])
+    summary = text_of(section(html, "session-summary"))
+    assert "complete" in summary and "partial: stopped early (hung)" in summary
+    assert "INCOMPLETE: stopped early (hung): the model gave no answer in 30 s." in \
+        banner(html, "r2-incomplete")
+
+
+# -- the clean row and what could not be measured ------------------------------------------
+
+
+def results_table(html: str, prefix: str = "") -> str:
+    table = html[html.index(f'<table id="{prefix}results"'):]
+    return table[:table.index("</table>")]
+
+
+def clean_row(html: str, prefix: str = "") -> str:
+    table = results_table(html, prefix)
+    row = table[table.rindex("<tr", 0, table.index(f'id="{prefix}clean-row"')):]
+    return row[:row.index("</tr>")]
+
+
+def cell_texts(html: str, marker: str) -> dict[str, str]:
+    """Header -> the text of that cell, in the results-table row holding ``marker``."""
+    table = results_table(html)
+    head = table[:table.index("</tr>")]
+    headers = [text_of(h) for h in re.findall(r"<th\b[^>]*>.*?</th>", head, re.S)]
+    row = table[table.rindex("<tr", 0, table.index(marker)):]
+    cells = re.findall(r"<td\b[^>]*>.*?</td>", row[:row.index("</tr>")], re.S)
+    assert len(cells) == len(headers)
+    return dict(zip(headers, (text_of(c) for c in cells)))
+
+
+def with_clean(result: RunResult, **clean: Any) -> RunResult:
+    changed = copy.deepcopy(result)
+    changed.clean.update(clean)
+    return changed
+
+
+CRASHING_CLEAN = {"crash_rate": {"value": 0.875, "low": 0.719, "high": 0.95, "n": 32},
+                  "passed": False, "violations": ["crash_rate 0.875 [0.719, 0.950] > 0"]}
+
+
+def test_the_results_table_starts_with_a_clean_row_that_can_fail(text_result: RunResult
+                                                                 ) -> None:
+    html = report.render_run(with_clean(text_result, **CRASHING_CLEAN))
+    table = results_table(html)
+    assert table.index('id="clean-row"') < table.index("<tr data-row")
+    row = clean_row(html)
+    assert 'class="clean-row fail"' in row
+    text = text_of(row)
+    accuracy = text_result.clean["accuracy"]
+    assert "clean inputs" in text
+    assert f"accuracy {100 * accuracy['value']:.1f}% [{100 * accuracy['low']:.1f}, " in text
+    assert "87.5% [71.9, 95.0]" in text
+    assert "fail" in text and "crash_rate 0.875 [0.719, 0.950] > 0" in text
+    failures = text_of(section(html, "checks"))
+    assert "clean inputs: crash_rate 0.875 [0.719, 0.950] > 0" in failures
+    # Sorting reorders the body; the clean row is outside it, so it stays on top.
+    body = table[table.index("<tbody>"):]
+    assert 'id="clean-row"' not in body
+
+
+@pytest.mark.parametrize(("passed", "status"), [(True, "pass"), (None, "—")])
+def test_a_clean_row_that_passed_or_was_not_checked_says_so(
+    passed: bool | None, status: str, text_result: RunResult,
+) -> None:
+    result = with_clean(text_result, passed=passed, violations=[],
+                        crash_rate={"value": 0.0, "low": 0.0, "high": 0.06, "n": 60})
+    row = clean_row(report.render_run(result))
+    assert f'<span class="status {"pass" if passed else "unchecked"}">{status}</span>' in row
+    assert "0.0% [0.0, 6.0]" in text_of(row)
+
+
+def test_the_clean_row_is_in_the_session_report_and_the_report_of_a_saved_result(
+    text_result: RunResult, tmp_path: Path,
+) -> None:
+    result = with_clean(text_result, **CRASHING_CLEAN)
+    session = report.render_session([("test_a", text_result), ("test_b", result)])
+    assert "87.5% [71.9, 95.0]" in text_of(clean_row(session, "r2-"))
+    assert 'class="clean-row fail"' in clean_row(session, "r2-")
+    result.to_json(tmp_path / "r.json")
+    from robustcheck.cli import main
+
+    assert main(["report", str(tmp_path / "r.json"), "--out", str(tmp_path / "r.html")]) == 0
+    saved = clean_row((tmp_path / "r.html").read_text("utf-8"))
+    assert "87.5% [71.9, 95.0]" in text_of(saved) and 'class="clean-row fail"' in saved
+
+
+def test_a_result_without_a_recorded_clean_crash_rate_derives_it_from_the_counts(
+    text_result: RunResult,
+) -> None:
+    result = copy.deepcopy(text_result)
+    result.clean.pop("crash_rate", None)
+    result.clean.update(answered=result.n - 3, crashes=3)
+    cells = cell_texts(report.render_run(result), 'id="clean-row"')
+    assert cells["Crash rate"] == "5.0% [1.7, 13.7]"
+    result.clean.update(answered=result.n - 5, crashes=0)  # the clean pass did not finish
+    assert cell_texts(report.render_run(result), 'id="clean-row"')["Crash rate"] == "—"
+
+
+def test_a_threshold_on_a_metric_that_could_not_be_measured_shows_fail_with_the_reason(
+    text_result: RunResult,
+) -> None:
+    result = copy.deepcopy(text_result)
+    for row in result.rows:  # no row measured a flip rate: the column must still show
+        row.metrics.pop("flip_rate", None)
+        row.violations, row.passed = [], True
+    broken = result.rows[2]
+    broken.violations = ["flip_rate not measured: the model crashed on all 12 changed inputs"]
+    broken.passed = False
+    html = report.render_run(result)
+    assert cell_texts(html, f'data-key="{broken.key}"')["Flip rate"] == \
+        "FAILnot measured: the model crashed on all 12 changed inputs"
+    assert '<span class="status fail">FAIL</span>' in results_table(html)
+    assert cell_texts(html, f'data-key="{result.rows[0].key}"')["Flip rate"] == "—"
+    assert f"{broken.perturbation} @ {broken.severity:g}: flip_rate not measured" in \
+        text_of(section(html, "checks"))
 
 
 # -- hostile data ----------------------------------------------------------------------
