@@ -358,12 +358,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _read_json(path: str) -> Any:
-    """The parsed file, or None when it cannot be read (``load`` then names why)."""
-    import json
+    """The parsed file (read with the same bounds as a result), or None when it cannot
+    be read (``load`` then names why)."""
+    from ._files import read_json
+    from .errors import ResultFileError
 
     try:
-        return json.loads(Path(path).read_text("utf-8"))
-    except (OSError, ValueError):
+        return read_json(path)
+    except ResultFileError:
         return None
 
 

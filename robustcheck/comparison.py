@@ -17,7 +17,6 @@ i saw the same perturbed input under A and under B; then every difference is pai
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import dumps
 from .errors import IncompatibleResults, InvalidArgument
 from .results import Row, RunResult, load, unpack, write_atomic
 from .stats import holm, paired_bootstrap, paired_outcome_test
@@ -78,7 +78,7 @@ class Comparison:
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        text = dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
         if path is not None:
             write_atomic(path, text)
         return text

@@ -21,7 +21,6 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -152,36 +151,68 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _read_baseline(path: str) -> dict[tuple[str | None, str], list[dict[str, Any]]]:
-    """``(node id, result name) -> run dicts`` from a session or run JSON file; a missing
-    or corrupt file is a usage error, before any test runs."""
+    """``(node id, result name) -> run dicts`` from a session or run JSON file. The file
+    is read bounded and every run in it validated as ``robustcheck.load`` validates one:
+    a missing, damaged or foreign file is a usage error, before any test runs."""
+    from ._files import read_json
+    from .errors import ResultFileError
+
     where = f"--robustcheck-baseline {path}"
     try:
-        data = json.loads(Path(path).read_text("utf-8"))
-    except FileNotFoundError:
-        raise pytest.UsageError(f"{where}: no such file; write one first with "
-                                "--robustcheck-json") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise pytest.UsageError(f"{where}: cannot read it ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise pytest.UsageError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno})"
-                                ) from None
+        data = read_json(path, name=where, expected="a file written by --robustcheck-json")
+    except ResultFileError as exc:
+        raise pytest.UsageError(str(exc)) from None
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind == "robustcheck.run":
-        entries = [{"nodeid": None, "result": data}]
-    elif kind == SESSION_KIND and isinstance(data.get("results"), list):
-        entries = data["results"]
+        entries, at = [{"nodeid": None, "result": data}], ""
+    elif kind == SESSION_KIND:
+        entries, at = _session_entries(data, where), "results"
     else:
         raise pytest.UsageError(f"{where}: not a robustcheck session or run file (kind "
                                 f"{kind!r}); use a file written by --robustcheck-json")
     table: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
-    for entry in entries:
-        try:
-            table.setdefault((entry["nodeid"], entry["result"]["name"]), []).append(
-                entry["result"])
-        except (KeyError, TypeError):
-            raise pytest.UsageError(f"{where}: the file is damaged (an entry without "
-                                    "nodeid/result)") from None
+    for i, entry in enumerate(entries):
+        run = entry["result"]
+        _check_baseline_run(run, f"{where}: {at}[{i}].result" if at else where)
+        table.setdefault((entry["nodeid"], run["name"]), []).append(run)
     return table
+
+
+def _session_entries(data: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """The ``results`` of a session file, each ``{"nodeid": str, "result": {...}}``."""
+    if data.get("schema_version") != SESSION_SCHEMA:
+        raise pytest.UsageError(
+            f"{where}: session schema_version {data.get('schema_version')!r} is not "
+            f"supported (this robustcheck reads version {SESSION_SCHEMA}); write the "
+            "baseline again with --robustcheck-json")
+    entries = data.get("results")
+    if not isinstance(entries, list):
+        raise pytest.UsageError(f"{where}: results is not a list; the file is damaged, "
+                                "write it again with --robustcheck-json")
+    for i, entry in enumerate(entries):
+        if not (isinstance(entry, dict) and isinstance(entry.get("nodeid"), str)
+                and "result" in entry):
+            raise pytest.UsageError(f"{where}: results[{i}] is not an entry with a nodeid "
+                                    "and a result; the file is damaged, write it again "
+                                    "with --robustcheck-json")
+    return entries
+
+
+def _check_baseline_run(run: Any, where: str) -> None:
+    """Validate one run as ``robustcheck.load`` would, and build it once, so that the
+    comparison at the end of the session cannot fail on the file."""
+    from ._files import check_run
+    from .errors import ResultFileError
+    from .results import SCHEMA_VERSION, RunResult
+
+    try:
+        check_run(run, where, SCHEMA_VERSION)
+        RunResult.from_dict(run)
+    except ResultFileError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:  # a gap in check_run
+        raise pytest.UsageError(f"{where}: the result is damaged ({type(exc).__name__}: "
+                                f"{exc})") from None
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -337,12 +368,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _write_session_json(state: State, path: str) -> None:
-    from .results import write_atomic
+    from ._files import dumps, write_atomic
 
     payload = {"schema_version": SESSION_SCHEMA, "kind": SESSION_KIND, "seed": state.seed,
                "results": [{"nodeid": r.nodeid, "index": r.index, "result": r.result.to_dict()}
                            for r in state.records]}
-    write_atomic(path, json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+    write_atomic(path, dumps(payload, indent=1, allow_nan=False) + "\n")
 
 
 def _compare_with_baseline(state: State) -> None:

@@ -10,13 +10,9 @@ seed, model and data.
 
 from __future__ import annotations
 
-import base64
 import difflib
-import json
 import math
 import os
-import tempfile
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import check_run, dumps, pack, read_json, unpack, write_atomic
 from ._options import THRESHOLD_NAMES
 from .errors import InvalidArgument, ResultFileError, RobustnessError
 from .metrics import METRICS, Metric
@@ -36,30 +33,6 @@ THRESHOLDS = {name: name.removeprefix("max_") for name in THRESHOLD_NAMES}
 """Threshold keyword -> the metric it bounds. ``max_flip_rate`` bounds the failure rate
 of directional rows (where a flip is the expected outcome) and is not applied to
 no-crash rows; ``max_accuracy_drop`` is not applied to directional rows."""
-
-
-# -- compact arrays --------------------------------------------------------------------
-
-
-def pack(array: np.ndarray) -> dict[str, Any]:
-    """A JSON-ready, compressed form of a 1-d array (booleans as bits)."""
-    array = np.ascontiguousarray(array)
-    if array.dtype == bool:
-        raw, dtype = np.packbits(array).tobytes(), "bool"
-    else:
-        dtype = array.dtype.str.lstrip("<>=|")
-        raw = array.astype(array.dtype.newbyteorder("<")).tobytes()
-    return {"dtype": dtype, "n": len(array),
-            "zlib": base64.b64encode(zlib.compress(raw, 6)).decode("ascii")}
-
-
-def unpack(packed: Mapping[str, Any]) -> np.ndarray:
-    raw = zlib.decompress(base64.b64decode(packed["zlib"]))
-    n = int(packed["n"])
-    if packed["dtype"] == "bool":
-        return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=n).astype(bool)
-    return np.frombuffer(raw, dtype=np.dtype(packed["dtype"]).newbyteorder("<")).astype(
-        np.dtype(packed["dtype"]))[:n]
 
 
 # -- rows --------------------------------------------------------------------------------
@@ -169,7 +142,7 @@ class Failures(list[dict[str, Any]]):
         return pd.DataFrame(list(self))
 
     def to_jsonl(self, path: str | os.PathLike[str]) -> Path:
-        lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in self)
+        lines = "".join(dumps(r, default=str) + "\n" for r in self)
         return write_atomic(path, lines)
 
 
@@ -468,8 +441,8 @@ class RunResult:
     def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 1
                 ) -> str:
         """The result as JSON; written atomically to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False,
-                          allow_nan=False, default=_json_default) + "\n"
+        text = dumps(self.to_dict(), indent=indent, allow_nan=False,
+                     default=_json_default) + "\n"
         if path is not None:
             write_atomic(path, text)
         return text
@@ -502,49 +475,19 @@ class RunResult:
 
 
 def load(path: str | os.PathLike[str]) -> RunResult:
-    """Read a result written by :meth:`RunResult.to_json`."""
-    p = Path(path)
-    try:
-        text = p.read_text("utf-8")
-    except FileNotFoundError:
-        raise ResultFileError(f"{p}: no such file (a robustcheck result JSON was expected)"
-                              ) from None
-    except OSError as exc:
-        raise ResultFileError(f"{p}: cannot read it: {exc.strerror or exc}") from None
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultFileError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno}); "
-                              "is it a robustcheck result, complete and not truncated?"
-                              ) from None
-    if not isinstance(d, dict) or d.get("kind") != "robustcheck.run":
-        raise ResultFileError(f"{p}: not a robustcheck run result (no kind "
-                              "'robustcheck.run')")
-    if d.get("schema_version") != SCHEMA_VERSION:
-        raise ResultFileError(
-            f"{p}: schema_version {d.get('schema_version')!r} is not supported by this "
-            f"robustcheck (it reads version {SCHEMA_VERSION}); re-run the audit")
+    """Read a result written by :meth:`RunResult.to_json`.
+
+    The file is read with bounded memory and validated field by field before anything
+    is built from it: a missing, truncated, damaged or hostile file raises
+    :class:`~robustcheck.errors.ResultFileError` naming the file and what is wrong.
+    """
+    d = read_json(path)
+    check_run(d, str(path), SCHEMA_VERSION)
     try:
         return RunResult.from_dict(d)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ResultFileError(f"{p}: the result is damaged ({type(exc).__name__}: {exc})"
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:  # a gap in check_run
+        raise ResultFileError(f"{path}: the result is damaged ({type(exc).__name__}: {exc})"
                               ) from None
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write through a temporary file in the same folder and rename: a reader never sees
-    half a file, and an interrupted write leaves the old one in place."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
 
 
 def validate_thresholds(thresholds: Mapping[str, Any], where: str) -> None:
