@@ -256,7 +256,8 @@ def _fits_integers(values: np.ndarray, dtype: Any, *, whole: bool = False) -> bo
 def _write_numbers(s: pd.Series, hit: np.ndarray, values: np.ndarray, *,
                    round_ints: bool) -> ArrayLike:
     """``s`` with the cells under ``hit`` set to ``values`` (float64, one per hit cell),
-    kept in ``s``'s dtype when they fit it; float64 otherwise. Untouched cells are copied,
+    kept in ``s``'s dtype when they fit it; float64 otherwise (Float64 for a nullable
+    integer, so its missing cells stay pd.NA). Untouched cells are copied,
     never round-tripped through float (integers above 2**53 stay exact)."""
     dtype = s.dtype
     if dtype.kind in "iu":
@@ -265,6 +266,8 @@ def _write_numbers(s: pd.Series, hit: np.ndarray, values: np.ndarray, *,
         if not _fits_integers(values, dtype, whole=round_ints):
             out = np.array(_numbers(s), dtype=np.float64, copy=True)
             out[hit] = values
+            if isinstance(s.array, pd.arrays.IntegerArray):  # nullable in, nullable out
+                return pd.arrays.FloatingArray(out, s.isna().to_numpy())
             return out
     if isinstance(dtype, np.dtype):
         if len(values) == len(s):  # every cell: no copy of the old values needed
@@ -331,8 +334,25 @@ def _write_value(s: pd.Series, hit: np.ndarray, value: Any) -> ArrayLike:
         return _write_text(s, hit, np.full(int(hit.sum()), value, dtype=object))
     try:
         return s.mask(hit, value).array
+    except OverflowError:  # -999 into a nullable UInt8: widen it, as pandas does a numpy one
+        wider = _wider_nullable(s.dtype, value)
+        if wider is None:
+            return _object_with(s, hit, value)
+        return s.astype(wider).mask(hit, value).array
     except (TypeError, ValueError):  # e.g. a number into a column of a strict string dtype
         return _object_with(s, hit, value)
+
+
+def _wider_nullable(dtype: Any, value: Any) -> Any:
+    """The smallest nullable numeric dtype holding both ``dtype``'s values and ``value``
+    (numpy's promotion rules, e.g. UInt8 and -999 -> Int16); None if there is none."""
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)
+    if numpy_dtype is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    wide = np.result_type(numpy_dtype, np.min_scalar_type(value))
+    if wide.kind in "iu":
+        return pd.api.types.pandas_dtype(f"{'U' if wide.kind == 'u' else ''}Int{wide.itemsize * 8}")
+    return pd.Float64Dtype()
 
 
 _ISINSTANCE: Any = np.frompyfunc(isinstance, 2, 1)  # isinstance per cell, in C
