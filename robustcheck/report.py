@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["render_comparison", "render_run", "render_session", "write"]
 
-SCORE_DEFINITION = ("100 × (1 − mean failure rate) over the rows whose perturbation changed "
-                    "at least one input; 100 means no perturbation made the model fail.")
+SCORE_DEFINITION = ("100 × (1 − clean crash rate) × (1 − mean failure rate over the rows "
+                    "whose perturbation changed at least one input); 100 means the model "
+                    "answered every clean input and no perturbation made it fail.")
 CRASHES_SHOWN_PER_ROW = 10
 MESSAGE_LIMIT = 500
 INPUT_LIMIT = 200
