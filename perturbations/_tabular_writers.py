@@ -1,0 +1,188 @@
+"""Layer 2 of the tabular catalogue: writing values back into columns of any dtype.
+
+A perturbation decides which cells change and to what; these functions put the new
+values in without breaking the column: numpy and nullable (Int64, Float64, string,
+boolean) columns keep their dtype when the values fit it and are widened as pandas would
+widen them when not, categoricals gain the new categories, and untouched cells are
+copied as they were (never round-tripped through float or str).
+
+Imports only :mod:`._tabular_columns`; the perturbations import this module.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._tabular_columns import as_objects, floats
+
+__all__ = [
+    "ArrayLike",
+    "copy_on_write",
+    "objects_with",
+    "quiet",
+    "set_column",
+    "splice",
+    "start_frame",
+    "write_numbers",
+    "write_text",
+    "write_value",
+]
+
+ArrayLike = Any  # a numpy array or pandas ExtensionArray, set with DataFrame.isetitem
+
+
+# -- the frame written into -------------------------------------------------------------
+
+
+def start_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame to write into. Columns are replaced whole, never written in place, so
+    under copy-on-write a shallow copy already protects the input."""
+    return frame.copy(deep=not copy_on_write())
+
+
+def copy_on_write() -> bool:
+    if int(pd.__version__.split(".", 1)[0]) >= 3:
+        return True
+    return pd.get_option("mode.copy_on_write") is True
+
+
+def set_column(out: pd.DataFrame, j: int, values: Any) -> None:
+    """Replace column ``j``. An object array stays object: pandas >= 3 would otherwise
+    infer a string dtype (and turn None into NaN)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        values = pd.Series(values, index=out.index, dtype=object, copy=False)
+    out.isetitem(j, values)
+
+
+def quiet(func: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """Overflow to inf on extreme values (1e308 x 1000) is expected, not worth a warning."""
+
+    @functools.wraps(func)
+    def silenced(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return func(*args, **kwargs)
+
+    return silenced
+
+
+# -- numbers ----------------------------------------------------------------------------
+
+
+def _fits_integers(values: np.ndarray, dtype: Any, *, whole: bool = False) -> bool:
+    """Whether float ``values`` (already ``whole`` numbers, if so told) fit an integer
+    ``dtype`` exactly."""
+    if not whole and not (values == np.floor(values)).all():  # False for NaN and inf too
+        return False
+    if values.size == 0:
+        return True
+    info = np.iinfo(np.dtype(getattr(dtype, "numpy_dtype", dtype)))
+    low, high = values.min(), values.max()  # NaN propagates and fails both tests
+    return bool(low >= float(info.min) and high < float(info.max) + 1.0)
+
+
+def write_numbers(s: pd.Series, hit: np.ndarray, values: np.ndarray, *,
+                  round_ints: bool) -> ArrayLike:
+    """``s`` with the cells under ``hit`` set to ``values`` (float64, one per hit cell),
+    kept in ``s``'s dtype when they fit it; float64 otherwise (Float64 for a nullable
+    integer, so its missing cells stay pd.NA). Untouched cells are copied,
+    never round-tripped through float (integers above 2**53 stay exact)."""
+    dtype = s.dtype
+    if dtype.kind in "iu":
+        if round_ints:
+            values = np.round(values)
+        if not _fits_integers(values, dtype, whole=round_ints):
+            out = np.array(floats(s), dtype=np.float64, copy=True)
+            out[hit] = values
+            if isinstance(s.array, pd.arrays.IntegerArray):  # nullable in, nullable out
+                return pd.arrays.FloatingArray(out, s.isna().to_numpy())
+            return out
+    if isinstance(dtype, np.dtype):
+        if len(values) == len(s):  # every cell: no copy of the old values needed
+            return values.astype(dtype)
+        out = s.to_numpy(copy=True)
+        out[hit] = values
+        return out
+    try:
+        arr = s.array.copy()
+        arr[hit] = values.astype(np.int64) if dtype.kind in "iu" else values
+        return arr
+    except (TypeError, ValueError):  # an extension dtype that takes no floats
+        out = np.array(floats(s), dtype=np.float64, copy=True)
+        out[hit] = values
+        return out
+
+
+# -- any value --------------------------------------------------------------------------
+
+
+def objects_with(s: pd.Series, hit: np.ndarray, values: Any) -> np.ndarray:
+    """An object array: ``values`` under ``hit``, the column's own values elsewhere
+    (converted only where kept: boxing a million timestamps is slow)."""
+    out = np.empty(len(s), dtype=object)
+    out[hit] = values
+    keep = ~hit
+    if keep.any():
+        out[keep] = as_objects(s[keep])
+    return out
+
+
+def write_text(s: pd.Series, hit: np.ndarray, texts: np.ndarray) -> ArrayLike:
+    """Put ``texts`` (one str per hit cell) into ``s``: categorical and string columns keep
+    their dtype (new categories are added), other columns become object."""
+    texts = np.asarray(texts, dtype=object)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cat = s.array
+        # new categories in a fixed order, whatever the order of the rows
+        fresh = sorted(set(texts[~pd.Index(texts).isin(cat.categories)]), key=repr)
+        cat = cat.add_categories(fresh) if fresh else cat.copy()
+        cat[hit] = texts
+        return cat
+    if isinstance(s.dtype, pd.StringDtype):
+        arr = s.array.copy()
+        arr[hit] = texts
+        return arr
+    return objects_with(s, hit, texts)
+
+
+def write_value(s: pd.Series, hit: np.ndarray, value: Any) -> ArrayLike:
+    """Put one value into the cells under ``hit``, upcasting the column only if needed."""
+    if isinstance(s.dtype, pd.CategoricalDtype) and value is not None:
+        return write_text(s, hit, np.full(int(hit.sum()), value, dtype=object))
+    try:
+        return s.mask(hit, value).array
+    except OverflowError:  # -999 into a nullable UInt8: widen it, as pandas does a numpy one
+        wider = _wider_nullable(s.dtype, value)
+        if wider is None:
+            return objects_with(s, hit, value)
+        return s.astype(wider).mask(hit, value).array
+    except (TypeError, ValueError):  # e.g. a number into a column of a strict string dtype
+        return objects_with(s, hit, value)
+
+
+def _wider_nullable(dtype: Any, value: Any) -> Any:
+    """The smallest nullable numeric dtype holding both ``dtype``'s values and ``value``
+    (numpy's promotion rules, e.g. UInt8 and -999 -> Int16); None if there is none."""
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)
+    if numpy_dtype is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    wide = np.result_type(numpy_dtype, np.min_scalar_type(value))
+    if wide.kind in "iu":
+        return pd.api.types.pandas_dtype(f"{'U' if wide.kind == 'u' else ''}Int{wide.itemsize * 8}")
+    return pd.Float64Dtype()
+
+
+def splice(s: pd.Series, hit: np.ndarray, donor: pd.Series) -> ArrayLike:
+    """``s`` with the cells under ``hit`` taken from ``donor`` (one value per hit cell)."""
+    if s.dtype == donor.dtype:
+        try:
+            arr = s.array.copy()
+            arr[hit] = donor.array
+            return arr
+        except (TypeError, ValueError):
+            pass
+    return objects_with(s, hit, as_objects(donor))
