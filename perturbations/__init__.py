@@ -21,15 +21,17 @@ from ._errors import (
     UnknownPerturbation,
 )
 from ._nlpaug import from_nlpaug
-from ._random import Draws
+from ._random import Draws, stable_hash
 from ._registry import (
     EXPECTATIONS,
     MODALITIES,
     Perturbation,
+    add_modality,
     catalogue,
     check_seed,
     check_severity,
     get,
+    modalities,
     perturbation,
     register,
     select,
@@ -46,13 +48,16 @@ __all__ = [
     "PerturbationError",
     "RegistrationError",
     "UnknownPerturbation",
+    "add_modality",
     "catalogue",
     "check_seed",
     "check_severity",
     "from_nlpaug",
     "get",
+    "modalities",
     "perturbation",
     "register",
     "select",
+    "stable_hash",
     "unregister",
 ]

@@ -107,18 +107,6 @@ class Draws:
         """Floats in [0, 1), addressed like :meth:`bits`."""
         return _unit(self.bits(stream, owner, counter))
 
-    def normal(
-        self,
-        stream: int,
-        owner: np.ndarray | None = None,
-        counter: np.ndarray | int | None = None,
-    ) -> np.ndarray:
-        """Standard normal draws (Box-Muller on two uniform streams)."""
-        u1 = self.uniform(2 * stream + 1, owner, counter)
-        u2 = self.uniform(2 * stream + 2, owner, counter)
-        radius = np.sqrt(-2.0 * np.log1p(-u1))  # 1 - u1 is in (0, 1]: no log(0)
-        return radius * np.cos(2.0 * np.pi * u2)
-
     def generator(self, position: int) -> np.random.Generator:
         """A numpy Generator whose stream is a pure function of input ``position``'s key.
 

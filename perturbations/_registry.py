@@ -30,6 +30,24 @@ __all__ = [
 ]
 
 MODALITIES = ("text", "tabular", "image")
+_modalities: list[str] = list(MODALITIES)
+
+
+def add_modality(name: str) -> None:
+    """Make ``name`` a modality perturbations may be registered for (a plug-in's new
+    kind of input). Its perturbations take a sequence of inputs and are applied one
+    input at a time (``func(x, rng=..., severity=...)``) or on the whole batch
+    (``batched=True``: ``func(xs, draws=..., severity=...)``)."""
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise InvalidArgument(f"a modality name is lower-case letters, digits and _; got "
+                              f"{name!r}")
+    if name not in _modalities:
+        _modalities.append(name)
+
+
+def modalities() -> tuple[str, ...]:
+    """Every modality: the built-in ones and those plug-ins added."""
+    return tuple(_modalities)
 EXPECTATIONS = ("invariant", "directional", "no-crash")
 ENTRY_POINT_GROUP = "robustcheck.perturbations"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -102,7 +120,9 @@ class Perturbation:
             if not isinstance(x, str):
                 raise _wrong_modality(self, "x", x)
             return self.apply([x], severity=severity, seed=seed, indices=[index], **parameters)[0]
-        return self.apply(x, severity=severity, seed=seed, indices=[index], **parameters)
+        if self.modality == "tabular":
+            return self.apply(x, severity=severity, seed=seed, indices=[index], **parameters)
+        return self.apply([x], severity=severity, seed=seed, indices=[index], **parameters)[0]
 
     def apply(self, inputs: Any, *, severity: float, seed: int = 0,
               indices: Sequence[int] | np.ndarray | None = None,
@@ -123,9 +143,28 @@ class Perturbation:
             return self._apply_text(inputs, severity, seed, indices, params)
         if self.modality == "tabular":
             return self._apply_tabular(inputs, severity, seed, indices, reference, params)
+        if self.modality in _modalities[len(MODALITIES):]:
+            return self._apply_items(inputs, severity, seed, indices, params)
         raise NotImplementedError(
             f"{self.modality!r} perturbations are not implemented yet (perturbation {self.name!r})"
         )
+
+    def _apply_items(self, inputs: Any, severity: float, seed: int, indices: Any,
+                     params: dict[str, Any]) -> list[Any]:
+        """A plug-in modality's inputs: a sequence, perturbed input by input."""
+        items = list(inputs)
+        if severity == 0.0 or not items:
+            return items
+        draws = self._draws(seed, len(items), indices)
+        if self.batched:
+            out = list(self.func(items, draws=draws, severity=severity, **params))
+        else:
+            out = [self.func(x, rng=draws.generator(i), severity=severity, **params)
+                   for i, x in enumerate(items)]
+        if len(out) != len(items):
+            raise RegistrationError(f"perturbation {self.name!r} returned {len(out)} outputs "
+                                    f"for {len(items)} inputs")
+        return out
 
     def _draws(self, seed: int, n: int, indices: Any) -> Draws:
         if indices is None:
@@ -346,8 +385,8 @@ def _validate(p: Perturbation) -> None:
     problems = []
     if not _NAME.match(p.name):
         problems.append(f"name {p.name!r} must look like 'family.variant' (lower case)")
-    if p.modality not in MODALITIES:
-        problems.append(f"modality {p.modality!r} must be one of {MODALITIES}")
+    if p.modality not in _modalities:
+        problems.append(f"modality {p.modality!r} must be one of {modalities()}")
     if p.expectation not in EXPECTATIONS:
         problems.append(f"expectation {p.expectation!r} must be one of {EXPECTATIONS}")
     if p.expectation == "directional" and not p.direction:
@@ -424,8 +463,9 @@ def get(name: str) -> Perturbation:
 def catalogue(modality: str | None = None, family: str | None = None) -> list[Perturbation]:
     """Every registered perturbation, sorted by name, optionally of one modality/family."""
     _load_entry_points()
-    if modality is not None and modality not in MODALITIES:
-        raise InvalidArgument(f"modality must be one of {', '.join(MODALITIES)}; got {modality!r}")
+    if modality is not None and modality not in _modalities:
+        raise InvalidArgument(f"modality must be one of {', '.join(_modalities)}; got "
+                              f"{modality!r}")
     found = [p for p in _REGISTRY.values()
              if (modality is None or p.modality == modality)
              and (family is None or p.family == family)]

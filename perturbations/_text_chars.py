@@ -6,6 +6,10 @@ chosen per text with counter-based draws, then one array operation edits every c
 word of the batch at once. Only letters inside chosen words change (or, for insertions,
 letters and invisible characters are added inside them); every other character of the
 text is left exactly as it was.
+
+The typos and homoglyphs follow the rules of :mod:`perturbations.edits` (which letters
+an edit may touch, the shortest word it edits, the keyboard and look-alike tables), so
+each of their outputs is one of the edits an attack can list there.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
 from ._text_engine import (
-    APOSTROPHES,
     CharTable,
     TextBatch,
     case_table,
@@ -28,15 +31,11 @@ from ._text_engine import (
     running_count,
     share_for,
 )
+from .edits import MIN_LENGTH, _homoglyph_table, _keyboard_table, _sites
 
 TYPO_SHARE = 0.3  # share of words with one typo at severity 1 (nlpaug's default word rate)
 _VOWELS = np.array([ord(c) for c in "aeiouyAEIOUY"], dtype=np.uint32)
 _ZERO_WIDTH = np.array([0x200B, 0x200C, 0x200D, 0x2060], dtype=np.uint32)
-
-
-@functools.cache
-def _keyboard(layout: str) -> CharTable:
-    return CharTable(_lexicon.keyboard(layout))
 
 
 @functools.cache
@@ -61,11 +60,14 @@ def words_with(batch: TextBatch, allowed: np.ndarray, min_len: int) -> np.ndarra
 
 
 def substitute(texts: list[str], draws: Draws, severity: float, table: CharTable, *,
-               share: float, per_word: int | None = 1, min_len: int = 1) -> list[str]:
+               share: float, per_word: int | None = 1, min_len: int = 1,
+               kind: str | None = None) -> list[str]:
     """Replace ``per_word`` characters (all when None) of a share of words by one of
-    their alternatives in ``table``."""
+    their alternatives in ``table``: any character the table has, or where an edit of
+    ``kind`` (:mod:`perturbations.edits`) may go."""
     batch = TextBatch(texts)
-    allowed = table.has(batch.cps)
+    allowed = (table.has(batch.cps) if kind is None
+               else _sites(kind, batch.cps, batch.breaks, table))
     words = batch.choose(draws, 0, words_with(batch, allowed, min_len),
                          share_for(severity, share))
     pos, word_id = pick_chars(batch, words, allowed, draws, 1, per_word)
@@ -76,9 +78,10 @@ def substitute(texts: list[str], draws: Draws, severity: float, table: CharTable
 
 
 def _keyboard_typo(texts: list[str], *, draws: Draws, severity: float, layout: str = "en",
-                   word_share: float = TYPO_SHARE, min_len: int = 2) -> list[str]:
-    return substitute(texts, draws, severity, _keyboard(layout), share=word_share,
-                      min_len=min_len)
+                   word_share: float = TYPO_SHARE,
+                   min_len: int = MIN_LENGTH["keyboard"]) -> list[str]:
+    return substitute(texts, draws, severity, _keyboard_table(layout), share=word_share,
+                      min_len=min_len, kind="keyboard")
 
 
 keyboard_typo = perturbation(
@@ -90,15 +93,9 @@ keyboard_typo = perturbation(
 
 
 def _swap(texts: list[str], *, draws: Draws, severity: float,
-          word_share: float = TYPO_SHARE, min_len: int = 3) -> list[str]:
+          word_share: float = TYPO_SHARE, min_len: int = MIN_LENGTH["swap"]) -> list[str]:
     batch = TextBatch(texts)
-    letters = letters_mask(batch.cps)
-    allowed = np.zeros(len(batch.cps), dtype=bool)
-    if len(batch.cps) > 1:  # p and p + 1 both letters of one word, and different
-        allowed[:-1] = letters[:-1] & letters[1:] & (batch.cps[:-1] != batch.cps[1:])
-        last = np.zeros(len(batch.cps) + 1, dtype=bool)
-        last[batch.end - 1] = True
-        allowed &= ~last[:-1]
+    allowed = _sites("swap", batch.cps, batch.breaks)
     words = batch.choose(draws, 0, words_with(batch, allowed, min_len),
                          share_for(severity, word_share))
     pos, _ = pick_chars(batch, words, allowed, draws, 1)
@@ -114,15 +111,9 @@ swap_typo = perturbation(
 
 
 def _delete(texts: list[str], *, draws: Draws, severity: float,
-            word_share: float = TYPO_SHARE, min_len: int = 3) -> list[str]:
+            word_share: float = TYPO_SHARE, min_len: int = MIN_LENGTH["delete"]) -> list[str]:
     batch = TextBatch(texts)
-    allowed = letters_mask(batch.cps)
-    near_apostrophe = np.zeros(len(allowed), dtype=bool)
-    if len(allowed) > 1:  # "don't" must not become "don'": keep the apostrophe's neighbours
-        apostrophe = np.isin(batch.cps, APOSTROPHES)
-        near_apostrophe[:-1] |= apostrophe[1:]
-        near_apostrophe[1:] |= apostrophe[:-1]
-    allowed &= ~near_apostrophe
+    allowed = _sites("delete", batch.cps, batch.breaks)
     words = batch.choose(draws, 0, words_with(batch, allowed, min_len),
                          share_for(severity, word_share))
     pos, _ = pick_chars(batch, words, allowed, draws, 1)
@@ -138,10 +129,10 @@ delete_typo = perturbation(
 
 
 def _insert(texts: list[str], *, draws: Draws, severity: float, layout: str = "en",
-            word_share: float = TYPO_SHARE, min_len: int = 2) -> list[str]:
+            word_share: float = TYPO_SHARE, min_len: int = MIN_LENGTH["insert"]) -> list[str]:
     batch = TextBatch(texts)
-    table = _keyboard(layout)
-    allowed = table.has(batch.cps)
+    table = _keyboard_table(layout)
+    allowed = _sites("insert", batch.cps, batch.breaks, table)
     words = batch.choose(draws, 0, words_with(batch, allowed, min_len),
                          share_for(severity, word_share))
     pos, word_id = pick_chars(batch, words, allowed, draws, 1)
@@ -211,11 +202,11 @@ ocr_errors = perturbation(
 )(_ocr_errors)
 
 
-def _homoglyph(script_column: int) -> Callable[..., list[str]]:
+def _homoglyph(script: str) -> Callable[..., list[str]]:
     def homoglyph(texts: list[str], *, draws: Draws, severity: float,
                   word_share: float = 0.5) -> list[str]:
-        return substitute(texts, draws, severity, _table("homoglyphs", script_column),
-                          share=word_share)
+        return substitute(texts, draws, severity, _homoglyph_table(script), share=word_share,
+                          min_len=MIN_LENGTH["homoglyph"], kind="homoglyph")
 
     return homoglyph
 
@@ -225,14 +216,14 @@ homoglyph_cyrillic = perturbation(
     description="One Latin letter of a word replaced by the Cyrillic letter that looks the "
                 "same ('a' -> U+0430): invisible to a reader, a new token to a model.",
     severity="share of words with one look-alike letter: up to 50% of the words at 1.0",
-)(_homoglyph(1))
+)(_homoglyph("cyrillic"))
 
 homoglyph_greek = perturbation(
     name="homoglyph.greek", modality="text", expectation="invariant", batched=True,
     description="One Latin letter of a word replaced by the Greek letter that looks the "
                 "same ('o' -> U+03BF).",
     severity="share of words with one look-alike letter: up to 50% of the words at 1.0",
-)(_homoglyph(2))
+)(_homoglyph("greek"))
 
 
 def _leetspeak(texts: list[str], *, draws: Draws, severity: float,

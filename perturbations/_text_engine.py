@@ -7,10 +7,12 @@ operations, the words to touch are ranked with counter-based draws, and the edit
 array assignments, insertions or deletions. Python runs once per batch, plus once per
 *edited word* for the perturbations whose edit is a string function.
 
-A word is a maximal run of letters (``str.isalpha``) inside one text, apostrophes
-between two letters included ("isn't" is one word). Edits only ever change letters
-inside a word (or add characters inside it), so every other character of the text is
-left as it was.
+A word is a maximal run of letters (``str.isalpha``) inside one text, an apostrophe
+between two letters of that text included ("isn't" is one word): the rule
+:mod:`perturbations.edits` documents and its ``word_spans`` applies to one text, written
+here once for a whole batch (:func:`word_mask`). Edits only ever change letters inside a
+word (or add characters inside it), so every other character of the text is left as it
+was.
 """
 
 from __future__ import annotations
@@ -95,15 +97,37 @@ def letters_mask(cps: np.ndarray) -> np.ndarray:
     return out
 
 
-APOSTROPHES = np.array([ord("'"), 0x2019], dtype=np.uint32)
+APOSTROPHE_CHARS = "'\u2019"
+"""The apostrophes that join two letters into one word: "isn't", "l’été"."""
+APOSTROPHES = np.array([ord(c) for c in APOSTROPHE_CHARS], dtype=np.uint32)
 
 
-def word_mask(cps: np.ndarray) -> np.ndarray:
-    """Letters, plus apostrophes with a letter on both sides."""
+def apostrophe_mask(cps: np.ndarray) -> np.ndarray:
+    """Whether each code point is one of :data:`APOSTROPHE_CHARS`."""
+    return (cps == APOSTROPHES[0]) | (cps == APOSTROPHES[1])
+
+
+def text_breaks(offsets: np.ndarray, n: int) -> np.ndarray:
+    """``out[i]`` is true where a text of a batch starts or ends, between code points
+    ``i - 1`` and ``i`` (length ``n + 1``; ``offsets`` as in :class:`TextBatch`)."""
+    out = np.zeros(n + 1, dtype=bool)
+    out[offsets] = True
+    return out
+
+
+def word_mask(cps: np.ndarray, breaks: np.ndarray | None = None) -> np.ndarray:
+    """Letters, plus apostrophes with a letter on both sides, in the same text.
+
+    ``breaks`` (from :func:`text_breaks`) marks where the texts of a batch meet: an
+    apostrophe that ends one text is not joined to a letter that starts the next, so a
+    word never depends on the texts next to it in a batch. None: ``cps`` is one text.
+    """
     letter = letters_mask(cps)
-    if len(cps) > 2:
-        mid = cps[1:-1]
-        inner = ((mid == APOSTROPHES[0]) | (mid == APOSTROPHES[1])) & letter[:-2] & letter[2:]
+    n = len(cps)
+    if n > 2:
+        inner = apostrophe_mask(cps[1:-1]) & letter[:-2] & letter[2:]
+        if breaks is not None:  # the apostrophe's two neighbours are in its own text
+            inner &= ~breaks[1:n - 1] & ~breaks[2:n]
         letter[1:-1] |= inner
     return letter
 
@@ -119,8 +143,9 @@ class TextBatch:
     """Texts of one batch as a single code-point array, with word spans.
 
     Attributes: ``cps`` (uint32 code points of all texts back to back), ``offsets``
-    (text i is ``cps[offsets[i]:offsets[i+1]]``), and per word ``start``, ``end``,
-    ``owner`` (its text) and ``ordinal`` (its position among its text's words).
+    (text i is ``cps[offsets[i]:offsets[i+1]]``), ``breaks`` (:func:`text_breaks` of the
+    offsets), and per word ``start``, ``end``, ``owner`` (its text) and ``ordinal`` (its
+    position among its text's words).
     """
 
     def __init__(self, texts: Sequence[str]) -> None:
@@ -131,16 +156,15 @@ class TextBatch:
         self.joined = "".join(self.texts)
         self.cps = np.frombuffer(self.joined.encode("utf-32-le", "surrogatepass"),
                                  dtype=np.uint32)
-        letter = word_mask(self.cps)
         n = len(self.cps)
-        text_start = np.zeros(n + 1, dtype=bool)
-        text_start[self.offsets] = True
+        self.breaks = text_breaks(self.offsets, n)
+        letter = word_mask(self.cps, self.breaks)
         prev = np.zeros(n, dtype=bool)
         prev[1:] = letter[:-1]
-        prev &= ~text_start[:n]
+        prev &= ~self.breaks[:n]
         nxt = np.zeros(n, dtype=bool)
         nxt[:-1] = letter[1:]
-        nxt &= ~text_start[1:]
+        nxt &= ~self.breaks[1:]
         self.start = np.flatnonzero(letter & ~prev)
         self.end = np.flatnonzero(letter & ~nxt) + 1
         self.owner = np.searchsorted(self.offsets, self.start, side="right") - 1
