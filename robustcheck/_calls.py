@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from ._data import Dataset
+from ._metricinfo import MESSAGE_LIMIT
 from .adapters import Adapter, Prediction
 from .errors import CallTimeout, ModelOutputError, is_infrastructure
+from .modalities import Dataset
 
 __all__ = ["Answers", "Crash", "Stop", "call_model", "describe_error", "predict_isolating"]
 
@@ -40,8 +41,9 @@ INFRA_RETRIES = 2
 INFRA_BACKOFF = 0.5
 """Seconds before the first such retry; doubled for each further one."""
 MAX_HUNG_CALLS = 4
-"""Timed-out calls still running at once after which the model counts as hung."""
-MESSAGE_LIMIT = 500
+"""Timed-out calls still running at once after which the model counts as hung..."""
+HUNG_GRACE = 5.0
+"""...unless the oldest of them finishes within this many seconds more."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,20 @@ def hung_calls() -> int:
         return len(_hung)
 
 
+def _wait_for_hung() -> int:
+    """With :data:`MAX_HUNG_CALLS` timed-out calls still running, give the oldest up to
+    :data:`HUNG_GRACE` seconds to finish (a slow model catches up; a hung one does not);
+    how many are still running then."""
+    still = hung_calls()
+    if still >= MAX_HUNG_CALLS:
+        with _hung_lock:
+            oldest = _hung[0] if _hung else None
+        if oldest is not None:
+            oldest.join(HUNG_GRACE)
+        still = hung_calls()
+    return still
+
+
 def call_model(adapter: Adapter, batch: Any, timeout: float | None
                ) -> tuple[Prediction, float]:
     """``adapter.predict(batch)`` and its wall time. Past ``timeout`` seconds per input
@@ -103,10 +119,11 @@ def call_model(adapter: Adapter, batch: Any, timeout: float | None
     if timeout is None:
         pred = adapter.predict(batch)
     else:
-        still = hung_calls()
+        still = _wait_for_hung()
         if still >= MAX_HUNG_CALLS:
             raise Stop("hung", f"the model has {still} calls still running past the timeout "
-                               f"({timeout:g} s per input); stopped rather than pile up more")
+                               f"({timeout:g} s per input) after {HUNG_GRACE:g} s more; "
+                               "stopped rather than pile up more")
         box: dict[str, Any] = {}
 
         def target() -> None:
@@ -165,23 +182,34 @@ class Answers:
     seconds: np.ndarray            # per-input seconds (call time / inputs in the call)
     crashes: list[Crash]
     calls: list[tuple[int, float]]  # (inputs, seconds) of every successful call
+    sent: int = 0                   # inputs sent, in failed calls too (an attack's queries)
+
+
+class _OutOfBudget(Exception):
+    pass
 
 
 def predict_isolating(adapter: Adapter, data: Dataset, positions: np.ndarray, batch_size: int,
-                      timeout: float | None) -> Answers:
+                      timeout: float | None, budget: int | None = None) -> Answers:
     """Predict ``data`` at ``positions`` in batches, isolating failures by bisection.
 
     A model error never escapes: an input that fails alone is a :class:`Crash`. An
     outage or a hung model raises :class:`Stop`; KeyboardInterrupt escapes (Ctrl-C).
+    ``budget`` caps the inputs sent (isolation's re-sends included): past it nothing
+    more is sent, and the positions not yet answered are neither answered nor crashed.
     """
     answered: list[np.ndarray] = []
     parts: list[Prediction] = []
     seconds: list[np.ndarray] = []
     crashes: list[Crash] = []
     calls: list[tuple[int, float]] = []
+    sent = [0]
 
     def call(chunk: np.ndarray) -> BaseException | None:
         """One model call; the error it raised, or None."""
+        if budget is not None and sent[0] + len(chunk) > budget:
+            raise _OutOfBudget
+        sent[0] += len(chunk)
         try:
             pred, elapsed = call_with_retries(adapter, data.take(chunk), timeout)
         except (KeyboardInterrupt, Stop):
@@ -227,12 +255,15 @@ def predict_isolating(adapter: Adapter, data: Dataset, positions: np.ndarray, ba
             else:
                 isolate(h, e, both)
 
-    for start in range(0, len(positions), batch_size):
-        chunk = positions[start:start + batch_size]
-        error = call(chunk)
-        if error is not None:
-            isolate(chunk, error, False)
+    try:
+        for start in range(0, len(positions), batch_size):
+            chunk = positions[start:start + batch_size]
+            error = call(chunk)
+            if error is not None:
+                isolate(chunk, error, False)
+    except _OutOfBudget:
+        pass
     if not parts:
-        return Answers(np.zeros(0, dtype=np.int64), None, np.zeros(0), crashes, calls)
+        return Answers(np.zeros(0, dtype=np.int64), None, np.zeros(0), crashes, calls, sent[0])
     return Answers(np.concatenate(answered), Prediction.concat(parts),
-                   np.concatenate(seconds), crashes, calls)
+                   np.concatenate(seconds), crashes, calls, sent[0])

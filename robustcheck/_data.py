@@ -1,77 +1,28 @@
-"""The data set of a run: validated, copied and fingerprinted inputs and labels, the
-perturbation step over them, and change detection between clean and perturbed inputs.
-
-A leaf: it imports only the catalogue and the errors, so the runner, the assembly of
-results and ``RunResult.failures`` can all use it without importing each other.
-"""
+"""The checks and hashes behind the text and tabular modalities
+(:mod:`robustcheck.modalities`): validating texts, frames and labels, hashing rows, and
+telling changed rows from unchanged ones, nullable dtypes included. A leaf: numpy, pandas
+(imported when needed) and the errors only."""
 
 from __future__ import annotations
 
-import hashlib
 import reprlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from perturbations import Perturbation
-
 from .errors import InvalidArgument
 
-__all__ = ["Dataset", "changed_rows", "fingerprint", "make_dataset", "perturb", "row_keys"]
+__all__ = ["changed_rows", "check_column_names", "hash_rows", "is_frame", "labels_of",
+           "pack_rows", "row_keys", "texts_of"]
 
 
-@dataclass(frozen=True)
-class Dataset:
-    """Validated inputs: a list of strings (text) or a DataFrame (tabular)."""
-
-    inputs: Any
-    labels: np.ndarray | None
-    modality: str
-    fingerprint: str
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    def take(self, positions: np.ndarray) -> Any:
-        if self.modality == "text":
-            return [self.inputs[i] for i in positions.tolist()]
-        return self.inputs.iloc[positions]
-
-
-def _is_frame(x: Any) -> bool:
+def is_frame(x: Any) -> bool:
     return type(x).__name__ == "DataFrame" and type(x).__module__.startswith("pandas")
 
 
 def _is_series(x: Any) -> bool:
     return type(x).__name__ == "Series" and type(x).__module__.startswith("pandas")
-
-
-def make_dataset(inputs: Any, labels: Any) -> Dataset:
-    """Check and copy the user's data; nothing the user passed is modified."""
-    column = None
-    if _is_frame(inputs):
-        _check_column_names(inputs)
-        frame = inputs
-        if isinstance(labels, (str, int)) and not isinstance(labels, bool):
-            if labels not in frame.columns:
-                raise InvalidArgument(
-                    f"labels={labels!r} is not a column of inputs; columns are "
-                    f"{[str(c) for c in frame.columns][:20]}"
-                )
-            column = labels
-            labels = frame[column].to_numpy()
-            frame = frame.drop(columns=[column])
-        data: Any = frame.reset_index(drop=True).copy()
-        modality = "tabular"
-    else:
-        data = _texts(inputs, labels)
-        modality = "text"
-    if len(data) == 0:
-        raise InvalidArgument("inputs is empty; pass at least one sample")
-    truth = None if labels is None else _labels(labels, len(data), column)
-    return Dataset(data, truth, modality, fingerprint(data, truth, modality))
 
 
 def _refuse_unordered(value: Any, name: str, fix: str) -> None:
@@ -85,7 +36,7 @@ def _refuse_unordered(value: Any, name: str, fix: str) -> None:
             f"labels, positions or seeds); pass a list, e.g. sorted({name})")
 
 
-def _texts(inputs: Any, labels: Any) -> list[str]:
+def texts_of(inputs: Any, labels: Any) -> list[str]:
     if isinstance(inputs, (str, bytes)):
         raise InvalidArgument(
             "inputs is a single string; pass a list of strings (one per sample)")
@@ -110,7 +61,7 @@ def _texts(inputs: Any, labels: Any) -> list[str]:
     return data
 
 
-def _check_column_names(frame: Any) -> None:
+def check_column_names(frame: Any) -> None:
     """Two columns with one name make ``frame[name]`` a frame, not a column."""
     repeated = frame.columns[frame.columns.duplicated()].unique()
     if len(repeated):
@@ -121,7 +72,7 @@ def _check_column_names(frame: Any) -> None:
             "rename them so that every column has its own name")
 
 
-def _labels(labels: Any, n: int, column: Any = None) -> np.ndarray:
+def labels_of(labels: Any, n: int, column: Any = None) -> np.ndarray:
     """One plain Python label per input, none missing."""
     _refuse_unordered(labels, "labels", "pass a list or array with one label per input, "
                       "in the order of inputs")
@@ -171,23 +122,7 @@ def _normalise_labels(arr: np.ndarray) -> np.ndarray:
     return out
 
 
-def fingerprint(data: Any, truth: np.ndarray | None, modality: str) -> str:
-    """A hash of the inputs and labels: two results are comparable only when equal."""
-    digest = hashlib.sha256(modality.encode())
-    if modality == "text":
-        for text in data:
-            encoded = text.encode("utf-8", "surrogatepass")
-            digest.update(len(encoded).to_bytes(8, "little"))
-            digest.update(encoded)
-    else:
-        digest.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
-        digest.update(_hash_rows(data).tobytes())
-    if truth is not None:
-        digest.update(repr(truth.tolist()).encode())
-    return "sha256:" + digest.hexdigest()
-
-
-def _hash_rows(frame: Any) -> np.ndarray:
+def hash_rows(frame: Any) -> np.ndarray:
     """One 64-bit hash per row. Frames pandas hashes (all but a few) hash as they always
     have, so fingerprints stay comparable with older results."""
     import pandas as pd
@@ -227,20 +162,6 @@ def _hash_column(column: Any) -> np.ndarray:
                 f"frame[{column.name!r}].map(tuple) or .astype(str)") from None
         texts[i] = f"{type(value).__module__}.{type(value).__qualname__}:{value!r}"
     return np.asarray(pd.util.hash_array(texts))
-
-
-def perturb(data: Dataset, p: Perturbation, severity: float, seed: int,
-            positions: np.ndarray | None = None) -> Any:
-    """The perturbed inputs (all, or those at ``positions``): the same for a position
-    whether perturbed alone or with the whole data set."""
-    if positions is None:
-        if data.modality == "text":
-            return p.apply(data.inputs, severity=severity, seed=seed)
-        return p.apply(data.inputs, severity=severity, seed=seed, reference=data.inputs)
-    if data.modality == "text":
-        return p.apply(data.take(positions), severity=severity, seed=seed, indices=positions)
-    return p.apply(data.take(positions), severity=severity, seed=seed, indices=positions,
-                   reference=data.inputs)
 
 
 def changed_rows(before: Any, after: Any) -> np.ndarray:
@@ -301,6 +222,23 @@ def _cells_differ(x: Any, y: Any) -> bool:
 def row_keys(frame: Any) -> list[Any]:
     """A key per row of a perturbed frame: equal rows, equal keys (predicted once)."""
     try:
-        return _hash_rows(frame).tolist()
+        return hash_rows(frame).tolist()
     except InvalidArgument:  # unhashable cells (lists): no deduplication, each row its own
         return list(range(len(frame)))
+
+
+def pack_rows(row: Any, overrides: list[dict[Any, Any]]) -> Any:
+    """Copies of a one-row frame, one per override dict ``{column: new value}``."""
+    import pandas as pd
+
+    batch = row.iloc[[0] * len(overrides)].reset_index(drop=True)
+    touched: dict[Any, list[Any]] = {}
+    for j, change in enumerate(overrides):
+        for column, value in change.items():
+            touched.setdefault(column, batch[column].tolist())[j] = value
+    for column, values in touched.items():
+        new = pd.Series(values, dtype=object).infer_objects()
+        if isinstance(batch[column].dtype, pd.CategoricalDtype):
+            new = new.astype(batch[column].dtype)  # keep the categories the model knows
+        batch[column] = new
+    return batch

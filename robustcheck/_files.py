@@ -598,3 +598,30 @@ def _check_comparison(d: Mapping[str, Any]) -> None:
             for side in ("a", "b"):
                 if m.get(side) is not None:
                     _metric(m, at, side)
+
+
+# -- data values as JSON -----------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python scalar it holds; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe form of a data value: NaN, infinities and missing markers (None, NaN,
+    NaT, pd.NA) become None, timestamps ISO text, containers are converted deeply."""
+    value = plain(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

@@ -4,70 +4,39 @@ drift. Stdlib only: the plugin imports this at pytest start-up."""
 from __future__ import annotations
 
 import argparse
-import difflib
-import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-THRESHOLD_NAMES = (
-    "max_flip_rate",
-    "max_failure_rate",
-    "max_accuracy_drop",
-    "max_crash_rate",
-    "max_confidence_drop",
-    "max_latency_ratio",
-)
+from . import _validate
+from ._metricinfo import THRESHOLDS
+
+THRESHOLD_NAMES = tuple(THRESHOLDS)
 DEFAULT_SEVERITIES = (0.25, 0.5, 1.0)
+
+T = TypeVar("T")
+
+
+def _argparse_type(parse: Callable[[str], T], text: str) -> T:
+    """``parse(text)``, its InvalidArgument turned into argparse's error (same message)."""
+    try:
+        return parse(text)
+    except ValueError as exc:  # InvalidArgument is one; catching it by name imports numpy
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def seed_type(text: str) -> int:
     """A non-negative integer seed."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an integer seed; use e.g. 0 or 12345") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed must be >= 0, got {value}")
-    return value
+    return _argparse_type(_validate.parse_seed, text)
 
 
 def severities_type(text: str) -> tuple[float, ...]:
     """Comma-separated severities in (0, 1], e.g. ``0.25,0.5,1``."""
-    values = []
-    for part in text.split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{part.strip()!r} is not a number; severities look like 0.25,0.5,1") from None
-        if not 0 < value <= 1 or math.isnan(value):
-            raise argparse.ArgumentTypeError(f"severity {value:g} is outside (0, 1]")
-        values.append(value)
-    return tuple(values)
+    return _argparse_type(_validate.parse_severities, text)
 
 
 def threshold_type(text: str) -> tuple[str, float]:
     """``name=value``, e.g. ``max_flip_rate=0.05``."""
-    name, sep, raw = text.partition("=")
-    name = name.strip().replace("-", "_")
-    if not sep:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not name=value; e.g. max_flip_rate=0.05")
-    check_threshold_name(name, argparse.ArgumentTypeError)
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{name}={raw!r}: the value must be a number, e.g. {name}=0.05") from None
-    return name, value
-
-
-def check_threshold_name(name: str, error: Callable[[str], BaseException]) -> None:
-    if name not in THRESHOLD_NAMES:
-        close = difflib.get_close_matches(name, THRESHOLD_NAMES, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise error(f"unknown threshold {name!r}{hint}; known: {', '.join(THRESHOLD_NAMES)}")
+    return _argparse_type(_validate.parse_threshold, text)
 
 
 def add_run_options(add: Callable[..., Any], prefix: str) -> None:

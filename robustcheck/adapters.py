@@ -34,28 +34,20 @@ from robustcheck.errors import CallTimeout, InfrastructureError, InvalidArgument
 
 from . import _http
 from ._http import safe_url as _safe_url
-from ._prediction import (  # noqa: F401  (re-exported and used below)
+from ._prediction import (
     _HF_TASKS,
     _SKLEARN_METHODS,
     TASKS,
     Prediction,
     _build,
-    _check_own_scores,
-    _concat_labels,
     _empty,
-    _first,
-    _float_array,
     _from_scores,
     _is_pandas,
     _label_array,
     _label_columns,
-    _looks_continuous,
-    _ordered_union,
     _output_items,
     _parse_outputs,
-    _readonly,
     _require_finite,
-    _same,
     _snip,
 )
 

@@ -28,24 +28,29 @@ subset of inputs attacked (pass ``indices`` when attacking a shard).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import numbers
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
-from perturbations import _lexicon
-from perturbations._random import stable_hash
+from perturbations import InvalidArgument as _CatalogueInvalidArgument
+from perturbations import edits as _edits
+from perturbations import stable_hash
+from perturbations.edits import EDIT_KINDS, Edit, text_edits, word_edits, word_spans
 
+from ._calls import predict_isolating
+from ._data import pack_rows
+from ._files import jsonable
+from ._files import plain as _plain
 from .adapters import Adapter, adapt
-from .errors import InvalidArgument, is_infrastructure
+from .errors import InvalidArgument
 from .metrics import Metric, proportion
-from .results import jsonable
-from .results import plain as _plain
+from .modalities import Dataset, get
 
 __all__ = [
     "EDIT_KINDS",
@@ -59,151 +64,38 @@ __all__ = [
     "word_spans",
 ]
 
-EDIT_KINDS = ("keyboard", "swap", "delete", "insert", "homoglyph")
-"""One-character edits inside a word, as the catalogue's typo and homoglyph families make
-them. ``insert`` (a neighbouring key typed as well) is available but not in the text
-attack's default set, which keeps to edits that do not lengthen a word."""
-
 STATUSES = ("success", "failed", "skipped", "crashed")
 """Per-input outcome: the label flipped; it did not within the budgets; the clean
 prediction was already wrong (only with ``labels``); the model failed on the clean input."""
 
-# A word as the catalogue sees one: a run of letters, apostrophes between letters included.
-_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
-_APOSTROPHES = frozenset("'\u2019")
-
 
 # --------------------------------------------------------------------------- edits
 
+# The edit kinds (EDIT_KINDS), what a word is and where each edit may go are the
+# catalogue's, in perturbations.edits: an attack edits text as the typo and homoglyph
+# perturbations do. ``insert`` (a neighbouring key typed as well) is not in the text
+# attack's default set, which keeps to edits that do not lengthen a word.
 
-@dataclass(frozen=True, order=True)
-class Edit:
-    """One character edit inside word number ``word`` of a text (counted from 0).
-
-    ``position`` is a character index in that word. ``replacement`` is what the edited
-    stretch becomes: the new letter (keyboard, homoglyph), the two letters swapped
-    (swap), nothing (delete), or the letter typed after ``position`` (insert). Edits
-    refer to the words of the *original* text, so any subset of a list of edits (one
-    per word) applies cleanly: that is what lets a counterexample be shrunk edit by edit.
-    """
-
-    word: int
-    position: int
-    kind: str
-    replacement: str
-
-    def apply(self, word: str) -> str:
-        """``word`` with this edit made."""
-        p = self.position
-        if self.kind == "insert":
-            return word[: p + 1] + self.replacement + word[p + 1:]
-        width = 2 if self.kind == "swap" else 1
-        return word[:p] + self.replacement + word[p + width:]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"word": self.word, "position": self.position, "kind": self.kind,
-                "replacement": self.replacement}
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def word_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of every word of ``text``, in order (the catalogue's word rule)."""
-    return [m.span() for m in _WORD.finditer(text)]
+def _own_errors(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``func`` raising robustcheck's InvalidArgument for a bad argument, as every other
+    function of this module does, where the catalogue raises its own."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        except _CatalogueInvalidArgument as error:
+            raise InvalidArgument(str(error)) from error
+
+    return wrapper
 
 
-@functools.cache
-def _keyboard() -> dict[str, tuple[str, ...]]:
-    return _lexicon.keyboard("en")
-
-
-@functools.cache
-def _homoglyphs() -> dict[str, tuple[str, ...]]:
-    table: dict[str, list[str]] = {}
-    for column in (1, 2):  # Cyrillic, then Greek look-alikes
-        for key, alternatives in _lexicon.mapping("homoglyphs", column).items():
-            table.setdefault(key, []).extend(a for a in alternatives if len(a) == 1)
-    return {k: tuple(dict.fromkeys(v)) for k, v in table.items() if v}
-
-
-def word_edits(word: str, index: int = 0,
-               kinds: Iterable[str] = EDIT_KINDS) -> dict[str, list[Edit]]:
-    """Every one-character edit of ``word`` of each kind in ``kinds``, in a fixed order.
-
-    The rules are the catalogue's: only letters change; keyboard and insert need a word
-    of two letters or more, swap and delete three or more (no word disappears); a
-    delete never touches a letter next to an apostrophe ("don't" stays a contraction).
-    """
-    letters = [c.isalpha() for c in word]
-    n = len(word)
-    out: dict[str, list[Edit]] = {}
-    for kind in kinds:
-        found: list[Edit] = []
-        if kind in ("keyboard", "insert") and n >= 2:
-            for p, c in enumerate(word):
-                for near in _keyboard().get(c, ()) if letters[p] else ():
-                    found.append(Edit(index, p, kind, near))
-        elif kind == "homoglyph":
-            for p, c in enumerate(word):
-                for look_alike in _homoglyphs().get(c, ()):
-                    found.append(Edit(index, p, kind, look_alike))
-        elif kind == "swap" and n >= 3:
-            for p in range(n - 1):
-                if letters[p] and letters[p + 1] and word[p] != word[p + 1]:
-                    found.append(Edit(index, p, kind, word[p + 1] + word[p]))
-        elif kind == "delete" and n >= 3:
-            for p in range(n):
-                near_apostrophe = (p > 0 and word[p - 1] in _APOSTROPHES) or \
-                    (p + 1 < n and word[p + 1] in _APOSTROPHES)
-                if letters[p] and not near_apostrophe:
-                    found.append(Edit(index, p, kind, ""))
-        if found:
-            out[kind] = found
-    return out
-
-
-def apply_edits(text: str, edits: Iterable[Edit]) -> str:
-    """``text`` with ``edits`` made (at most one per word; word numbers of ``text``)."""
-    spans = word_spans(text)
-    by_word: dict[int, Edit] = {}
-    for edit in edits:
-        if not isinstance(edit, Edit):
-            raise InvalidArgument(f"edits must be Edit objects; got {edit!r}")
-        if not 0 <= edit.word < len(spans):
-            raise InvalidArgument(f"edit {edit} names word {edit.word}, but the text has "
-                                  f"{len(spans)} words")
-        if edit.word in by_word:
-            raise InvalidArgument(f"edits touch word {edit.word} twice ({by_word[edit.word]} "
-                                  f"and {edit}); give at most one edit per word")
-        start, end = spans[edit.word]
-        if not 0 <= edit.position < end - start:
-            raise InvalidArgument(f"edit {edit} has position {edit.position}, outside word "
-                                  f"{text[start:end]!r}")
-        by_word[edit.word] = edit
-    out = text
-    for w in sorted(by_word, reverse=True):  # from the end, so earlier spans stay valid
-        start, end = spans[w]
-        out = out[:start] + by_word[w].apply(out[start:end]) + out[end:]
-    return out
-
-
-def random_edits(text: str, k: int, *, kinds: Sequence[str] = ("keyboard",), seed: int = 0,
-                 index: int = 0) -> str:
-    """``text`` with ``k`` random one-character edits in ``k`` different random words.
-
-    The baseline an attack is measured against: random typos of the same size. Words
-    and edits are drawn uniformly from a generator keyed by ``(seed, index)``; with
-    fewer than ``k`` editable words, every editable word gets one edit.
-    """
-    k = _check_int("k", k, 0)
-    kinds = _check_kinds(kinds)
-    rng = np.random.default_rng(stable_hash("robustcheck.random_edits", seed, index))
-    spans = word_spans(text)
-    options = [[e for kind_edits in word_edits(text[s:e], w, kinds).values()
-                for e in kind_edits] for w, (s, e) in enumerate(spans)]
-    editable = [w for w, found in enumerate(options) if found]
-    chosen = rng.permutation(len(editable))[:k]
-    edits = [options[editable[j]][int(rng.integers(len(options[editable[j]])))]
-             for j in sorted(chosen.tolist())]
-    return apply_edits(text, edits)
+apply_edits = _own_errors(_edits.apply_edits)
+random_edits = _own_errors(_edits.random_edits)
 
 
 def _leave_out(text: str, span: tuple[int, int]) -> str:
@@ -328,45 +220,38 @@ class _Oracle:
     """
 
     def __init__(self, adapter: Adapter, budget: int, pack: Callable[[list[Any]], Any],
-                 describe: Callable[[Any], Any]) -> None:
+                 describe: Callable[[Any], Any], modality: str,
+                 timeout: float | None = None) -> None:
         self.adapter = adapter
         self.remaining = budget
         self.queries = 0
         self.pack = pack
         self.describe = describe
+        self.modality = modality
+        self.timeout = timeout
         self.crashes: list[dict[str, Any]] = []
         self.clean_label: Any = _UNKNOWN  # set by the attack once the clean input answered
         self.scored = False
 
     def ask(self, items: Sequence[Any]) -> list[Any]:
+        """One reply per item; the model is called, and failures isolated, as in every
+        unit of a run (:func:`robustcheck._calls.predict_isolating`), within the budget."""
         replies: list[Any] = [None] * len(items)
-        self._send(items, list(range(len(items))), replies)
-        return replies
-
-    def _send(self, items: Sequence[Any], idx: list[int], replies: list[Any]) -> None:
-        idx = idx[: self.remaining]
+        idx = list(range(len(items)))[: self.remaining]
         if not idx:
-            return
-        self.queries += len(idx)
-        self.remaining -= len(idx)
-        try:
-            pred = self.adapter.predict(self.pack([items[i] for i in idx]))
-            if len(pred) != len(idx):
-                raise ValueError(f"the model returned {len(pred)} predictions for "
-                                 f"{len(idx)} inputs")
-        except Exception as exc:
-            if is_infrastructure(exc):
-                raise  # an outage is not a crashed candidate: the run stops instead
-            if len(idx) == 1:
-                replies[idx[0]] = _CRASH
-                self.crashes.append({"input": self.describe(items[idx[0]]),
-                                     "type": type(exc).__name__,
-                                     "message": (str(exc) or repr(exc))[:500]})
-                return
-            half = len(idx) // 2
-            self._send(items, idx[:half], replies)
-            self._send(items, idx[half:], replies)
-            return
+            return replies
+        batch = Dataset(self.pack([items[i] for i in idx]), None, get(self.modality), "")
+        got = predict_isolating(self.adapter, batch, np.arange(len(idx)), len(idx),
+                                self.timeout, budget=self.remaining)
+        self.queries += got.sent
+        self.remaining -= got.sent
+        for crash in got.crashes:
+            replies[idx[crash.position]] = _CRASH
+            self.crashes.append({"input": self.describe(items[idx[crash.position]]),
+                                 "type": crash.kind, "message": crash.message})
+        pred = got.prediction
+        if pred is None:
+            return replies
         if pred.values is not None:
             raise InvalidArgument("model is a regressor (it returned values); attacks flip "
                                   "class labels and need a classifier")
@@ -375,9 +260,10 @@ class _Oracle:
             self.scored = pred.scores is not None
             scores = pred.confidence
         else:
-            scores = pred.score_of(np.array([self.clean_label] * len(idx), dtype=object))
-        for j, i in enumerate(idx):
-            replies[i] = (labels[j], float(scores[j]))
+            scores = pred.score_of(np.array([self.clean_label] * len(pred), dtype=object))
+        for j, position in enumerate(got.positions.tolist()):
+            replies[idx[position]] = (labels[j], float(scores[j]))
+        return replies
 
 
 def _flipped(reply: Any, clean: Any) -> bool:
@@ -391,7 +277,8 @@ def attack_text(model: Any, texts: Sequence[str], *, seed: int = 0, max_queries:
                 max_edits: int = 5,
                 edits: Sequence[str] = ("keyboard", "swap", "delete", "homoglyph"),
                 labels: Sequence[Any] | None = None, candidates: int = 8,
-                indices: Sequence[int] | None = None) -> AttackResult:
+                indices: Sequence[int] | None = None,
+                timeout: float | None = None) -> AttackResult:
     """Greedy word-importance attack with one-character edits, per text.
 
     For each text: one query for the clean label; one leave-one-out query per editable
@@ -419,7 +306,7 @@ def attack_text(model: Any, texts: Sequence[str], *, seed: int = 0, max_queries:
     out = _empty_result("text", seed, max_queries, max_edits, keys,
                         {"edits": list(kinds), "candidates": candidates})
     for i, text in enumerate(items):
-        oracle = _Oracle(adapter, max_queries, list, lambda x: x)
+        oracle = _Oracle(adapter, max_queries, list, lambda x: x, "text", timeout)
         rng = np.random.default_rng(stable_hash("robustcheck.attack_text", seed, keys[i]))
         outcome = _attack_one_text(oracle, text, rng, kinds, max_edits, candidates,
                                    None if truth is None else truth[i])
@@ -449,7 +336,7 @@ def _attack_one_text(oracle: _Oracle, text: str, rng: np.random.Generator,
     if truth is not None and clean_label != truth:
         return _Outcome("skipped", clean_label)
     spans = word_spans(text)
-    options = {w: word_edits(text[s:e], w, kinds) for w, (s, e) in enumerate(spans)}
+    options = dict(enumerate(text_edits(text, kinds)))  # edits see the text around words
     editable = [w for w in range(len(spans)) if options[w]]
     tiebreak = rng.permutation(len(editable)) if editable else np.zeros(0, dtype=np.int64)
     # Rank words: leave each one out (one batch), by the drop of the clean label's score.
@@ -527,7 +414,8 @@ def attack_tabular(model: Any, frame: Any, *, seed: int = 0, max_queries: int = 
                    columns: Sequence[Any] | None = None, reference: Any = None,
                    radius: float = 3.0, directions: int = 16, tolerance: float = 0.01,
                    patience: int = 3, max_categories: int = 20,
-                   indices: Sequence[int] | None = None) -> AttackResult:
+                   indices: Sequence[int] | None = None,
+                   timeout: float | None = None) -> AttackResult:
     """Bounded black-box search for the smallest change of each row that flips its label.
 
     Numeric columns move in units of their standard deviation in ``reference`` (default:
@@ -586,29 +474,12 @@ def attack_tabular(model: Any, frame: Any, *, seed: int = 0, max_queries: int = 
                             tolerance, patience)
     for i in range(len(frame)):
         row = frame.iloc[[i]].reset_index(drop=True)
-        oracle = _Oracle(adapter, max_queries, functools.partial(_pack_rows, row),
-                         lambda overrides: jsonable(dict(overrides)))
+        oracle = _Oracle(adapter, max_queries, functools.partial(pack_rows, row),
+                         lambda overrides: jsonable(dict(overrides)), "tabular", timeout)
         rng = np.random.default_rng(stable_hash("robustcheck.attack_tabular", seed, keys[i]))
         outcome = search.run(oracle, row, rng)
         _record(out, {str(k): _plain(v) for k, v in row.iloc[0].items()}, oracle, outcome)
     return out
-
-
-def _pack_rows(row: Any, overrides: list[dict[Any, Any]]) -> Any:
-    """Copies of a one-row frame, one per override dict ``{column: new value}``."""
-    import pandas as pd
-
-    batch = row.iloc[[0] * len(overrides)].reset_index(drop=True)
-    touched: dict[Any, list[Any]] = {}
-    for j, change in enumerate(overrides):
-        for column, value in change.items():
-            touched.setdefault(column, batch[column].tolist())[j] = value
-    for column, values in touched.items():
-        new = pd.Series(values, dtype=object).infer_objects()
-        if isinstance(batch[column].dtype, pd.CategoricalDtype):
-            new = new.astype(batch[column].dtype)  # keep the categories the model knows
-        batch[column] = new
-    return batch
 
 
 @dataclass
@@ -821,6 +692,8 @@ class Attack:
     expectation: str = "invariant"
     direction: str = ""
     default: bool = False
+    minimal: bool = False
+    """Whether a run asked for ``minimal=True`` also searches its smallest breaking change."""
 
     @property
     def family(self) -> str:
@@ -841,22 +714,41 @@ class Attack:
         if unknown:
             raise InvalidArgument(f"{self.name} has no parameter {unknown[0]!r}; its "
                                   f"parameters are: {', '.join(sorted(self.parameters))}")
-        return Attack(self.name, self.modality, self.description, self.severity,
-                      {**self.parameters, **parameters}, self.expectation, self.direction,
-                      self.default)
+        return dataclasses.replace(self, parameters={**self.parameters, **parameters})
 
-    def run(self, model: Any, inputs: Any, *, severity: float, seed: int) -> AttackResult:
-        """The attack at ``severity`` (which scales its budget) on every input."""
+    def run(self, model: Any, inputs: Any, *, severity: float, seed: int,
+            timeout: float | None = None) -> AttackResult:
+        """The attack at ``severity`` (which scales its budget) on every input; each
+        query under the run's ``timeout``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement run")
+
+
+@dataclass(frozen=True)
+class TextAttack(Attack):
+    """:func:`attack_text` as a row: severity scales the number of edited characters."""
+
+    def run(self, model: Any, inputs: Any, *, severity: float, seed: int,
+            timeout: float | None = None) -> AttackResult:
         params = dict(self.parameters)
-        if self.modality == "text":
-            max_edits = max(1, math.ceil(severity * params.pop("max_edits") - 1e-9))
-            return attack_text(model, inputs, seed=seed, max_edits=max_edits, **params)
+        max_edits = max(1, math.ceil(severity * params.pop("max_edits") - 1e-9))
+        return attack_text(model, inputs, seed=seed, max_edits=max_edits, timeout=timeout,
+                           **params)
+
+
+@dataclass(frozen=True)
+class TabularAttack(Attack):
+    """:func:`attack_tabular` as a row: severity scales the search radius."""
+
+    def run(self, model: Any, inputs: Any, *, severity: float, seed: int,
+            timeout: float | None = None) -> AttackResult:
+        params = dict(self.parameters)
         radius = params.pop("radius") * severity
-        return attack_tabular(model, inputs, seed=seed, radius=radius, **params)
+        return attack_tabular(model, inputs, seed=seed, radius=radius, timeout=timeout,
+                              **params)
 
 
 ATTACKS = {
-    "attack.text": Attack(
+    "attack.text": TextAttack(
         name="attack.text", modality="text",
         description="Black-box attack: words ranked by how much leaving each out lowers the "
                     "model's confidence, then one-character edits (keyboard, swap, delete, "
@@ -865,8 +757,9 @@ ATTACKS = {
         severity="edit budget: ceil(5 x severity) edited characters (5 at 1.0), 200 model "
                  "queries per input",
         parameters={"max_edits": 5, "max_queries": 200, "candidates": 8},
+        minimal=True,
     ),
-    "attack.tabular": Attack(
+    "attack.tabular": TabularAttack(
         name="attack.tabular", modality="tabular",
         description="Black-box search for the smallest change that flips a row's label: "
                     "random directions over the numeric features in standard deviations, "
@@ -876,11 +769,3 @@ ATTACKS = {
         parameters={"radius": 3.0, "max_queries": 200, "directions": 16},
     ),
 }
-
-
-def get_attack(name: str) -> Attack:
-    try:
-        return ATTACKS[name]
-    except KeyError:
-        raise InvalidArgument(f"unknown attack {name!r}; attacks: {', '.join(ATTACKS)}"
-                              ) from None

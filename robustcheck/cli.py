@@ -197,7 +197,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                  severities=args.robustcheck_severities or DEFAULT_SEVERITIES,
                  seed=args.robustcheck_seed or 0, name=args.name or args.model,
                  batch_size=args.batch_size, timeout=args.timeout,
-                 progress=False if args.quiet else None)
+                 progress=False if args.quiet else None,
+                 minimal=bool(args.report))  # the report shows minimal counterexamples
     status = 0
     thresholds = dict(args.robustcheck_thresholds or [])
     failure = None

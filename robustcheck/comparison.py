@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ._files import dumps
+from ._metricinfo import METRIC_INFO
 from .errors import IncompatibleResults, InvalidArgument
 from .results import Row, RunResult, load, unpack, write_atomic
 from .stats import holm, paired_bootstrap, paired_outcome_test
@@ -38,7 +39,7 @@ BOOTSTRAP_MAX_PAIRS = 1000
 BOOTSTRAP_RESAMPLES = 10_000
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "no significant change"
 # For each compared metric: does a larger value mean B is worse?
-HIGHER_IS_WORSE = {"failure_rate": True, "accuracy_perturbed": False, "confidence_drop": True}
+HIGHER_IS_WORSE = {m.name: bool(m.higher_is_worse) for m in METRIC_INFO if m.paired_test}
 
 
 @dataclass

@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from ._metricinfo import METRIC_INFO
 from .stats import bootstrap_mean_interval, wilson_interval, z_value
 
 __all__ = ["BOOTSTRAP_MAX_N", "METRICS", "Metric", "failed_samples", "robustness_score",
@@ -60,12 +61,9 @@ BOOTSTRAP_MAX_N = 500
 BOOTSTRAP_RESAMPLES = 1000
 DISCRETE_MAX = 16
 
-METRICS = (
-    "coverage", "crash_rate", "flip_rate", "failure_rate", "accuracy_clean",
-    "accuracy_perturbed", "accuracy_drop", "confidence_drop", "mean_abs_change",
-    "error_increase",
-)
-"""Every metric a row may carry, in display order (latency lives in the timings)."""
+METRICS = tuple(m.name for m in METRIC_INFO if m.stored)
+"""Every metric a row may carry, in the order it stores them (latency lives in the
+timings); what each means is in :mod:`robustcheck._metricinfo`."""
 
 Expectation = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

@@ -245,6 +245,7 @@ class RobustcheckFixture:
         kwargs.setdefault("seed", self._state.seed)
         kwargs.setdefault("severities", self._state.severities)
         kwargs.setdefault("progress", False)
+        kwargs.setdefault("minimal", self._state.report is not None)  # the report shows it
         result = run(model, inputs, labels, **kwargs)
         self.results.append(result)
         self._state.record(self.nodeid, result)
@@ -277,16 +278,13 @@ def _marker_thresholds(marker: pytest.Mark) -> tuple[dict[str, float], dict[str,
                     f"positional {marker.args!r}", pytrace=False)
     kwargs = dict(marker.kwargs)
     per = kwargs.pop("per", None) or {}
-    from ._options import check_threshold_name
+    from ._validate import check_per_thresholds, check_thresholds
 
-    def usage(message: str) -> BaseException:
-        return pytest.fail.Exception(f"@pytest.mark.robustcheck: {message}", pytrace=False)
-
-    for name, value in [*kwargs.items(), *((k, v) for d in per.values() for k, v in
-                                            d.items())]:
-        check_threshold_name(name, usage)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise usage(f"{name}={value!r} must be a number")
+    try:
+        check_thresholds(kwargs)
+        check_per_thresholds(per)
+    except ValueError as exc:  # InvalidArgument, in the words of RunResult.check
+        pytest.fail(f"@pytest.mark.robustcheck: {exc}", pytrace=False)
     return kwargs, per
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._highlight import Segments, _lead, _segments, _window
+from ._metricinfo import CRASHES_PER_ROW, MESSAGE_LIMIT, METRIC_INFO
 
 if TYPE_CHECKING:
     import os
@@ -41,25 +42,16 @@ __all__ = ["render_comparison", "render_run", "render_session", "write"]
 SCORE_DEFINITION = ("100 × (1 − clean crash rate) × (1 − mean failure rate over the rows "
                     "whose perturbation changed at least one input); 100 means the model "
                     "answered every clean input and no perturbation made it fail.")
-CRASHES_SHOWN_PER_ROW = 10
-MESSAGE_LIMIT = 500
+CRASHES_SHOWN_PER_ROW = CRASHES_PER_ROW  # every crash the result kept
 INPUT_LIMIT = 200
 CELLS_SHOWN = 12
 WORST_BARS = 10
 GLANCE = 5
 
-PERCENT = {"coverage", "crash_rate", "flip_rate", "failure_rate", "accuracy_clean",
-           "accuracy_perturbed", "accuracy_drop"}
-COLUMNS = (  # (metric, header, what it measures), in table order
-    ("failure_rate", "Failure rate", "changed inputs where the model crashed or broke the "
-                                     "expectation"),
-    ("flip_rate", "Flip rate", "changed, answered inputs whose label differs from the clean one"),
-    ("crash_rate", "Crash rate", "changed inputs where the model raised or timed out"),
-    ("accuracy_drop", "Accuracy drop", "clean accuracy minus perturbed accuracy, over all n"),
-    ("confidence_drop", "Confidence drop", "mean fall of the clean label's score"),
-    ("mean_abs_change", "Mean |change|", "mean absolute change of the output"),
-    ("error_increase", "Error increase", "perturbed MAE minus clean MAE"),
-)
+PERCENT = {m.name for m in METRIC_INFO if m.percent}
+COLUMNS = tuple(  # (metric, header, what it measures), in table order
+    (m.name, m.header, m.definition)
+    for m in sorted(METRIC_INFO, key=lambda m: m.column or 0) if m.column is not None)
 EXPECTED = {"invariant": "the same label", "directional": "a different label",
             "no-crash": "any answer"}
 VERDICTS = ("regression", "improvement", "no significant change")
@@ -552,12 +544,11 @@ def _examples_of(result: RunResult, name: str, anchor: str, worst: Row | None
             edits = attack.get("median_edits")
             headline += (f" · median {edits:g} edits per success" if edits is not None else "")
             headline += f" · {attack.get('queries_mean') or 0:.0f} model queries per input"
-    tabular = result.data.get("modality") == "tabular"
     expected = EXPECTED.get(str(record.get("expectation")), "")
     return {"name": name, "anchor": anchor, "expectation": str(record.get("expectation", "")),
             "description": str(record.get("description", "")),
             "severity_doc": str(record.get("severity", "")), "headline": headline,
-            "entries": [{**_example(e, tabular), "expected": expected}
+            "entries": [{**_example(e), "expected": expected}
                         for e in result.examples[name]]}
 
 
@@ -570,12 +561,14 @@ def _minimal(e: Mapping[str, Any]) -> dict[str, Any] | None:
             "edits": int(found.get("edits") or 0), "label": _plain(found.get("label"))}
 
 
-def _example(e: Mapping[str, Any], tabular: bool) -> dict[str, Any]:
+def _example(e: Mapping[str, Any]) -> dict[str, Any]:
     before: Segments = []
     after: Segments = []
     changes: list[dict[str, Any]] = []
     more, note = 0, ""
-    if tabular and isinstance(e.get("input"), Mapping) and isinstance(e.get("perturbed"), Mapping):
+    # a record (a row of cells) shows as its changed cells, anything else as text
+    tabular = isinstance(e.get("input"), Mapping) and isinstance(e.get("perturbed"), Mapping)
+    if tabular:
         changes, more, note = _changed_cells(e["input"], e["perturbed"])
     else:
         before, after = _segments(str(e.get("input")), str(e.get("perturbed")))

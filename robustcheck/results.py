@@ -20,16 +20,21 @@ from typing import Any
 
 import numpy as np
 
+from . import tasks
+from ._cases import failing_cases
 from ._files import check_run, dumps, pack, read_json, unpack, write_atomic
-from ._options import THRESHOLD_NAMES
+from ._metricinfo import THRESHOLDS as _THRESHOLDS
+from ._suite import lookup
+from ._validate import check_thresholds
 from .errors import InvalidArgument, ResultFileError, RobustnessError
-from .metrics import METRICS, Metric
+from .metrics import METRICS, Metric, robustness_score
+from .modalities import make_dataset
 
 __all__ = ["THRESHOLDS", "Failures", "Row", "RunResult", "load"]
 
 SCHEMA_VERSION = 1
 
-THRESHOLDS = {name: name.removeprefix("max_") for name in THRESHOLD_NAMES}
+THRESHOLDS = _THRESHOLDS
 """Threshold keyword -> the metric it bounds. ``max_flip_rate`` bounds the failure rate
 of directional rows (where a flip is the expected outcome) and is not applied to
 no-crash rows; ``max_accuracy_drop`` is not applied to directional rows."""
@@ -198,8 +203,6 @@ class RunResult:
     @property
     def score(self) -> float | None:
         """The robustness score (see :mod:`robustcheck.metrics`)."""
-        from .metrics import robustness_score
-
         return robustness_score([r.metrics["failure_rate"].value for r in self.rows
                                  if r.metrics["coverage"].value > 0],
                                 clean_crash_rate=self.clean_crash_rate)
@@ -316,11 +319,12 @@ class RunResult:
             return str(row.details["expect_error"])
         m = row.metrics.get(metric)
         if m is None and metric != "latency_ratio":
-            if metric == "flip_rate" and self.task == "regression":
-                return "a regression model has no label flips; use max_failure_rate"
+            why = tasks.get(self.task).not_measured(metric)
+            if why is not None:
+                return why
             if metric == "accuracy_drop":
                 return ("no labels were given" if not self.data.get("labelled")
-                        else "accuracy is not scored for regression")
+                        else "accuracy is not scored for directional perturbations")
             if metric == "confidence_drop":
                 return "the model reports no scores to compare"
             return f"this row has no {metric}"
@@ -385,11 +389,6 @@ class RunResult:
         """Every failing case: original and perturbed input, label, clean and perturbed
         prediction (or the crash). Perturbed inputs are regenerated from the seed, so a
         loaded result needs the original ``inputs`` (and ``labels``) again."""
-        import perturbations
-
-        from ._assemble import failing_cases
-        from ._data import make_dataset
-
         data = self.source.data if self.source is not None else None
         if inputs is not None:
             data = make_dataset(inputs, labels)
@@ -401,12 +400,10 @@ class RunResult:
             raise InvalidArgument(
                 "inputs are not the data this result was made from (the fingerprints "
                 "differ); pass the same inputs and labels as to robustcheck.run")
-        from .attack import ATTACKS
-
         suite = dict(self.source.suite) if self.source is not None else {}
         for name in self.perturbations:
             if name not in suite:
-                suite[name] = ATTACKS[name] if name in ATTACKS else perturbations.get(name)
+                suite[name] = lookup(name)
         return Failures(failing_cases(self, data, suite))
 
     # -- files ---------------------------------------------------------------------
@@ -491,14 +488,7 @@ def load(path: str | os.PathLike[str]) -> RunResult:
 
 
 def validate_thresholds(thresholds: Mapping[str, Any], where: str) -> None:
-    for key, value in thresholds.items():
-        if key not in THRESHOLDS:
-            close = difflib.get_close_matches(key, list(THRESHOLDS), n=1)
-            hint = f" Did you mean {close[0]}?" if close else ""
-            raise InvalidArgument(f"{where}: unknown threshold {key!r}.{hint} Known: "
-                                  f"{', '.join(THRESHOLDS)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise InvalidArgument(f"{where}: {key} must be a number, got {value!r}")
+    check_thresholds(thresholds, where)
 
 
 def _covered(row: Row) -> bool:
@@ -533,29 +523,5 @@ def _json_default(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return x.tolist()
     return str(x)
-
-
-def plain(value: Any) -> Any:
-    """A numpy scalar as the Python scalar it holds; anything else as it is."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def jsonable(value: Any) -> Any:
-    """A JSON-safe form of a data value: NaN, infinities and missing markers (None, NaN,
-    NaT, pd.NA) become None, timestamps ISO text, containers are converted deeply."""
-    value = plain(value)
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if type(value).__name__ in ("NAType", "NaTType"):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
 
 

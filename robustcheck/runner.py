@@ -15,30 +15,34 @@ them in this process, in unit order, so the executor never changes a number.
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-import perturbations as catalogue
 from perturbations import Perturbation
 
+from . import tasks
+from ._assemble import assemble
 from ._calls import Crash, Stop, call_model, describe_error, predict_isolating
-from ._data import Dataset, changed_rows, make_dataset, perturb, row_keys
+from ._cases import excerpt
+from ._files import jsonable
 from ._options import DEFAULT_SEVERITIES
+from ._outcomes import Clean, UnitOutcome, by_position
+from ._suite import select
+from ._validate import check_batch_size, check_seed, check_severities, check_timeout
 from .adapters import Adapter, Prediction, adapt
+from .attack import Attack
 from .errors import (
     InvalidArgument,
-    ModalityMismatch,
-    RobustcheckWarning,
     is_infrastructure,
 )
+from .modalities import Dataset, make_dataset, perturb
+from .results import RunResult, Source
+from .strategies import minimal_failure
 
 __all__ = ["Crash", "UnitOutcome", "run"]
 
@@ -46,46 +50,19 @@ __all__ = ["Crash", "UnitOutcome", "run"]
 # -- one unit: a perturbation at one severity ------------------------------------------
 
 
-@dataclass
-class UnitOutcome:
-    """What one perturbation x severity produced, as compact per-sample arrays."""
-
-    perturbation: str
-    severity: float
-    changed: np.ndarray                   # bool (n,)
-    crashed: np.ndarray                   # bool (n,)
-    answered: np.ndarray                  # positions answered, each a changed sample
-    prediction: Prediction | None         # for ``answered``, in that order
-    seconds: np.ndarray                   # per-input model time for ``answered``
-    crashes: list[Crash]                  # one per crashed sample
-    model_calls: int                      # inputs sent to the model
-    calls: list[tuple[int, float]]        # (inputs, seconds) of each model call
-    details: dict[str, Any] = field(default_factory=dict)   # an attack's own numbers
-    inputs: dict[int, Any] = field(default_factory=dict)    # perturbed inputs that cannot
-    # be regenerated from the seed alone (an attack's), by position
-
-
 def evaluate_unit(adapter: Adapter, data: Dataset, p: Any, severity: float,
-                  seed: int, batch_size: int, timeout: float | None) -> UnitOutcome:
+                  seed: int, batch_size: int, timeout: float | None,
+                  minimal: bool = False) -> UnitOutcome:
     """Perturb every input, predict each distinct changed one once, map answers back."""
-    from .attack import Attack
-
     if isinstance(p, Attack):
-        return evaluate_attack(adapter, data, p, severity, seed, batch_size, timeout)
+        return evaluate_attack(adapter, data, p, severity, seed, batch_size, timeout, minimal)
     n = len(data)
     perturbed = perturb(data, p, severity, seed)
-    if data.modality == "text":
-        after = np.array(perturbed, dtype=object)
-        changed = after != np.array(data.inputs, dtype=object)
-        changed_pos = np.flatnonzero(changed)
-        keys: Any = after[changed_pos]
-    else:
-        changed = changed_rows(data.inputs, perturbed)
-        changed_pos = np.flatnonzero(changed)
-        keys = np.asarray(row_keys(perturbed), dtype=object)[changed_pos]
-    owner = changed_pos[_first_of_equal(keys)]
+    changed = data.kind.changed(data.inputs, perturbed)
+    changed_pos = np.flatnonzero(changed)
+    owner = changed_pos[_first_of_equal(data.kind.keys(perturbed, changed_pos))]
     unique = np.unique(owner)
-    shifted = Dataset(perturbed, None, data.modality, "")
+    shifted = data.like(perturbed)
     got = predict_isolating(adapter, shifted, unique, batch_size, timeout)
     pred, secs = got.prediction, got.seconds
     # fan each distinct input's answer back out to every sample that had that input
@@ -109,23 +86,23 @@ def evaluate_unit(adapter: Adapter, data: Dataset, p: Any, severity: float,
 
 
 def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: float, seed: int,
-                    batch_size: int, timeout: float | None) -> UnitOutcome:
+                    batch_size: int, timeout: float | None,
+                    minimal: bool = False) -> UnitOutcome:
     """An attack as a unit: every input it attacked counts as changed; the adversarial
     inputs it found are predicted again (through the same crash isolation), the others
-    keep their clean prediction, so the row's flip rate is the attack's success rate."""
+    keep their clean prediction, so the row's flip rate is the attack's success rate.
+    Every query goes through the run's timeout and crash isolation and is counted in
+    ``model_calls``; with ``minimal`` the smallest breaking edits of the first few
+    successes are searched too, with their own query budget, counted as well."""
     n = len(data)
-    timed = adapter if timeout is None else _Timed(adapter, timeout)
-    found = attack.run(timed, data.inputs, severity=severity, seed=seed)
+    found = attack.run(adapter, data.inputs, severity=severity, seed=seed, timeout=timeout)
     changed = np.array([s in ("success", "failed") for s in found.status], dtype=bool)
     hits = np.flatnonzero(np.array(found.success, dtype=bool))
     adversarial = {int(i): found.adversarial[int(i)] for i in hits}
-    if data.modality == "text":
-        batch: Any = [adversarial[int(i)] for i in hits]
-    else:
-        batch = _adversarial_rows(data.inputs, hits, adversarial)
+    batch = data.kind.adversarial(data.inputs, hits, adversarial)
     # the adversarial inputs, predicted again: position j of the batch is sample hits[j]
-    got = predict_isolating(adapter, Dataset(batch, None, data.modality, ""),
-                            np.arange(len(hits)), batch_size, timeout)
+    got = predict_isolating(adapter, data.like(batch), np.arange(len(hits)), batch_size,
+                            timeout)
     crashed = np.zeros(n, dtype=bool)
     crashed[hits[[c.position for c in got.crashes]]] = True
     crashes = [Crash(int(hits[c.position]), c.kind, c.message) for c in got.crashes]
@@ -140,44 +117,57 @@ def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: floa
         "skipped": sum(s == "skipped" for s in found.status),
         "max_edits": found.max_edits, "max_queries": found.max_queries,
     }}
+    calls = found.total_queries + got.sent
+    if minimal and attack.minimal:
+        answered = set(hits[got.positions].tolist())
+        targets = [i for i in hits.tolist() if i in answered][:MINIMAL_PER_UNIT]
+        searched, queries = _minimal_changes(adapter, data, targets, seed, timeout)
+        details["minimal"] = searched
+        details["attack"]["queries_minimal"] = queries
+        calls += queries
     return UnitOutcome(
         perturbation=attack.name, severity=severity, changed=changed, crashed=crashed,
         answered=hits[got.positions], prediction=got.prediction, seconds=got.seconds,
-        crashes=crashes, model_calls=found.total_queries + len(hits), calls=got.calls,
+        crashes=crashes, model_calls=calls, calls=got.calls,
         details=details, inputs=adversarial,
     )
 
 
-def _adversarial_rows(frame: Any, hits: np.ndarray, adversarial: dict[int, Any]) -> Any:
-    """The adversarial rows an attack found (as column -> value dicts), as a frame."""
-    import pandas as pd
-
-    from .attack import _pack_rows
-
-    rows = []
-    for i in hits.tolist():
-        row = frame.iloc[[i]].reset_index(drop=True)
-        found = adversarial[i]
-        change = {c: found[str(c)] for c in frame.columns
-                  if str(c) in found and found[str(c)] != row[c].iloc[0]}
-        rows.append(_pack_rows(row, [change]))
-    if not rows:
-        return frame.iloc[:0]
-    return pd.concat(rows, ignore_index=True)
+MINIMAL_PER_UNIT = 5
+"""Successful attacks per unit whose smallest breaking change is searched."""
+MINIMAL_EXAMPLES = 100
+"""Hypothesis examples per search (each at most a few model calls)."""
+MINIMAL_FAMILIES = ("typo.keyboard", "typo.swap", "typo.delete", "homoglyph")
 
 
-class _Timed(Adapter):
-    """An adapter whose calls time out like the runner's, for the queries of an attack
-    (a query past the timeout is a crashed candidate, not a hung run)."""
+class _Counted(Adapter):
+    """An adapter whose calls go through the run's timeout and are counted."""
 
-    def __init__(self, inner: Adapter, timeout: float) -> None:
-        self.inner, self.timeout, self.task = inner, timeout, inner.task
+    def __init__(self, inner: Adapter, timeout: float | None) -> None:
+        self.inner, self.timeout, self.task, self.calls = inner, timeout, inner.task, 0
 
     def predict(self, inputs: Sequence[Any]) -> Prediction:
+        self.calls += len(inputs)
         return call_model(self.inner, inputs, self.timeout)[0]
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
+
+
+def _minimal_changes(adapter: Adapter, data: Dataset, positions: list[int], seed: int,
+                     timeout: float | None) -> tuple[dict[str, Any], int]:
+    """Hypothesis's smallest breaking set of the attack's edit kinds for each input at
+    ``positions`` (the attack stops at the first flip; this shrinks until every edit is
+    needed), and the model calls it took."""
+    counted = _Counted(adapter, timeout)
+    out: dict[str, Any] = {}
+    for i in positions:
+        found = minimal_failure(counted, data.inputs[i], seed=seed,
+                                max_examples=MINIMAL_EXAMPLES, families=MINIMAL_FAMILIES)
+        out[str(i)] = None if found is None else {
+            "perturbed": excerpt(found.perturbed), "edits": len(found.edits),
+            "label": jsonable(found.label)}
+    return out, counted.calls
 
 
 def _median(values: list[float]) -> float:
@@ -217,7 +207,8 @@ def run(
     executor: Executor | None = None,
     progress: bool | Callable[[int, int, str], Any] | None = None,
     expect: Mapping[str, str | Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None,
-) -> Any:
+    minimal: bool = False,
+) -> RunResult:
     """Audit ``model`` on ``inputs`` under every perturbation x severity.
 
     ``model``: anything :func:`robustcheck.adapt` takes (a callable, a scikit-learn
@@ -232,16 +223,16 @@ def run(
     callback ``f(done, total, label)``. ``expect``: per perturbation name, how a robust
     model answers: "invariant", "changes", "no-crash" or a function
     ``(clean_labels, perturbed_labels) -> bool array`` (True where as expected).
+    ``minimal``: for an ``attack.text`` row, also search the smallest breaking change of
+    its first successes (a Hypothesis search, counted in ``model_calls``), shown next to
+    the worst examples in the report; the CLI and the plugin ask for it with a report.
 
     A model error never aborts the run; Ctrl-C returns the result so far, marked
     incomplete.
     """
-    from ._assemble import assemble
-    from .results import RunResult, Source
-
     adapter = _adapt(model)
     data = make_dataset(inputs, labels)
-    suite = _suite(perturbations, data.modality)
+    suite = select(perturbations, data.modality)
     levels = _severities(severities)
     seed = _seed(seed)
     batch_size = _batch_size(batch_size)
@@ -264,7 +255,7 @@ def run(
         _check_expectations(expectations, clean)
         units = [(p, s) for p in suite for s in levels]
         outcomes, stopped = _run_units(units, adapter, data, seed, batch_size, timeout,
-                                       executor, progress)
+                                       executor, progress, minimal)
     # With no clean answer there is nothing to measure a perturbation against: the units
     # are not run, and the result's clean row says why every check fails.
     result: RunResult = assemble(
@@ -272,8 +263,8 @@ def run(
         seed=seed, severities=levels, suite=suite, clean=clean, outcomes=outcomes,
         expectations=expectations, stopped=stopped,
         timings={"started": started, "seconds": round(time.perf_counter() - clock, 3)},
+        source=Source(data, {p.name: p for p in suite}),
     )
-    result.source = Source(data, {p.name: p for p in suite})
     return result
 
 
@@ -312,53 +303,9 @@ def _check_executor(executor: Any, adapter: Adapter) -> None:
 
 
 def _check_labels(data: Dataset, clean: Clean) -> None:
-    """True labels that the model never answers with score as wrong forever: a CSV label
-    "1" against a predicted 1, or string labels against unnamed score columns 0..k-1."""
-    if data.labels is None or clean.prediction is None or clean.prediction.task != "classification":
-        return
-    pred = clean.prediction
-    predicted = {_plain_label(x) for x in pred.labels.tolist()}
-    if pred.classes is not None:
-        predicted |= {_plain_label(x) for x in pred.classes.tolist()}
-    truth = {_plain_label(x) for x in data.labels.tolist()}
-    try:
-        never = truth - predicted
-    except TypeError:  # unhashable labels were refused earlier; nothing to compare
-        return
-    if not never:
-        return
-    seen = _some(predicted)
-    if len(never) < len(truth):
-        warnings.warn(
-            f"labels {_some(never)} never occur among the model's answers on the clean "
-            f"inputs ({seen}); samples with those labels always count as wrong",
-            RobustcheckWarning, stacklevel=3)
-        return
-    hint = "; make the labels the same type and spelling as the model's answers"
-    kinds = {type(x).__name__ for x in truth}, {type(x).__name__ for x in predicted}
-    if pred.classes is not None and pred.classes.dtype.kind in "iu" and kinds[0] == {"str"}:
-        hint = ("; the model returns scores without class names, so their columns are "
-                "called 0..k-1: name them, e.g. robustcheck.CallableAdapter(fn, classes="
-                f"{sorted(map(str, truth))[:4]!r}) (HTTPAdapter takes classes= too)")
-    elif kinds[0] != kinds[1]:
-        hint = (f"; the labels are {'/'.join(sorted(kinds[0]))} but the model answers "
-                f"{'/'.join(sorted(kinds[1]))} (a CSV column read as text?): convert one to "
-                "the other")
-    raise InvalidArgument(f"labels: none of the label values {_some(truth)} occurs among the "
-                          f"model's answers {seen}, so accuracy would be 0{hint}")
-
-
-def _plain_label(x: Any) -> Any:
-    return x.item() if isinstance(x, np.generic) else x
-
-
-def _some(values: set[Any], k: int = 4) -> str:
-    try:
-        shown = sorted(values)[:k]
-    except TypeError:
-        shown = list(values)[:k]
-    more = f" and {len(values) - k} more" if len(values) > k else ""
-    return "{" + ", ".join(repr(v) for v in shown) + "}" + more
+    """True labels the model can never match are refused before the units run."""
+    if data.labels is not None and clean.prediction is not None:
+        tasks.get(clean.prediction.task).check_labels(data.labels, clean.prediction)
 
 
 def _check_expectations(expectations: Mapping[str, Any], clean: Clean) -> None:
@@ -391,79 +338,11 @@ def _adapt(model: Any) -> Adapter:
     return adapt(model)
 
 
-def _suite(spec: Any, modality: str) -> list[Any]:
-    """Perturbations (and attacks: ``"attack.text"``, Attack objects) in the order given."""
-    from .attack import ATTACKS, Attack
-
-    items = [spec] if isinstance(spec, (str, Perturbation, Attack)) else spec
-    suite: dict[str, Any] = {}
-    try:
-        for item in items:
-            found: list[Any]
-            if isinstance(item, Attack) or (isinstance(item, str) and item in ATTACKS):
-                found = [item if isinstance(item, Attack) else ATTACKS[item]]
-            else:
-                found = catalogue.select([item])
-            for p in found:
-                suite.setdefault(p.name, p)
-    except catalogue.UnknownPerturbation as exc:
-        everything = catalogue.catalogue()
-        known = [*(p.name for p in everything), *{p.family for p in everything},
-                 *catalogue.MODALITIES, *ATTACKS]
-        raise InvalidArgument(
-            f"perturbations: {catalogue.UnknownPerturbation(exc.name, known)}") from None
-    except catalogue.InvalidArgument as exc:
-        raise InvalidArgument(str(exc)) from None
-    except TypeError:
-        raise InvalidArgument(f"perturbations must be a name, a list of names or "
-                              f"Perturbation objects; got {spec!r}") from None
-    if not suite:
-        raise InvalidArgument(f"perturbations={spec!r} selects nothing; use e.g. "
-                              f"perturbations={modality!r}")
-    wrong = [p.name for p in suite.values() if p.modality != modality]
-    if wrong:
-        raise ModalityMismatch(
-            f"perturbations {wrong[:5]} are not {modality} perturbations, but the inputs "
-            f"are {modality} data; choose from `robustcheck list --modality {modality}` "
-            f"or pass perturbations={modality!r}")
-    return list(suite.values())
-
-
-def _severities(severities: Any) -> list[float]:
-    values = [severities] if isinstance(severities, numbers.Real) else list(severities)
-    out = []
-    for s in values:
-        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not 0 < float(s) <= 1.0:
-            raise InvalidArgument(f"severities must be numbers in (0, 1], got {s!r}; "
-                                  "e.g. severities=(0.25, 0.5, 1.0)")
-        out.append(float(s))
-    if not out:
-        raise InvalidArgument("severities is empty; e.g. severities=(0.25, 0.5, 1.0)")
-    return sorted(set(out))
-
-
-def _seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise InvalidArgument(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def _batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or (
-            batch_size < 1):
-        raise InvalidArgument(f"batch_size must be a positive integer, got {batch_size!r}; "
-                              "e.g. batch_size=256 (1 calls the model once per input)")
-    return int(batch_size)
-
-
-def _timeout(timeout: Any) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not (
-            float(timeout) > 0 and math.isfinite(timeout)):
-        raise InvalidArgument(f"timeout must be a positive number of seconds per input or "
-                              f"None, got {timeout!r}")
-    return float(timeout)
+# The same checks as the plugin's and the command line's options: one message per mistake.
+_severities = check_severities
+_seed = check_seed
+_batch_size = check_batch_size
+_timeout = check_timeout
 
 
 def _expectations(expect: Any, suite: list[Perturbation]) -> dict[str, Any]:
@@ -485,39 +364,6 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-@dataclass
-class Clean:
-    """The clean predictions: first pass, whether the second agreed, and the model's
-    cost per call (``overhead`` + ``per_input`` x inputs, fitted on clean calls)."""
-
-    prediction: Prediction | None
-    answered: np.ndarray
-    ok: np.ndarray                 # bool (n,): answered in both passes
-    disagree: np.ndarray           # bool over ok samples: the two passes differ
-    seconds: np.ndarray            # per-input seconds, NaN where crashed
-    crashes: list[Crash]
-    overhead: float
-    per_input: float
-    evaluated: np.ndarray          # bool (n,): asked at all (all but after a stop)
-
-    @classmethod
-    def empty(cls, n: int) -> Clean:
-        """No clean answer yet: the run stopped during the clean pass."""
-        return cls(None, np.zeros(0, dtype=np.int64), np.zeros(n, dtype=bool),
-                   np.zeros(0, dtype=bool), np.full(n, np.nan), [], 0.0, 0.0,
-                   np.zeros(n, dtype=bool))
-
-    def by_position(self, n: int) -> Prediction | None:
-        """The first pass indexed by sample position (rows of crashed samples are junk)."""
-        if self.prediction is None:
-            return None
-        return _by_position(self.prediction, self.answered, n)
-
-    def expected_seconds(self, calls: list[tuple[int, float]]) -> float:
-        """How long the same calls would take on clean inputs."""
-        return sum(self.overhead + self.per_input * size for size, _ in calls)
-
-
 def _predict_clean(adapter: Adapter, data: Dataset, batch_size: int,
                    timeout: float | None) -> Clean:
     n = len(data)
@@ -530,8 +376,8 @@ def _predict_clean(adapter: Adapter, data: Dataset, batch_size: int,
     disagree = np.zeros(n, dtype=bool)
     if first.prediction is not None and second.prediction is not None:
         both = np.flatnonzero(ok)
-        a = _by_position(first.prediction, first.positions, n).take(both)
-        b = _by_position(second.prediction, second.positions, n).take(both)
+        a = by_position(first.prediction, first.positions, n).take(both)
+        b = by_position(second.prediction, second.positions, n).take(both)
         if a.values is not None and b.values is not None:
             disagree[both] = a.values != b.values
         else:
@@ -570,17 +416,10 @@ def _call_cost(adapter: Adapter, data: Dataset, calls: list[tuple[int, float]],
     return max(t1 - per_input, 0.0), per_input
 
 
-def _by_position(pred: Prediction, positions: np.ndarray, n: int) -> Prediction:
-    """A prediction indexed by sample position (rows of unanswered samples are junk,
-    never read)."""
-    order = np.zeros(n, dtype=np.int64)
-    order[positions] = np.arange(len(positions))
-    return pred.take(order)
-
-
 def _run_units(units: list[tuple[Perturbation, float]], adapter: Adapter, data: Dataset,
                seed: int, batch_size: int, timeout: float | None, executor: Executor | None,
-               progress: Any) -> tuple[list[UnitOutcome], dict[str, str] | None]:
+               progress: Any, minimal: bool = False
+               ) -> tuple[list[UnitOutcome], dict[str, str] | None]:
     """The outcome of every unit that finished, in unit order, and why the run stopped
     early (None when it did not): Ctrl-C, an outage, a hung model or a dead worker. The
     units finished before a stop are kept."""
@@ -591,11 +430,12 @@ def _run_units(units: list[tuple[Perturbation, float]], adapter: Adapter, data: 
     try:
         if executor is None:
             for i, (p, s) in enumerate(units):
-                done[i] = evaluate_unit(adapter, data, p, s, seed, batch_size, timeout)
+                done[i] = evaluate_unit(adapter, data, p, s, seed, batch_size, timeout,
+                                        minimal)
                 bar(len(done), f"{p.name}@{s:g}")
         else:
             futures = [executor.submit(evaluate_unit, adapter, data, p, s, seed, batch_size,
-                                       timeout) for p, s in units]
+                                       timeout, minimal) for p, s in units]
             for i, ((p, s), future) in enumerate(zip(units, futures)):
                 done[i] = future.result()
                 bar(len(done), f"{p.name}@{s:g}")

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from robustcheck._validate import check_seed
 from robustcheck.errors import InvalidArgument
 
 __all__ = [
@@ -147,18 +148,7 @@ def _check_count(value: Any, name: str) -> int:
     return count
 
 
-def _check_seed(seed: Any) -> int:
-    try:
-        if isinstance(seed, bool):
-            raise TypeError
-        value = operator.index(seed)
-    except TypeError:
-        raise InvalidArgument(
-            f"seed must be a non-negative integer (e.g. seed=0), got {seed!r}"
-        ) from None
-    if value < 0:
-        raise InvalidArgument(f"seed must be a non-negative integer (e.g. seed=0), got {value}")
-    return value
+_check_seed = check_seed
 
 
 def _check_n_resamples(n_resamples: Any) -> int:

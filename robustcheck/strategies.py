@@ -36,11 +36,11 @@ from hypothesis.errors import NoSuchExample
 
 import perturbations as catalogue
 from perturbations import Perturbation
+from perturbations.edits import EDIT_KINDS, Edit, apply_edits, text_edits, word_spans
 
+from ._files import plain as _plain
 from .adapters import adapt
-from .attack import EDIT_KINDS, Edit, apply_edits, word_edits, word_spans
 from .errors import InvalidArgument
-from .results import plain as _plain
 
 __all__ = ["FAMILIES", "Counterexample", "char_edits", "minimal_failure", "perturbed"]
 
@@ -102,17 +102,19 @@ def perturbed(x: Any, *, family: str | Sequence[str] | None = None,
     wrong = [p.name for p in chosen if p.modality != modality]
     if wrong:
         raise InvalidArgument(f"names {wrong} are not {modality} perturbations, but x is "
-                              f"{'a string' if modality == 'text' else 'a DataFrame'}")
+                              f"{modality} data ({type(x).__name__})")
     if not chosen:
         raise InvalidArgument(f"no {modality} perturbation matches family={family!r}, "
                               f"names={names!r}")
     unique = list({p.name: p for p in chosen}.values())
 
+    single = isinstance(x, str)  # one text; a run's inputs are a list of them
+    batch = [x] if single else x
+
     def apply(draw: tuple[Perturbation, float, int]) -> Any:
         p, severity, seed = draw
-        if modality == "text":
-            return p(x, severity=severity, seed=seed)
-        return p.apply(x, severity=severity, seed=seed, reference=reference)
+        out = p.apply(batch, severity=severity, seed=seed, reference=reference)
+        return out[0] if single else out
 
     return st.tuples(st.sampled_from(unique), severities, seeds).map(apply)
 
@@ -154,8 +156,7 @@ def char_edits(text: str, *, kinds: Iterable[str] = EDIT_KINDS, min_size: int = 
 
 def _edit_table(text: str, kinds: tuple[str, ...]) -> dict[int, list[Edit]]:
     table = {}
-    for w, (start, end) in enumerate(word_spans(text)):
-        options = word_edits(text[start:end], w, kinds)
+    for w, options in enumerate(text_edits(text, kinds)):  # edits see the text around
         flat = [e for kind in kinds for e in options.get(kind, [])]
         if flat:
             table[w] = flat

@@ -33,7 +33,7 @@ def word_model() -> Any:
 def result(word_model: Any, reviews: tuple[list[str], list[str]]) -> robustcheck.RunResult:
     texts, labels = reviews
     return robustcheck.run(word_model, texts, labels, seed=0, severities=SEVERITIES,
-                           perturbations=["typo.keyboard", "attack.text"])
+                           perturbations=["typo.keyboard", "attack.text"], minimal=True)
 
 
 def without_timings(r: robustcheck.RunResult) -> str:
@@ -90,12 +90,27 @@ def test_the_report_shows_the_smallest_breaking_change_next_to_the_worst_example
     assert "model queries per input" in html
 
 
+def test_the_minimal_search_runs_only_when_asked_and_its_queries_are_counted(
+    result: robustcheck.RunResult, word_model: Any, reviews: tuple[list[str], list[str]],
+) -> None:
+    texts, labels = reviews
+    plain = robustcheck.run(word_model, texts, labels, seed=0, severities=SEVERITIES[:1],
+                            perturbations=["attack.text"])
+    assert not any(e.get("minimal") for e in plain.examples.get("attack.text", []))
+    row = plain["attack.text"][0]
+    asked = next(r for r in result["attack.text"] if r.severity == row.severity)
+    searched = asked.details["attack"]["queries_minimal"]
+    assert searched > 0
+    assert "queries_minimal" not in row.details["attack"]
+    assert asked.model_calls == row.model_calls + searched
+
+
 def test_attack_rows_are_deterministic_and_comparable(
     result: robustcheck.RunResult, word_model: Any, reviews: tuple[list[str], list[str]],
 ) -> None:
     texts, labels = reviews
     again = robustcheck.run(word_model, texts, labels, seed=0, severities=SEVERITIES,
-                            perturbations=["typo.keyboard", "attack.text"])
+                            perturbations=["typo.keyboard", "attack.text"], minimal=True)
     assert without_timings(again) == without_timings(result)
     comparison = robustcheck.compare(result, again)
     assert all(r["verdict"] == "no significant change" for r in comparison.rows)
@@ -152,7 +167,8 @@ def test_an_attack_on_an_executor_gives_the_in_process_result(
     texts, labels = reviews
     with ThreadPoolExecutor(2) as pool:
         pooled = robustcheck.run(word_model, texts, labels, seed=0, severities=SEVERITIES,
-                                 perturbations=["typo.keyboard", "attack.text"], executor=pool)
+                                 perturbations=["typo.keyboard", "attack.text"], executor=pool,
+                                 minimal=True)
     assert without_timings(pooled) == without_timings(result)
 
 

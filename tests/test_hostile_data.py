@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 import perturbations
 import robustcheck
-from robustcheck._data import changed_rows, make_dataset, perturb
+from robustcheck._data import changed_rows
 from robustcheck.errors import InvalidArgument
+from robustcheck.modalities import make_dataset, perturb
 
 TABULAR = perturbations.catalogue(modality="tabular")
 

@@ -349,8 +349,8 @@ def test_a_missing_label_column_lists_the_columns(cancer: tuple[pd.DataFrame, np
 def test_isolating_failures_costs_few_calls_whether_they_are_dense_or_sparse(
     bad_every: int, most_calls: int,
 ) -> None:
-    from robustcheck._data import make_dataset
     from robustcheck.adapters import adapt
+    from robustcheck.modalities import make_dataset
     from robustcheck.runner import predict_isolating
 
     calls = []

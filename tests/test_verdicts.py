@@ -306,7 +306,8 @@ def test_a_timed_out_call_is_a_public_call_timeout_crash():
     assert isinstance(robustcheck.CallTimeout("x"), TimeoutError)
 
 
-def test_a_model_that_hangs_stops_the_run_instead_of_piling_up_threads():
+def test_a_model_that_hangs_stops_the_run_instead_of_piling_up_threads(monkeypatch):
+    monkeypatch.setattr(_calls, "HUNG_GRACE", 0.2)
     release = threading.Event()
 
     def hangs(texts: list[str]) -> list[int]:

@@ -1,0 +1,302 @@
+"""Modalities: what differs between kinds of input (text, tables; images come next).
+
+A :class:`Modality` owns everything the harness needs to know about one kind of input:
+recognising and validating the user's inputs, fingerprinting them, taking a subset,
+applying a perturbation, telling changed inputs from unchanged ones, keying equal inputs
+so each is predicted once, showing an input in a result, and building a batch from an
+attack's adversarial inputs. The runner, the result, the report and the comparison ask
+these objects; nothing else in robustcheck switches on a modality's name.
+
+A new modality is one class and one :func:`register` call (or an entry point in the
+group ``robustcheck.modalities`` naming the instance), next to its perturbations
+registered in the catalogue under the same modality name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import warnings
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+import perturbations as catalogue
+from perturbations import Perturbation
+
+from ._data import (
+    changed_rows,
+    check_column_names,
+    hash_rows,
+    is_frame,
+    labels_of,
+    pack_rows,
+    row_keys,
+    texts_of,
+)
+from .errors import InvalidArgument
+
+__all__ = ["TABULAR", "TEXT", "Dataset", "Modality", "get", "make_dataset", "register"]
+
+
+class Modality:
+    """Base class of a kind of input. Subclasses set ``name`` and implement the methods
+    below; ``data`` is what :meth:`prepare` returned (a validated copy)."""
+
+    name: ClassVar[str] = ""
+
+    def accepts(self, inputs: Any) -> bool:
+        """Whether ``inputs`` (as the user passed them) are of this modality."""
+        raise NotImplementedError(f"{type(self).__name__}.accepts")
+
+    def prepare(self, inputs: Any, labels: Any) -> tuple[Any, Any, Any]:
+        """``(data, labels, label column or None)``: a validated copy of the inputs;
+        ``labels`` may name a part of the inputs (a column) that is split off."""
+        raise NotImplementedError(f"{type(self).__name__}.prepare")
+
+    def hash_into(self, digest: Any, data: Any) -> None:
+        """Feed ``data`` into a hashlib digest (the fingerprint of a result)."""
+        raise NotImplementedError(f"{type(self).__name__}.hash_into")
+
+    def take(self, data: Any, positions: np.ndarray) -> Any:
+        """The inputs at ``positions``, in the form the model is called with."""
+        return [data[i] for i in positions.tolist()]
+
+    def perturb(self, p: Perturbation, data: Any, severity: float, seed: int,
+                positions: np.ndarray | None = None) -> Any:
+        """``p`` applied to all inputs, or to those at ``positions`` (keyed by their
+        positions, so the same input gets the same draws either way)."""
+        if positions is None:
+            return p.apply(data, severity=severity, seed=seed)
+        return p.apply(self.take(data, positions), severity=severity, seed=seed,
+                       indices=positions)
+
+    def changed(self, before: Any, after: Any) -> np.ndarray:
+        """Per input: whether the perturbation changed it."""
+        return np.array([a != b for a, b in zip(before, after)], dtype=bool)
+
+    def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
+        """Hashable keys of the perturbed inputs at ``positions``: equal inputs, equal
+        keys (each distinct input is predicted once)."""
+        return np.array([repr(after[i]) for i in positions.tolist()], dtype=object)
+
+    def show(self, data: Any, position: int) -> Any:
+        """One input as a result stores it (JSON-ready, bounded in size)."""
+        return _jsonable(data[position])
+
+    def show_all(self, batch: Any) -> list[Any]:
+        """Every input of a batch (e.g. perturbed inputs) as a result stores it."""
+        return [_jsonable(x) for x in batch]
+
+    def adversarial(self, data: Any, positions: np.ndarray, found: dict[int, Any]) -> Any:
+        """A batch of an attack's adversarial inputs (``found[i]`` for each position)."""
+        return [found[int(i)] for i in positions.tolist()]
+
+
+class Text(Modality):
+    """A list (or Series) of strings, one per sample."""
+
+    name = "text"
+    TEXT_LIMIT = 2000
+
+    def accepts(self, inputs: Any) -> bool:
+        return not is_frame(inputs)  # the fallback: anything else must be texts
+
+    def prepare(self, inputs: Any, labels: Any) -> tuple[Any, Any, Any]:
+        return texts_of(inputs, labels), labels, None
+
+    def hash_into(self, digest: Any, data: Any) -> None:
+        for text in data:
+            encoded = text.encode("utf-8", "surrogatepass")
+            digest.update(len(encoded).to_bytes(8, "little"))
+            digest.update(encoded)
+
+    def changed(self, before: Any, after: Any) -> np.ndarray:
+        return np.array(after, dtype=object) != np.array(before, dtype=object)
+
+    def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
+        return np.array(after, dtype=object)[positions]
+
+    def show(self, data: Any, position: int) -> Any:
+        return self.excerpt(data[position])
+
+    def show_all(self, batch: Any) -> list[Any]:
+        return [self.excerpt(t) for t in batch]
+
+    @classmethod
+    def excerpt(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > cls.TEXT_LIMIT:
+            return value[:cls.TEXT_LIMIT] + "…"
+        return value
+
+
+class Tabular(Modality):
+    """A pandas DataFrame whose rows are samples; labels may name one of its columns."""
+
+    name = "tabular"
+
+    def accepts(self, inputs: Any) -> bool:
+        return is_frame(inputs)
+
+    def prepare(self, inputs: Any, labels: Any) -> tuple[Any, Any, Any]:
+        check_column_names(inputs)
+        frame, column = inputs, None
+        if isinstance(labels, (str, int)) and not isinstance(labels, bool):
+            if labels not in frame.columns:
+                raise InvalidArgument(
+                    f"labels={labels!r} is not a column of inputs; columns are "
+                    f"{[str(c) for c in frame.columns][:20]}")
+            column = labels
+            labels = frame[column].to_numpy()
+            frame = frame.drop(columns=[column])
+        return frame.reset_index(drop=True).copy(), labels, column
+
+    def hash_into(self, digest: Any, data: Any) -> None:
+        digest.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
+        digest.update(hash_rows(data).tobytes())
+
+    def take(self, data: Any, positions: np.ndarray) -> Any:
+        return data.iloc[positions]
+
+    def perturb(self, p: Perturbation, data: Any, severity: float, seed: int,
+                positions: np.ndarray | None = None) -> Any:
+        # ``reference``: a shard's noise is scaled by the whole data set's statistics
+        if positions is None:
+            return p.apply(data, severity=severity, seed=seed, reference=data)
+        return p.apply(self.take(data, positions), severity=severity, seed=seed,
+                       indices=positions, reference=data)
+
+    def changed(self, before: Any, after: Any) -> np.ndarray:
+        return changed_rows(before, after)
+
+    def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
+        return np.asarray(row_keys(after), dtype=object)[positions]
+
+    def show(self, data: Any, position: int) -> Any:
+        return {str(k): _jsonable(v) for k, v in data.iloc[position].items()}
+
+    def show_all(self, batch: Any) -> list[Any]:
+        return [{str(k): _jsonable(v) for k, v in row.items()} for _, row in batch.iterrows()]
+
+    def adversarial(self, data: Any, positions: np.ndarray, found: dict[int, Any]) -> Any:
+        import pandas as pd
+
+        rows = []
+        for i in positions.tolist():
+            row = data.iloc[[i]].reset_index(drop=True)
+            change = {c: found[i][str(c)] for c in data.columns
+                      if str(c) in found[i] and found[i][str(c)] != row[c].iloc[0]}
+            rows.append(pack_rows(row, [change]))
+        return pd.concat(rows, ignore_index=True) if rows else data.iloc[:0]
+
+
+def _jsonable(value: Any) -> Any:
+    from ._files import jsonable
+
+    return jsonable(value)
+
+
+# -- the registry ---------------------------------------------------------------------
+
+TEXT = Text()
+TABULAR = Tabular()
+_REGISTRY: dict[str, Modality] = {TEXT.name: TEXT, TABULAR.name: TABULAR}
+_ENTRY_POINTS_LOADED = False
+
+
+def register(modality: Modality) -> Modality:
+    """Add a modality (an instance of a :class:`Modality` subclass with a ``name``).
+    Later registrations are asked first whether they accept the user's inputs, so a
+    specific modality wins over text, which takes anything that is not a table."""
+    if not isinstance(modality, Modality) or not modality.name:
+        raise InvalidArgument(f"register takes a Modality instance with a name; got "
+                              f"{modality!r}")
+    _REGISTRY[modality.name] = modality
+    catalogue.add_modality(modality.name)
+    return modality
+
+
+def get(name: str) -> Modality:
+    _load_entry_points()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise InvalidArgument(f"unknown modality {name!r}; known: "
+                              f"{', '.join(_REGISTRY)}") from None
+
+
+def for_inputs(inputs: Any) -> Modality:
+    """The modality whose ``accepts`` claims ``inputs``, newest registration first."""
+    _load_entry_points()
+    for modality in reversed(list(_REGISTRY.values())):
+        if modality.accepts(inputs):
+            return modality
+    return TEXT
+
+
+def _load_entry_points() -> None:
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    for ep in importlib.metadata.entry_points(group="robustcheck.modalities"):
+        try:
+            register(ep.load())
+        except Exception as exc:  # a broken plug-in must not break robustcheck
+            warnings.warn(f"robustcheck modality plug-in {ep.name!r} failed to load: "
+                          f"{type(exc).__name__}: {exc}", stacklevel=2)
+
+
+# -- the data set of a run ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated inputs of one modality, their labels and their fingerprint."""
+
+    inputs: Any
+    labels: np.ndarray | None
+    kind: Modality
+    fingerprint: str
+
+    @property
+    def modality(self) -> str:
+        return self.kind.name
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def take(self, positions: np.ndarray) -> Any:
+        return self.kind.take(self.inputs, positions)
+
+    def like(self, inputs: Any) -> Dataset:
+        """Other inputs of the same modality (perturbed ones), unlabelled, unhashed."""
+        return Dataset(inputs, None, self.kind, "")
+
+
+def make_dataset(inputs: Any, labels: Any) -> Dataset:
+    """Check and copy the user's data; nothing the user passed is modified."""
+    kind = for_inputs(inputs)
+    data, labels, column = kind.prepare(inputs, labels)
+    if len(data) == 0:
+        raise InvalidArgument("inputs is empty; pass at least one sample")
+    truth = None if labels is None else labels_of(labels, len(data), column)
+    return Dataset(data, truth, kind, fingerprint(data, truth, kind))
+
+
+def fingerprint(data: Any, truth: np.ndarray | None, kind: Modality) -> str:
+    """A hash of the inputs and labels: two results are comparable only when equal."""
+    digest = hashlib.sha256(kind.name.encode())
+    kind.hash_into(digest, data)
+    if truth is not None:
+        digest.update(repr(truth.tolist()).encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def perturb(data: Dataset, p: Perturbation, severity: float, seed: int,
+            positions: np.ndarray | None = None) -> Any:
+    """The perturbed inputs (all, or those at ``positions``): the same for a position
+    whether perturbed alone or with the whole data set."""
+    return data.kind.perturb(p, data.inputs, severity, seed, positions)
+
