@@ -6,11 +6,13 @@ keeps and its metrics are computed from: for classification, class codes and the
 of the clean label; for regression, the values. It also summarises the clean pass, shows
 an example's clean and perturbed answer, and says why a metric of its kind could not be
 measured. The assembly of a result, the checks and the runner's label check ask these
-objects; nothing else in robustcheck switches on a task's name.
+objects; nothing else in robustcheck switches on a task's name. Third parties register
+one with :func:`register` or an entry point in the group ``robustcheck.tasks``.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -328,8 +330,26 @@ def register(task: Task) -> Task:
 
 
 def get(name: str) -> Task:
+    _load_entry_points()
     try:
         return _REGISTRY[name]
     except KeyError:
         raise InvalidArgument(f"unknown task {name!r}; known: {', '.join(_REGISTRY)}"
                               ) from None
+
+
+_ENTRY_POINTS_LOADED = False
+
+
+def _load_entry_points() -> None:
+    """Tasks of installed plug-ins (entry point group ``robustcheck.tasks``), once."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    for ep in importlib.metadata.entry_points(group="robustcheck.tasks"):
+        try:
+            register(ep.load())
+        except Exception as exc:  # a broken plug-in must not break robustcheck
+            warnings.warn(f"robustcheck task plug-in {ep.name!r} failed to load: "
+                          f"{type(exc).__name__}: {exc}", stacklevel=2)

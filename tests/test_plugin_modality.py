@@ -13,6 +13,7 @@ import pytest
 
 import perturbations
 import robustcheck
+import robustcheck.tasks
 from robustcheck import modalities
 
 
@@ -98,3 +99,33 @@ def test_the_toy_modality_is_deterministic_and_fingerprinted(toy):
 def test_text_stays_the_fallback_when_a_modality_is_registered(toy):
     assert modalities.for_inputs(["a text"]) is modalities.TEXT
     assert modalities.for_inputs([(1.0, 2.0)]).name == "vector"
+
+
+class _EntryPoint:
+    def __init__(self, name: str, obj: Any) -> None:
+        self.name, self.obj = name, obj
+
+    def load(self) -> Any:
+        if isinstance(self.obj, Exception):
+            raise self.obj
+        return self.obj
+
+
+@pytest.mark.parametrize(("registry", "group", "obj"), [
+    (modalities, "robustcheck.modalities", Vectors()),
+    (robustcheck.tasks, "robustcheck.tasks", robustcheck.tasks.Regression()),
+])
+def test_modalities_and_tasks_of_installed_plugins_load_from_entry_points(
+        monkeypatch, registry, group, obj):
+    groups: list[str] = []
+
+    def entry_points(*, group: str) -> list[_EntryPoint]:
+        groups.append(group)
+        return [_EntryPoint("good", obj), _EntryPoint("broken", ImportError("no module"))]
+
+    monkeypatch.setattr(registry.importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(registry, "_ENTRY_POINTS_LOADED", False)
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    with pytest.warns(UserWarning, match="plug-in 'broken' failed to load"):
+        assert registry.get(obj.name) is obj
+    assert groups == [group]
