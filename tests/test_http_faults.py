@@ -27,7 +27,7 @@ import pytest
 from faultserver import FaultServer, parity
 
 import robustcheck
-from robustcheck import adapters
+from robustcheck import _http_adapter
 from robustcheck.adapters import HTTPAdapter
 from robustcheck.errors import CallTimeout, InfrastructureError, ModelOutputError
 
@@ -45,7 +45,7 @@ def fault_server() -> Iterator[FaultServer]:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The adapter's waits between attempts, recorded instead of slept."""
     recorded: list[float] = []
-    monkeypatch.setattr(adapters, "_sleep", recorded.append, raising=False)
+    monkeypatch.setattr(_http_adapter, "_sleep", recorded.append)
     return recorded
 
 
