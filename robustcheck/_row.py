@@ -1,0 +1,102 @@
+"""``Row``: one perturbation at one severity in a result, its metrics, per-sample
+outcomes and JSON form. Re-exported by :mod:`robustcheck.results`, whose
+:class:`~robustcheck.results.RunResult` holds the rows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._files import pack, unpack
+from .metrics import METRICS, Metric
+
+__all__ = ["Row"]
+
+
+@dataclass
+class Row:
+    """One perturbation at one severity: its metrics and per-sample outcomes.
+
+    Per-sample arrays (length n): ``changed``, ``crashed``, ``labels`` (class codes into
+    ``RunResult.classes``, the clean prediction where the input did not change, -1
+    where the model crashed) or ``values`` for regression, and ``score_of_clean`` (the
+    perturbed score of the clean label, NaN when unknown).
+    """
+
+    perturbation: str
+    severity: float
+    expectation: str
+    metrics: dict[str, Metric]
+    model_calls: int
+    changed: np.ndarray
+    crashed: np.ndarray
+    labels: np.ndarray | None = None
+    values: np.ndarray | None = None
+    score_of_clean: np.ndarray | None = None
+    failed: np.ndarray | None = None
+    latency: dict[str, float | None] = field(default_factory=dict)
+    passed: bool | None = None
+    violations: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    """Numbers of the row's own kind: an attack's success rate, edits and queries."""
+    inputs: dict[int, Any] = field(default_factory=dict)
+    """Perturbed inputs that cannot be regenerated from the seed (an attack's), by sample."""
+
+    @property
+    def family(self) -> str:
+        return self.perturbation.split(".", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return f"{self.perturbation}@{self.severity:g}"
+
+    def value(self, metric: str) -> float | None:
+        """A metric's value (latency_ratio from the timings); None when not measured."""
+        if metric in self.latency:
+            return self.latency[metric]
+        m = self.metrics.get(metric)
+        return None if m is None or math.isnan(m.value) else m.value
+
+    def to_dict(self) -> dict[str, Any]:
+        samples: dict[str, Any] = {"changed": pack(self.changed), "crashed": pack(self.crashed)}
+        for name in ("labels", "values", "score_of_clean", "failed"):
+            array = getattr(self, name)
+            if array is not None:
+                samples[name] = pack(array)
+        return {
+            "perturbation": self.perturbation,
+            "severity": self.severity,
+            "expectation": self.expectation,
+            "metrics": {k: self.metrics[k].to_dict() for k in METRICS if k in self.metrics},
+            "model_calls": self.model_calls,
+            "calls_saved": max(0, int(len(self.changed) - self.model_calls)),
+            "passed": self.passed,
+            "violations": self.violations,
+            **({"details": self.details} if self.details else {}),
+            **({"inputs": {str(k): v for k, v in sorted(self.inputs.items())}}
+               if self.inputs else {}),
+            "samples": samples,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], latency: Mapping[str, Any]) -> Row:
+        samples = d["samples"]
+        return cls(
+            perturbation=d["perturbation"], severity=float(d["severity"]),
+            expectation=d["expectation"],
+            metrics={k: Metric.from_dict(v) for k, v in d["metrics"].items()},
+            model_calls=int(d["model_calls"]),
+            changed=unpack(samples["changed"]), crashed=unpack(samples["crashed"]),
+            labels=unpack(samples["labels"]) if "labels" in samples else None,
+            values=unpack(samples["values"]) if "values" in samples else None,
+            score_of_clean=(unpack(samples["score_of_clean"])
+                            if "score_of_clean" in samples else None),
+            failed=unpack(samples["failed"]) if "failed" in samples else None,
+            latency=dict(latency), passed=d.get("passed"),
+            violations=list(d.get("violations", [])), details=dict(d.get("details") or {}),
+            inputs={int(k): v for k, v in (d.get("inputs") or {}).items()},
+        )
