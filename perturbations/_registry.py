@@ -31,6 +31,8 @@ __all__ = [
 
 MODALITIES = ("text", "tabular", "image")
 _modalities: list[str] = list(MODALITIES)
+EXTENDED = "extended"
+"""The suite of perturbations kept out of the default suites (their records say why)."""
 
 
 def add_modality(name: str) -> None:
@@ -105,7 +107,16 @@ class Perturbation:
             "description": self.description,
             "severity": self.severity,
             "parameters": {k: _jsonable(v) for k, v in sorted(self.parameters.items())},
+            **({"validity": self.validity} if self.validity is not None else {}),
         }
+
+    @property
+    def validity(self) -> dict[str, Any] | None:
+        """The hand-judged validity study of this perturbation's outputs (counts over its
+        pairs; see ``perturbations._validity``), None when it has none."""
+        from ._validity import summary
+
+        return summary(self.name)
 
     def configure(self, **parameters: Any) -> Perturbation:
         """A copy with other parameter defaults:
@@ -475,8 +486,9 @@ def catalogue(modality: str | None = None, family: str | None = None) -> list[Pe
 
 
 def select(spec: str | Perturbation | Iterable[str | Perturbation]) -> list[Perturbation]:
-    """Resolve what a user asked for: a modality (its default suite), a family, a name,
-    a Perturbation, or a list of those. Order kept, duplicates dropped."""
+    """Resolve what a user asked for: a modality (its default suite), ``"extended"`` (the
+    perturbations kept out of default suites), a family, a name, a Perturbation, or a
+    list of those. Order kept, duplicates dropped."""
     _load_entry_points()
     items: Iterable[str | Perturbation] = [spec] if isinstance(spec, (str, Perturbation)) else spec
     chosen: dict[str, Perturbation] = {}
@@ -489,14 +501,16 @@ def select(spec: str | Perturbation | Iterable[str | Perturbation]) -> list[Pert
                 f"perturbations must be names, families, modalities or Perturbation "
                 f"objects; got {item!r} ({type(item).__name__})"
             )
-        elif item in MODALITIES:
+        elif item in _modalities:
             found = [p for p in catalogue(modality=item) if p.default]
+        elif item == EXTENDED:
+            found = [p for p in _REGISTRY.values() if not p.default]
         elif item in _REGISTRY:
             found = [_REGISTRY[item]]
         elif item in families:
             found = catalogue(family=item)
         else:
-            raise UnknownPerturbation(item, [*_REGISTRY, *families, *MODALITIES])
+            raise UnknownPerturbation(item, [*_REGISTRY, *families, *_modalities, EXTENDED])
         for p in found:
             chosen.setdefault(p.name, p)
     return list(chosen.values())

@@ -260,9 +260,11 @@ def _truncate(texts: list[str], *, draws: Draws, severity: float,
 
 
 truncate = perturbation(
-    name="length.truncate", modality="text", expectation="invariant", batched=True,
+    name="length.truncate", modality="text", expectation="no-crash", batched=True,
     description="The end of the text cut off at a word boundary, as by a length limit in "
-                "a form or a database column.",
+                "a form or a database column. The model must still answer (no-crash): a "
+                "cut often drops the closing verdict, so the label need not stay (it did in "
+                "25 of 30 judged pairs, the meaning in 2).",
     severity="share of the characters cut from the end: up to 30% at 1.0",
 )(_truncate)
 

@@ -24,6 +24,7 @@ SEVERITIES = (0.25, 0.5, 1.0)
 
 SENTENCES = [
     "The delivery was fast and the food was great!",
+    "My favourite colour is grey, but three of us traveled to the theater center.",
     "I can't believe how slow the support team is, honestly.",
     "Emily from Paris paid $24.99 for 3 items and loved them.",
     "isn't it a nice café? I'm so happy with this phone",

@@ -15,6 +15,12 @@ DATA = Path(_lexicon.__file__).resolve().parent / "data"
 
 # name -> minimum number of entries
 MINIMUMS = {
+    "homophones": 150,
+    "opinion": 250,
+    "spelling": 150,
+    "synonyms": 150,
+    "gendered": 100,
+    "numbers": 29,
     "slang": 150,
     "abbreviations": 80,
     "emoji": 100,
