@@ -39,6 +39,16 @@ def threshold_type(text: str) -> tuple[str, float]:
     return _argparse_type(_validate.parse_threshold, text)
 
 
+def gate_type(text: str) -> str:
+    """``point`` or ``interval``."""
+    return _argparse_type(_validate.check_gate, text)
+
+
+def min_samples_type(text: str) -> int:
+    """A whole number >= 0."""
+    return _argparse_type(_validate.parse_min_samples, text)
+
+
 def add_run_options(add: Callable[..., Any], prefix: str) -> None:
     """The options a robustness run takes, for argparse or a pytest option group.
 
@@ -54,3 +64,11 @@ def add_run_options(add: Callable[..., Any], prefix: str) -> None:
         dest="robustcheck_thresholds", metavar="NAME=VALUE",
         help=f"a threshold every result must meet, repeatable; names: "
              f"{', '.join(THRESHOLD_NAMES)}")
+    add(f"{prefix}gate", type=gate_type, default=None, dest="robustcheck_gate",
+        metavar="point|interval",
+        help="point (default): a row fails when its measured rate is above the limit; "
+             "interval: only when its whole 95%% interval is")
+    add(f"{prefix}min-samples", type=min_samples_type, default=None,
+        dest="robustcheck_min_samples", metavar="N",
+        help="rows measured on fewer changed, answered samples are insufficient data, "
+             "neither pass nor fail (default 20)")

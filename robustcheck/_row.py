@@ -41,6 +41,8 @@ class Row:
     latency: dict[str, float | None] = field(default_factory=dict)
     passed: bool | None = None
     violations: list[str] = field(default_factory=list)
+    insufficient: list[str] = field(default_factory=list)
+    """Thresholds a check could not decide: too few samples (``min_samples``)."""
     details: dict[str, Any] = field(default_factory=dict)
     """Numbers of the row's own kind: an attack's success rate, edits and queries."""
     inputs: dict[int, Any] = field(default_factory=dict)
@@ -76,6 +78,7 @@ class Row:
             "calls_saved": max(0, int(len(self.changed) - self.model_calls)),
             "passed": self.passed,
             "violations": self.violations,
+            **({"insufficient": self.insufficient} if self.insufficient else {}),
             **({"details": self.details} if self.details else {}),
             **({"inputs": {str(k): v for k, v in sorted(self.inputs.items())}}
                if self.inputs else {}),
@@ -97,6 +100,7 @@ class Row:
                             if "score_of_clean" in samples else None),
             failed=unpack(samples["failed"]) if "failed" in samples else None,
             latency=dict(latency), passed=d.get("passed"),
-            violations=list(d.get("violations", [])), details=dict(d.get("details") or {}),
+            violations=list(d.get("violations", [])),
+            insufficient=list(d.get("insufficient", [])), details=dict(d.get("details") or {}),
             inputs={int(k): v for k, v in (d.get("inputs") or {}).items()},
         )

@@ -180,3 +180,36 @@ def check_timeout(value: Any) -> float | None:
         raise _invalid(f"timeout must be a positive number of seconds per input or None, "
                        f"got {value!r}; e.g. timeout=30")
     return float(value)
+
+
+GATES = ("point", "interval")
+DEFAULT_MIN_SAMPLES = 20
+
+
+def check_gate(value: Any) -> str:
+    """``"point"`` (the measured value against the limit) or ``"interval"`` (the whole
+    95% interval above the limit)."""
+    if value not in GATES:
+        close = difflib.get_close_matches(str(value), GATES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise _invalid(f"gate must be 'point' or 'interval', got {value!r}{hint}: 'point' "
+                       "fails a row whose measured value is above the limit, 'interval' only "
+                       "one whose whole 95% interval is")
+    return str(value)
+
+
+def check_min_samples(value: Any) -> int:
+    """A row measured on fewer changed, answered samples is insufficient data."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise _invalid(f"min_samples must be a whole number >= 0, got {value!r}; e.g. "
+                       f"min_samples={DEFAULT_MIN_SAMPLES} (0 decides every row whatever n)")
+    return int(value)
+
+
+def parse_min_samples(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _invalid(f"min_samples must be a whole number, got {text!r}; e.g. "
+                       f"{DEFAULT_MIN_SAMPLES}") from None
+    return check_min_samples(value)

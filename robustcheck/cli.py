@@ -124,10 +124,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     thresholds = dict(args.robustcheck_thresholds or [])
     failure = None
     if thresholds:
+        from ._validate import DEFAULT_MIN_SAMPLES
         from .errors import RobustnessError
 
         try:
-            result.check(**thresholds)
+            result.check(gate=args.robustcheck_gate or "point",
+                         min_samples=(DEFAULT_MIN_SAMPLES if args.robustcheck_min_samples is None
+                                      else args.robustcheck_min_samples), **thresholds)
         except RobustnessError as exc:
             failure, status = str(exc), 1
     saved = _write(result, args.json, args.report)

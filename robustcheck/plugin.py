@@ -42,6 +42,9 @@ _OPTIONS = {  # ini key -> (help, type)
     "robustcheck_seed": "seed of every perturbation (default 0)",
     "robustcheck_severities": "comma-separated severities (default 0.25,0.5,1)",
     "robustcheck_alpha": "significance level of the baseline comparison (default 0.05)",
+    "robustcheck_gate": "point (default) or interval: how a rate is held to its threshold",
+    "robustcheck_min_samples": "rows measured on fewer samples are insufficient data "
+                               "(default 20)",
 }
 
 
@@ -75,6 +78,12 @@ def _alpha_type(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"alpha must be in (0, 1), got {value:g}")
     return value
+
+
+def _setting_int(config: pytest.Config, name: str, parse: Any, default: int) -> int:
+    """A whole-number setting, where 0 is a value, not "unset"."""
+    value = _setting(config, name, parse)
+    return default if value is None else int(value)
 
 
 def _setting(config: pytest.Config, name: str, parse: Any = None) -> Any:
@@ -112,6 +121,8 @@ class State:
     report: str | None
     json: str | None
     baseline: dict[tuple[str | None, str], list[dict[str, Any]]] | None
+    gate: str = "point"
+    min_samples: int = 20
     records: list[Record] = field(default_factory=list)
     regressions: list[tuple[Record, Comparison]] = field(default_factory=list)
     not_compared: list[tuple[Record, str]] = field(default_factory=list)
@@ -128,7 +139,14 @@ def pytest_configure(config: pytest.Config) -> None:
         f"robustcheck fixture must meet these thresholds ({', '.join(THRESHOLD_NAMES)}, "
         "per={family: {...}})",
     )
-    from ._options import seed_type, severities_type, threshold_type
+    from ._options import (
+        gate_type,
+        min_samples_type,
+        seed_type,
+        severities_type,
+        threshold_type,
+    )
+    from ._validate import DEFAULT_MIN_SAMPLES
 
     thresholds = dict(config.getoption("robustcheck_thresholds") or [])
     for line in config.getini("robustcheck_thresholds"):
@@ -143,6 +161,9 @@ def pytest_configure(config: pytest.Config) -> None:
         severities=_setting(config, "robustcheck_severities", severities_type)
         or DEFAULT_SEVERITIES,
         thresholds=thresholds,
+        gate=_setting(config, "robustcheck_gate", gate_type) or "point",
+        min_samples=_setting_int(config, "robustcheck_min_samples", min_samples_type,
+                                 DEFAULT_MIN_SAMPLES),
         alpha=_setting(config, "robustcheck_alpha", _alpha_type) or 0.05,
         report=_setting(config, "robustcheck_report"),
         json=_setting(config, "robustcheck_json"),
@@ -273,19 +294,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _marker_thresholds(marker: pytest.Mark) -> tuple[dict[str, float], dict[str, Any]]:
+    """The marker's thresholds and its other keywords (``per``, ``gate``,
+    ``min_samples``), checked."""
     if marker.args:
         pytest.fail(f"@pytest.mark.robustcheck takes keyword thresholds only, got "
                     f"positional {marker.args!r}", pytrace=False)
     kwargs = dict(marker.kwargs)
-    per = kwargs.pop("per", None) or {}
-    from ._validate import check_per_thresholds, check_thresholds
+    options: dict[str, Any] = {k: kwargs.pop(k) for k in ("per", "gate", "min_samples")
+                               if k in kwargs}
+    from ._validate import (
+        check_gate,
+        check_min_samples,
+        check_per_thresholds,
+        check_thresholds,
+    )
 
     try:
         check_thresholds(kwargs)
-        check_per_thresholds(per)
+        options["per"] = check_per_thresholds(options.get("per") or {})
+        if "gate" in options:
+            check_gate(options["gate"])
+        if "min_samples" in options:
+            check_min_samples(options["min_samples"])
     except ValueError as exc:  # InvalidArgument, in the words of RunResult.check
         pytest.fail(f"@pytest.mark.robustcheck: {exc}", pytrace=False)
-    return kwargs, per
+    return kwargs, options
 
 
 @pytest.hookimpl(wrapper=True)
@@ -299,8 +332,10 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
                     "robustcheck.run(...) on the robustcheck fixture", pytrace=False)
     if fixture is not None and fixture.results:
         gated = marker is not None or bool(state.thresholds)
-        thresholds, per = _marker_thresholds(marker) if marker is not None else ({}, {})
+        thresholds, options = _marker_thresholds(marker) if marker is not None else ({}, {})
         limits = {**state.thresholds, **thresholds}
+        gate = options.get("gate", state.gate)
+        min_samples = options.get("min_samples", state.min_samples)
         failures = []
         for result in fixture.results:
             if not gated:
@@ -310,7 +345,8 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
                                     f"({result.stopped['kind']}: {result.stopped['message']})")
                 continue
             try:
-                result.check(per=per, **limits)
+                result.check(per=options.get("per") or {}, gate=gate,
+                             min_samples=min_samples, **limits)
             except AssertionError as exc:  # RobustnessError: its message is the table
                 failures.append(str(exc))
         if failures:
@@ -443,7 +479,10 @@ def _summary_lines(result: RunResult) -> list[str]:
                      if not math.isnan(r.metrics["crash_rate"].value)), default=0.0)
         worst = max((r.metrics["failure_rate"].value for r in rows
                      if not math.isnan(r.metrics["failure_rate"].value)), default=0.0)
-        verdict = "FAIL" if failed else ("ok" if any(r.passed for r in rows) else "")
+        few = not failed and not any(r.passed for r in rows) and \
+            any(r.insufficient for r in rows)
+        verdict = "FAIL" if failed else ("ok" if any(r.passed for r in rows) else
+                                         "few" if few else "")
         text = f"{verdict:4} {name:24} failure {rates}"
         if crash:
             text += f"  crash {_pct(crash)}"

@@ -31,7 +31,7 @@ from ._files import unpack as unpack
 from ._metricinfo import THRESHOLDS as _THRESHOLDS
 from ._row import Row
 from ._suite import lookup
-from ._validate import check_thresholds
+from ._validate import DEFAULT_MIN_SAMPLES, check_gate, check_min_samples, check_thresholds
 from .errors import InvalidArgument, ResultFileError, RobustnessError
 from .metrics import Metric, robustness_score
 from .modalities import make_dataset
@@ -140,7 +140,8 @@ class RunResult:
 
     # -- checks ------------------------------------------------------------------
 
-    def check(self, per: Mapping[str, Mapping[str, float]] | None = None,
+    def check(self, per: Mapping[str, Mapping[str, float]] | None = None, *,
+              gate: str = "point", min_samples: int = DEFAULT_MIN_SAMPLES,
               **thresholds: float) -> RunResult:
         """Apply thresholds and raise :class:`RobustnessError` if any row exceeds one.
 
@@ -158,28 +159,43 @@ class RunResult:
           fail), but a check where no row measured anything fails;
         * an incomplete run (stopped early) fails any check.
 
+        Gates that are not coin tosses: a rate threshold of a row measured on fewer than
+        ``min_samples`` changed, answered samples is *insufficient data*, neither a pass
+        nor a fail (an observed crash still fails ``max_crash_rate=0``); with
+        ``gate="interval"`` a row fails a ``max_*`` threshold only when its whole 95%
+        interval lies above it (``"point"``, the default, compares the measured value).
+
         Returns the result when everything passes.
         """
         validate_thresholds(thresholds, "check")
         for key, values in (per or {}).items():
             validate_thresholds(values, f"per[{key!r}]")
+        gate, min_samples = check_gate(gate), check_min_samples(min_samples)
         self.thresholds = {"global": dict(thresholds),
-                           "per": {k: dict(v) for k, v in (per or {}).items()}}
-        self.clean["violations"] = self._clean_violations(thresholds)
+                           "per": {k: dict(v) for k, v in (per or {}).items()},
+                           "gate": gate, "min_samples": min_samples}
+        self.clean["violations"] = self._clean_violations(thresholds, gate)
         self.clean["passed"] = not self.clean["violations"] if thresholds else None
-        failing, measured = [], False
+        failing, measured, decided = [], False, False
         for row in self.rows:
             limits = {**thresholds, **(per or {}).get(row.family, {}),
                       **(per or {}).get(row.perturbation, {})}
+            row.violations, row.insufficient, row.passed = [], [], None
             if not limits or not _covered(row):
-                row.violations, row.passed = [], None
                 continue
             measured = True
-            row.violations = [v for v in (self._violation(row, k, lim)
-                                          for k, lim in limits.items()) if v]
-            row.passed = not row.violations
+            for key, limit in limits.items():
+                verdict, why = self._judge(row, key, limit, gate, min_samples)
+                if verdict == "fail":
+                    row.violations.append(why)
+                elif verdict == "insufficient":
+                    row.insufficient.append(why)
+                decided = decided or verdict in ("fail", "pass")
             if row.violations:
+                row.passed = False
                 failing.append(row)
+            elif len(row.insufficient) < len(limits):
+                row.passed = True
         problems = []
         if self.stopped is not None or not self.complete:
             stop = self.stopped or {"kind": "interrupted", "message": "interrupted"}
@@ -188,11 +204,14 @@ class RunResult:
         problems += [f"clean  {v}" for v in self.clean["violations"]]
         if self.rows and not measured and (thresholds or per) and self.clean.get("answered"):
             problems.append("nothing was measured: no perturbation changed any input")
+        elif measured and not decided and not failing:
+            problems.append(f"insufficient data: every row was measured on fewer than "
+                            f"min_samples={min_samples} changed, answered samples")
         if failing or problems:
             raise RobustnessError(self._failure_table(failing, problems))
         return self
 
-    def _clean_violations(self, thresholds: Mapping[str, float]) -> list[str]:
+    def _clean_violations(self, thresholds: Mapping[str, float], gate: str) -> list[str]:
         if not thresholds:
             return []
         if not self.clean.get("answered"):
@@ -202,6 +221,8 @@ class RunResult:
         if limit is None or rate is None or rate <= limit:
             return []
         m = self.clean.get("crash_rate") or {}
+        if gate == "interval" and m.get("low") is not None and m["low"] <= limit:
+            return []
         ci = (f" [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None else "")
         return [f"crash_rate {rate:.3f}{ci} > {limit:g}"]
 
@@ -213,23 +234,33 @@ class RunResult:
         return (f"{self.clean.get('crashes', len(clean_crashes))} crashes, the first "
                 f"{first['type']}: {str(first['message'])[:160]}")
 
-    def _violation(self, row: Row, key: str, limit: float) -> str | None:
+    def _judge(self, row: Row, key: str, limit: float, gate: str,
+               min_samples: int) -> tuple[str, str]:
+        """``(verdict, why)`` of one threshold on one row; verdict is ``"pass"``,
+        ``"fail"``, ``"insufficient"`` or ``"n/a"`` (the threshold does not apply)."""
         metric = THRESHOLDS[key]
         if key == "max_flip_rate":
             if row.expectation == "no-crash":
-                return None
+                return "n/a", ""
             if row.expectation != "invariant":
                 metric = "failure_rate"
         if key == "max_accuracy_drop" and row.expectation == "directional":
-            return None
+            return "n/a", ""
         value = row.value(metric)
         if value is None:
-            return f"{metric} not measured: {self._not_measured(row, metric)}"
-        if value <= limit:
-            return None
+            return "fail", f"{metric} not measured: {self._not_measured(row, metric)}"
         m = row.metrics.get(metric)
         ci = "" if m is None else f" [{m.low:.3f}, {m.high:.3f}]"
-        return f"{metric} {value:.3f}{ci} > {limit:g}"
+        observed_crash = key == "max_crash_rate" and limit == 0 and value > 0
+        if m is not None and 0 < m.n < min_samples and not observed_crash:
+            return "insufficient", (f"{metric} {value:.3f}{ci} on {m.n} samples, fewer than "
+                                    f"min_samples={min_samples}")
+        above = m.low > limit if gate == "interval" and m is not None else value > limit
+        if not above:
+            return "pass", ""
+        if gate == "interval" and m is not None:
+            return "fail", f"{metric} {value:.3f}{ci}: whole interval > {limit:g}"
+        return "fail", f"{metric} {value:.3f}{ci} > {limit:g}"
 
     def _not_measured(self, row: Row, metric: str) -> str:
         """Why a row has no value for ``metric``, in words a reader can act on."""
@@ -280,7 +311,7 @@ class RunResult:
                 _interval(m.get("flip_rate")), _interval(m.get("failure_rate")),
                 _interval(m.get("accuracy_drop")), _interval(m.get("confidence_drop"), False),
                 _interval(m.get("crash_rate")), "-" if ratio is None else f"{ratio:.2f}",
-                {True: "ok", False: "FAIL", None: ""}[r.passed],
+                {True: "ok", False: "FAIL", None: "few" if r.insufficient else ""}[r.passed],
             ])
         widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
         stop = self.stopped
