@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
               f"touches [{m.low:.1%}, {m.high:.1%}]")
 
     negated = result["negation.clause"][-1].metrics["flip_rate"]
-    print(f"negation: with its first clause negated, a review gets another label in only "
+    print(f"negation: with its one opinion clause negated, a review gets another label in "
           f"{negated.value:.1%} [{negated.low:.1%}, {negated.high:.1%}] of the cases")
 
     html = result.to_html(args.out / "vader.html")

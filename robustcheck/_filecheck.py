@@ -291,6 +291,7 @@ def check_comparison(d: Any, name: str, schema_version: int) -> None:
 
 def _check_comparison(d: Mapping[str, Any]) -> None:
     _field(d, "", "alpha", NUMBER)
+    _field(d, "", "tests", COUNT, optional=True)
     for side in ("a", "b"):
         s = _field(d, "", side, OBJECT)
         _field(s, side, "name", STR)
@@ -309,13 +310,16 @@ def _check_comparison(d: Mapping[str, Any]) -> None:
         _field(row, where, "perturbation", STR)
         _field(row, where, "severity", NUMBER)
         _field(row, where, "verdict", STR)
+        decided = _field(row, where, "decided_by", ARRAY, optional=True) or []
+        _each(decided, _at(where, "decided_by"), STR)
         metrics = _field(row, where, "metrics", OBJECT)
         for name in metrics:
             m = _field(metrics, _at(where, "metrics"), name, OBJECT)
             at = _at(_at(where, "metrics"), name)
-            for key in ("delta", "p_value", "p_adjusted"):
+            for key in ("delta", "paired_delta", "p_value", "p_adjusted"):
                 _field(m, at, key, MAYBE_NUMBER, optional=True)
-            _field(m, at, "paired_n", COUNT, optional=True)
+            for key in ("paired_n", "resamples"):
+                _field(m, at, key, COUNT, optional=True)
             for side in ("a", "b"):
                 if m.get(side) is not None:
                     _metric(m, at, side)

@@ -8,7 +8,7 @@ keep its own list derives it from :data:`METRIC_INFO`:
 =================================  ==============================================
 ``metrics.METRICS``                the metrics a row stores, in storage order
 ``report.COLUMNS``, ``PERCENT``    the table's metric columns; percent formatting
-``comparison.HIGHER_IS_WORSE``     the metrics a comparison tests, and direction
+``comparison.COMPARED``            the metrics a comparison tests (and direction)
 ``_options.THRESHOLD_NAMES``       the threshold keywords, in the order listed
 ``results.THRESHOLDS``             threshold keyword -> the metric it bounds
 =================================  ==============================================
@@ -56,8 +56,10 @@ class MetricInfo:
     threshold_rank: int | None = None
     """Where that keyword is listed (help texts, "known: ..." in error messages)."""
     paired_test: str | None = None
-    """The paired test ``compare()`` runs on it, as the comparison JSON names it; None
-    when comparisons do not test it."""
+    """The paired test ``compare()`` runs on it, as the comparison JSON names it
+    (``mcnemar-exact`` on per-sample outcomes, ``paired-bootstrap`` on per-sample values:
+    a paired normal test above 1,000 pairs); None when comparisons do not test it. Every
+    metric tested counts in a row's verdict."""
     column: int | None = None
     """Its place among the metric columns of the report's table; None: not a column."""
     stored: bool = True
@@ -93,9 +95,9 @@ METRIC_INFO: tuple[MetricInfo, ...] = (  # in the order a row stores them
                percent=False, higher_is_worse=True, threshold="max_confidence_drop",
                threshold_rank=5, paired_test="paired-bootstrap", column=5),
     MetricInfo("mean_abs_change", "Mean |change|", "mean absolute change of the output",
-               percent=False, higher_is_worse=True, column=6),
+               percent=False, higher_is_worse=True, paired_test="paired-bootstrap", column=6),
     MetricInfo("error_increase", "Error increase", "perturbed MAE minus clean MAE",
-               percent=False, higher_is_worse=True, column=7),
+               percent=False, higher_is_worse=True, paired_test="paired-bootstrap", column=7),
     MetricInfo("latency_ratio", "Latency",
                "time of the perturbed calls over the time the same calls take on clean "
                "inputs", percent=False, higher_is_worse=True, threshold="max_latency_ratio",

@@ -1,6 +1,8 @@
 """The view-model of a comparison of runs A and B (a ``robustcheck.comparison`` dict,
 as :class:`~robustcheck.comparison.Comparison` writes it) for ``comparison.html.j2``:
-rows grouped by verdict, the summary, and the two manifests side by side."""
+rows grouped by verdict, the metrics that decided each, the summary, and the two
+manifests side by side. Files written before ``mixed`` and ``decided_by`` existed render
+too (as no mixed rows, and no metric named)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from typing import Any
 
 from ._report_format import PERCENT, _cell, _duration, _finite, _model_text, _p, _plain
 
-VERDICTS = ("regression", "improvement", "no significant change")
+VERDICTS = ("regression", "mixed", "improvement", "no significant change")
+"""Row verdicts in the order the report groups them (``comparison.VERDICTS``)."""
 
 
 def _comparison_context(c: Mapping[str, Any]) -> dict[str, Any]:
@@ -26,16 +29,27 @@ def _comparison_context(c: Mapping[str, Any]) -> dict[str, Any]:
                  f"{_plain(b.get('name'))} (B)",
         "a": _side(a), "b": _side(b), "data": {str(k): _plain(v) for k, v in data.items()},
         "alpha": _plain(c.get("alpha")), "correction": _plain(c.get("correction")),
+        "tests": _count(_tests(c), "test"),
         "summary": {key: _count(int(summary.get(key, 0)), word) for key, word in
                     (("regressions", "regression"), ("improvements", "improvement"),
-                     ("unchanged", "row"))},
+                     ("mixed", "mixed row"), ("unchanged", "row"))},
         "groups": [g for g in groups if g["rows"]], "manifest": _side_by_side(a, b),
         "partial": [s for s, side in (("A", a), ("B", b)) if side.get("complete") is False],
         "unpaired": [str(k) for k in c.get("unpaired") or []],
     }
 
 
+def _tests(c: Mapping[str, Any]) -> int:
+    """The size of the corrected family (counted from the rows in older files)."""
+    tests = c.get("tests")
+    if isinstance(tests, int) and not isinstance(tests, bool):
+        return tests
+    return sum(1 for r in c.get("rows") or [] for m in (r.get("metrics") or {}).values()
+               if _finite(m.get("p_value")) is not None)
+
+
 def _comparison_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    decided = [str(name) for name in r.get("decided_by") or []]
     metrics = []
     for name, m in (r.get("metrics") or {}).items():
         delta = _finite(m.get("delta"))
@@ -47,9 +61,11 @@ def _comparison_row(r: Mapping[str, Any]) -> dict[str, Any]:
             "p": _p(m.get("p_adjusted")),
             "p_title": f"unadjusted p = {_p(m.get('p_value'))}"
                        + (f", {m['paired_n']} pairs" if m.get("paired_n") is not None else "")
+                       + (f", {m['resamples']:,} resamples" if m.get("resamples") else "")
                        + (f", discordant {_plain(m['discordant'])}" if m.get("discordant")
                           else ""),
             "test": _plain(m.get("test")), "css": _css(m.get("verdict")),
+            "decides": str(name) in decided,
         })
     ps = [_finite(m.get("p_adjusted")) for m in (r.get("metrics") or {}).values()]
     severity = _finite(r.get("severity"))
@@ -57,6 +73,7 @@ def _comparison_row(r: Mapping[str, Any]) -> dict[str, Any]:
             "severity": "—" if severity is None else f"{severity:g}",
             "expectation": _plain(r.get("expectation")), "verdict": str(r.get("verdict")),
             "css": _css(r.get("verdict")), "metrics": metrics,
+            "decided_by": ", ".join(name.replace("_", " ") for name in decided),
             "p_sort": min((p for p in ps if p is not None), default=1.0)}
 
 
@@ -65,7 +82,7 @@ def _count(n: int, word: str) -> dict[str, Any]:
 
 
 def _css(verdict: Any) -> str:
-    return verdict if verdict in ("regression", "improvement") else "same"
+    return verdict if verdict in ("regression", "improvement", "mixed") else "same"
 
 
 def _side(s: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,25 +1,35 @@
 """``robustcheck.compare``: two runs on the same data, row by row, with paired tests.
 
 Both runs must come from the same data (fingerprint) and the same seed, so that sample
-i saw the same perturbed input under A and under B; then every difference is paired:
+i saw the same perturbed input under A and under B; then every difference is paired.
+Every metric whose record (``_metricinfo``) names a paired test is tested in each row
+where both runs measured it:
 
 * rates (``failure_rate``, ``accuracy_perturbed``): exact McNemar test on the
   per-sample outcomes of the samples both runs could score;
-* means (``confidence_drop``): a paired bootstrap of the per-sample differences (10,000
-  seeded resamples) up to 1,000 pairs, a paired normal test above that (the bootstrap
-  distribution of a mean of that many pairs is normal; resampling would only add
-  Monte-Carlo noise and time);
-* Holm's correction across the rows, separately for each metric;
-* the row's verdict follows its failure rate: ``regression`` when B fails significantly
-  more often (adjusted p < alpha), ``improvement`` when less, else
-  ``no significant change``.
+* means (``confidence_drop``; ``mean_abs_change`` and ``error_increase`` for
+  regression models): a paired bootstrap of the per-sample differences from 20 up to
+  1,000 pairs, a paired normal test above that (the bootstrap distribution of a mean of
+  that many pairs is normal; resampling would only add Monte-Carlo noise and time);
+* Holm's correction over every test of every row at once: one family, so that testing
+  more metrics does not make a chance finding more likely;
+* a metric's verdict is ``regression`` when its adjusted p < alpha and B is the worse,
+  ``improvement`` when B is the better; the row's verdict reads all of them:
+  ``regression`` when some metric is worse and none better, ``improvement`` the
+  reverse, ``mixed`` when both, else ``no significant change``. ``decided_by`` names
+  the metrics that decided it.
+
+A bootstrap p-value is never below 2 / (resamples + 1), and Holm multiplies the smallest
+p-value by the number of tests m: with 10,000 resamples no mean could pass alpha = 0.05
+in a family of more than 250 tests. So the tests near that floor are resampled further
+(the same seeded resamples, extended) until the floor is at most alpha / (4 m).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ._files import dumps
-from ._metricinfo import METRIC_INFO
+from ._metricinfo import METRIC_INFO, info
 from .errors import IncompatibleResults, InvalidArgument
 from .results import Row, RunResult, load, unpack, write_atomic
 from .stats import holm, paired_bootstrap, paired_outcome_test
@@ -35,11 +45,26 @@ from .stats import holm, paired_bootstrap, paired_outcome_test
 __all__ = ["Comparison", "compare"]
 
 SCHEMA_VERSION = 1
+MIN_MEAN_PAIRS = 20
+"""Means of fewer pairs are not tested: the bootstrap of 5 differences of one sign gives
+the smallest p-value it can, where an exact sign-flip test gives 0.0625 (the same number
+as the gates' ``min_samples`` default)."""
 BOOTSTRAP_MAX_PAIRS = 1000
 BOOTSTRAP_RESAMPLES = 10_000
-REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "no significant change"
+BOOTSTRAP_MAX_RESAMPLES = 1_000_000
+FLOOR_SHARE = 4
+"""Refined bootstraps resample until their smallest p-value is at most alpha / (4 m)."""
+REFINE_COUNT = 10
+"""A bootstrap is refined when at most this many of its first resample means fall on the
+far side of zero (beyond that its p-value is well above its floor)."""
+REGRESSION, IMPROVEMENT, MIXED = "regression", "improvement", "mixed"
+UNCHANGED = "no significant change"
+VERDICTS = (REGRESSION, MIXED, IMPROVEMENT, UNCHANGED)
+"""Every row verdict, in the order tables list them."""
+COMPARED = tuple(m for m in METRIC_INFO if m.paired_test)
+"""The metrics a comparison tests, in the order a row lists them."""
 # For each compared metric: does a larger value mean B is worse?
-HIGHER_IS_WORSE = {m.name: bool(m.higher_is_worse) for m in METRIC_INFO if m.paired_test}
+HIGHER_IS_WORSE = {m.name: bool(m.higher_is_worse) for m in COMPARED}
 
 
 @dataclass
@@ -54,26 +79,37 @@ class Comparison:
 
     @property
     def regressions(self) -> list[dict[str, Any]]:
+        """Rows where some metric is significantly worse in B and none better."""
         return [r for r in self.rows if r["verdict"] == REGRESSION]
 
     @property
     def improvements(self) -> list[dict[str, Any]]:
+        """Rows where some metric is significantly better in B and none worse."""
         return [r for r in self.rows if r["verdict"] == IMPROVEMENT]
+
+    @property
+    def mixed(self) -> list[dict[str, Any]]:
+        """Rows where one metric is significantly worse in B and another better."""
+        return [r for r in self.rows if r["verdict"] == MIXED]
+
+    @property
+    def tests(self) -> int:
+        """How many paired tests the Holm correction adjusted together."""
+        return sum(e["p_value"] is not None for r in self.rows for e in r["metrics"].values())
 
     def to_dict(self) -> dict[str, Any]:
         def side(r: RunResult) -> dict[str, Any]:
             return {"name": r.name, "score": r.score, "seed": r.seed, "complete": r.complete,
                     "model": r.model, "environment": r.environment, "timings": r.timings}
 
+        counts = {v: sum(r["verdict"] == v for r in self.rows) for v in VERDICTS}
         return {
             "schema_version": SCHEMA_VERSION, "kind": "robustcheck.comparison",
-            "alpha": self.alpha, "correction": "holm",
+            "alpha": self.alpha, "correction": "holm", "tests": self.tests,
             "a": side(self.a), "b": side(self.b),
             "data": {k: self.a.data[k] for k in ("fingerprint", "n", "modality")},
-            "summary": {"regressions": len(self.regressions),
-                        "improvements": len(self.improvements),
-                        "unchanged": len(self.rows) - len(self.regressions)
-                        - len(self.improvements)},
+            "summary": {"regressions": counts[REGRESSION], "improvements": counts[IMPROVEMENT],
+                        "mixed": counts[MIXED], "unchanged": counts[UNCHANGED]},
             "unpaired": self.unpaired,
             "rows": self.rows,
         }
@@ -90,21 +126,24 @@ class Comparison:
         return report.write(report.render_comparison(self.to_dict()), path)
 
     def table(self) -> str:
-        """Regressions first: failure rate of A and B, delta, adjusted p, verdict."""
-        order = {REGRESSION: 0, IMPROVEMENT: 1, UNCHANGED: 2}
+        """Regressions first, then mixed rows and improvements: failure rate of A and B,
+        its delta and adjusted p, the verdict and the metrics that decided it."""
+        order = {v: i for i, v in enumerate(VERDICTS)}
         rows = sorted(self.rows, key=lambda r: (order[r["verdict"]], r["perturbation"],
                                                 r["severity"]))
         header = ["perturbation", "sev", "A failure", "B failure", "delta", "p (Holm)",
-                  "verdict"]
+                  "verdict", "decided by"]
         body = []
         for r in rows:
-            m = r["metrics"]["failure_rate"]
-            body.append([r["perturbation"], f"{r['severity']:g}", _pct(m["a"]["value"]),
-                         _pct(m["b"]["value"]), _signed(m["delta"]), _p(m["p_adjusted"]),
-                         r["verdict"]])
+            m = r["metrics"].get("failure_rate") or {}
+            body.append([r["perturbation"], f"{r['severity']:g}",
+                         _pct((m.get("a") or {}).get("value")),
+                         _pct((m.get("b") or {}).get("value")), _signed(m.get("delta")),
+                         _p(m.get("p_adjusted")), r["verdict"], _decided(r)])
         widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
         lines = [f"{self.a.name} (A) vs {self.b.name} (B): {len(self.regressions)} "
-                 f"regressions, {len(self.improvements)} improvements, alpha {self.alpha}"]
+                 f"regressions, {len(self.improvements)} improvements, {len(self.mixed)} "
+                 f"mixed; Holm over {self.tests} tests, alpha {self.alpha}"]
         lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
         lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in body]
         return "\n".join(lines)
@@ -130,18 +169,29 @@ def compare(a: RunResult | str | os.PathLike[str], b: RunResult | str | os.PathL
     unpaired = sorted({r.key for r in run_a.rows + run_b.rows
                        if (r.perturbation, r.severity) not in paired})
     sides = (_Side(run_a), _Side(run_b))
-    rows: list[dict[str, Any]] = [{"perturbation": ra.perturbation, "severity": ra.severity,
-             "expectation": ra.expectation,
-             "metrics": _compare_row(ra, rb, sides, seed)} for ra, rb in pairs]
-    for metric in HIGHER_IS_WORSE:
-        entries = [r["metrics"][metric] for r in rows if metric in r["metrics"]]
-        raw = [math.nan if e["p_value"] is None else e["p_value"] for e in entries]
-        for entry, adjusted in zip(entries, holm(raw)):
-            entry["p_adjusted"] = None if math.isnan(adjusted) else adjusted
-            entry["verdict"] = _verdict(entry, adjusted, alpha, HIGHER_IS_WORSE[metric])
-    for r in rows:
-        r["verdict"] = r["metrics"]["failure_rate"]["verdict"]
+    tested = [(ra, rb, _compare_row(ra, rb, sides, seed)) for ra, rb in pairs]
+    _correct(tested, sides, seed, alpha)
+    rows = [{"perturbation": ra.perturbation, "severity": ra.severity,
+             "expectation": ra.expectation, "metrics": metrics, **_row_verdict(metrics)}
+            for ra, _, metrics in tested]
     return Comparison(run_a, run_b, float(alpha), rows, unpaired)
+
+
+def _correct(tested: list[tuple[Row, Row, dict[str, dict[str, Any]]]],
+             sides: tuple[_Side, _Side], seed: int, alpha: float) -> None:
+    """Holm over every test of every row at once (after resampling further the bootstraps
+    whose floor alone would stop them passing): each metric's adjusted p and verdict."""
+    family = [(name, e) for *_, metrics in tested for name, e in metrics.items()
+              if e["p_value"] is not None]
+    resamples = _family_resamples(len(family), alpha)
+    for ra, rb, metrics in tested:
+        for name, entry in metrics.items():
+            pair = _pair(name, ra, rb, sides) if _near_floor(entry, resamples) else None
+            if pair is not None:
+                entry.update(_mean_test(*pair, seed, resamples))
+    for (name, entry), adjusted in zip(family, holm([e["p_value"] for _, e in family])):
+        entry["p_adjusted"] = _num(adjusted)
+        entry["verdict"] = _metric_verdict(name, entry, alpha)
 
 
 def _as_result(x: Any, name: str) -> RunResult:
@@ -168,15 +218,19 @@ def _check_pairable(a: RunResult, b: RunResult, src_a: Any, src_b: Any) -> None:
 
 
 class _Side:
-    """Per-sample clean arrays of one run, decoded once."""
+    """Per-sample clean arrays of one run, decoded once, and the per-sample values of
+    each compared metric in one of its rows (None when the run has no such values)."""
 
     def __init__(self, run: RunResult) -> None:
         clean = run.clean
         self.ok = unpack(clean["ok"])
         self.classes = np.array([*run.classes, None], dtype=object)
-        self.labels = unpack(clean["labels"]) if "labels" in clean else None
         self.truth = unpack(clean["truth"]) if "truth" in clean else None
         self.confidence = unpack(clean["confidence"]) if "confidence" in clean else None
+        self.values = unpack(clean["values"]) if "values" in clean else None
+
+    def failed(self, row: Row) -> np.ndarray | None:
+        return row.failed
 
     def correct(self, row: Row) -> np.ndarray | None:
         """Per sample: the (possibly perturbed) prediction equals the true label."""
@@ -189,25 +243,62 @@ class _Side:
             return None
         return self.confidence.astype(np.float64) - row.score_of_clean.astype(np.float64)
 
+    def change(self, row: Row) -> np.ndarray | None:
+        if self.values is None or row.values is None:
+            return None
+        return np.abs(row.values.astype(np.float64) - self.values.astype(np.float64))
+
+    def error_increase(self, row: Row) -> np.ndarray | None:
+        if self.values is None or row.values is None or self.truth is None:
+            return None
+        truth = self.truth.astype(np.float64)
+        return (np.abs(row.values.astype(np.float64) - truth)
+                - np.abs(self.values.astype(np.float64) - truth))
+
+
+# Per compared metric: its per-sample values in a row, and whether only the inputs the
+# perturbation changed count (as in ``metrics.row_metrics``). Crashes stay in the rates
+# (a crash is a failure, and wrong) and are NaN, so left out, in the means.
+_PER_SAMPLE: dict[str, tuple[Callable[[_Side, Row], np.ndarray | None], bool]] = {
+    "failure_rate": (_Side.failed, True),
+    "accuracy_perturbed": (_Side.correct, False),
+    "confidence_drop": (_Side.drop, True),
+    "mean_abs_change": (_Side.change, True),
+    "error_increase": (_Side.error_increase, False),
+}
+
+
+def _pair(metric: str, ra: Row, rb: Row, sides: tuple[_Side, _Side]
+          ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The metric's per-sample values under A and B, on the samples both runs scored."""
+    values, changed_only = _PER_SAMPLE[metric]
+    side_a, side_b = sides
+    a, b = values(side_a, ra), values(side_b, rb)
+    if a is None or b is None:
+        return None
+    keep = side_a.ok & side_b.ok
+    if changed_only:
+        keep &= ra.changed & rb.changed
+    if a.dtype.kind == "f":
+        keep &= np.isfinite(a) & np.isfinite(b)
+    return a[keep], b[keep]
+
 
 def _compare_row(ra: Row, rb: Row, sides: tuple[_Side, _Side], seed: int
                  ) -> dict[str, dict[str, Any]]:
-    side_a, side_b = sides
-    both = side_a.ok & side_b.ok
     out: dict[str, dict[str, Any]] = {}
-    usable = ra.changed & rb.changed & both
-    if ra.failed is not None and rb.failed is not None:
-        out["failure_rate"] = _rate_entry(ra, rb, "failure_rate",
-                                          ra.failed[usable], rb.failed[usable], worse=True)
-    correct_a, correct_b = side_a.correct(ra), side_b.correct(rb)
-    if correct_a is not None and correct_b is not None and "accuracy_perturbed" in ra.metrics:
-        out["accuracy_perturbed"] = _rate_entry(ra, rb, "accuracy_perturbed",
-                                                correct_a[both], correct_b[both], worse=False)
-    drop_a, drop_b = side_a.drop(ra), side_b.drop(rb)
-    if drop_a is not None and drop_b is not None and "confidence_drop" in ra.metrics \
-            and "confidence_drop" in rb.metrics:
-        answered = usable & ~ra.crashed & ~rb.crashed & ~np.isnan(drop_a) & ~np.isnan(drop_b)
-        out["confidence_drop"] = _mean_entry(ra, rb, drop_a[answered], drop_b[answered], seed)
+    for record in COMPARED:
+        name = record.name
+        pair = _pair(name, ra, rb, sides) if name in ra.metrics and name in rb.metrics \
+            else None
+        if pair is None:
+            continue
+        a, b = pair
+        test = (_mcnemar(a, b) if record.paired_test == "mcnemar-exact"
+                else _mean_test(a, b, seed, BOOTSTRAP_RESAMPLES))
+        out[name] = {"a": _side_metric(ra, name), "b": _side_metric(rb, name),
+                     "delta": _num(_value(rb, name) - _value(ra, name)), "paired_n": len(a),
+                     **test, "p_adjusted": None, "verdict": UNCHANGED}
     return out
 
 
@@ -216,35 +307,60 @@ def _side_metric(row: Row, metric: str) -> dict[str, Any] | None:
     return None if m is None else m.to_dict()
 
 
-def _rate_entry(ra: Row, rb: Row, metric: str, a: np.ndarray, b: np.ndarray, worse: bool
-                ) -> dict[str, Any]:
+def _mcnemar(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     test = paired_outcome_test(a, b)
-    return {"a": _side_metric(ra, metric), "b": _side_metric(rb, metric),
-            "delta": _num(_value(rb, metric) - _value(ra, metric)),
-            "paired_n": test.n, "discordant": [test.b, test.c],
+    return {"discordant": [test.b, test.c], "paired_delta": _num(test.delta),
             "p_value": _num(test.p_value) if test.n else None, "test": "mcnemar-exact"}
 
 
-def _mean_entry(ra: Row, rb: Row, a: np.ndarray, b: np.ndarray, seed: int) -> dict[str, Any]:
+def _mean_test(a: np.ndarray, b: np.ndarray, seed: int, resamples: int) -> dict[str, Any]:
     n = len(a)
-    entry: dict[str, Any] = {"a": _side_metric(ra, "confidence_drop"),
-                             "b": _side_metric(rb, "confidence_drop"),
-                             "delta": _num(_value(rb, "confidence_drop")
-                                           - _value(ra, "confidence_drop")),
-                             "paired_n": n}
-    if n < 2:
-        return {**entry, "p_value": None, "test": "none (fewer than 2 pairs)"}
+    if n < MIN_MEAN_PAIRS:
+        return {"p_value": None, "test": f"none (fewer than {MIN_MEAN_PAIRS} pairs)"}
     if n <= BOOTSTRAP_MAX_PAIRS:
-        boot = paired_bootstrap(a, b, seed=seed, n_resamples=BOOTSTRAP_RESAMPLES)
-        return {**entry, "p_value": _num(boot.p_value), "test": "paired-bootstrap"}
+        boot = paired_bootstrap(a, b, seed=seed, n_resamples=resamples)
+        return {"paired_delta": _num(boot.delta), "p_value": _num(boot.p_value),
+                "test": "paired-bootstrap", "resamples": resamples}
     d = b - a
-    sd = float(d.std(ddof=1))
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
     if sd == 0:
-        p = 1.0 if float(d.mean()) == 0 else 0.0
+        p = 1.0 if mean == 0 else 0.0
     else:
-        z = abs(float(d.mean())) / (sd / math.sqrt(n))
-        p = math.erfc(z / math.sqrt(2))
-    return {**entry, "p_value": _num(p), "test": "paired-normal"}
+        p = math.erfc(abs(mean) / (sd / math.sqrt(n)) / math.sqrt(2))
+    return {"paired_delta": _num(mean), "p_value": _num(p), "test": "paired-normal"}
+
+
+def _family_resamples(tests: int, alpha: float) -> int:
+    """Resamples whose smallest p-value, 2 / (B + 1), is at most alpha / (4 m)."""
+    wanted = math.ceil(2 * FLOOR_SHARE * tests / alpha / 1000) * 1000
+    return min(BOOTSTRAP_MAX_RESAMPLES, max(BOOTSTRAP_RESAMPLES, wanted))
+
+
+def _near_floor(entry: Mapping[str, Any], resamples: int) -> bool:
+    """A bootstrap of the first pass whose p-value is within a few resamples of its floor:
+    only more resamples can tell whether it survives the correction."""
+    first = entry.get("resamples")
+    if first is None or first >= resamples or entry["p_value"] is None:
+        return False
+    beyond = entry["p_value"] * (first + 1) / 2 - 1  # resample means past zero
+    return bool(beyond <= REFINE_COUNT + 0.5)
+
+
+def _metric_verdict(metric: str, entry: Mapping[str, Any], alpha: float) -> str:
+    """The direction is the tested one: B minus A on the paired samples."""
+    adjusted, delta = entry["p_adjusted"], entry.get("paired_delta")
+    if adjusted is None or adjusted >= alpha or not delta:
+        return UNCHANGED
+    return REGRESSION if (delta > 0) == HIGHER_IS_WORSE[metric] else IMPROVEMENT
+
+
+def _row_verdict(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    decided = [name for name, e in metrics.items() if e["verdict"] != UNCHANGED]
+    worse = any(metrics[name]["verdict"] == REGRESSION for name in decided)
+    better = any(metrics[name]["verdict"] == IMPROVEMENT for name in decided)
+    verdict = (MIXED if worse and better else REGRESSION if worse else
+               IMPROVEMENT if better else UNCHANGED)
+    return {"verdict": verdict, "decided_by": decided}
 
 
 def _value(row: Row, metric: str) -> float:
@@ -252,18 +368,23 @@ def _value(row: Row, metric: str) -> float:
     return math.nan if m is None else m.value
 
 
-def _num(x: float) -> float | None:
+def _num(x: float | None) -> float | None:
     """12 significant digits (a p-value of 1e-24 must not round to 0)."""
     return None if x is None or math.isnan(x) else float(f"{float(x):.12g}")
 
 
-def _verdict(entry: Mapping[str, Any], adjusted: float, alpha: float, higher_is_worse: bool
-             ) -> str:
-    delta = entry.get("delta")
-    if math.isnan(adjusted) or adjusted >= alpha or not delta:
-        return UNCHANGED
-    b_worse = (delta > 0) == higher_is_worse
-    return REGRESSION if b_worse else IMPROVEMENT
+def _decided(row: Mapping[str, Any]) -> str:
+    """The metrics that decided a row, with their delta and adjusted p-value."""
+    parts = []
+    for name in row.get("decided_by") or []:
+        m = row["metrics"][name]
+        delta = m.get("delta")
+        shown = (_signed(delta) if info(name).percent else
+                 "-" if delta is None else f"{delta:+.3f}")
+        way = ("" if row["verdict"] != MIXED else
+               ", worse" if m["verdict"] == REGRESSION else ", better")
+        parts.append(f"{name} {shown} (p {_p(m.get('p_adjusted'))}{way})")
+    return "; ".join(parts) or "-"
 
 
 def _pct(x: float | None) -> str:

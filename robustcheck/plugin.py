@@ -126,6 +126,7 @@ class State:
     records: list[Record] = field(default_factory=list)
     regressions: list[tuple[Record, Comparison]] = field(default_factory=list)
     not_compared: list[tuple[Record, str]] = field(default_factory=list)
+    drifts: list[tuple[Record, Comparison]] = field(default_factory=list)
 
     def record(self, nodeid: str, result: RunResult) -> None:
         index = sum(1 for r in self.records if r.nodeid == nodeid)
@@ -429,8 +430,20 @@ def _compare_with_baseline(state: State) -> None:
         except IncompatibleResults as exc:
             state.not_compared.append((record, str(exc)))
             continue
-        if comparison.regressions:
+        if any(_fails_the_gate(r) for r in comparison.regressions):
             state.regressions.append((record, comparison))
+        elif comparison.regressions:
+            state.drifts.append((record, comparison))
+
+
+# A regression decided by a rate (more failures, lower accuracy) fails the session; one
+# decided by the confidence drop alone is real but says the new model is less sure, not
+# that it fails more: it is listed, not gated (a new architecture shifts confidences).
+GATED_METRICS = ("failure_rate", "accuracy_perturbed")
+
+
+def _fails_the_gate(row: dict[str, Any]) -> bool:
+    return any(m in GATED_METRICS for m in row.get("decided_by") or [])
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config
@@ -457,6 +470,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for line in comparison.table().splitlines():
             if "regression" in line or line.startswith(("perturbation", comparison.a.name)):
                 tr.write_line("  " + line, red="regression" in line and "vs" not in line)
+    for record, comparison in state.drifts:
+        tr.write_sep("-", f"confidence drifts against the baseline (listed, not failing): "
+                          f"{record.nodeid}", yellow=True)
+        for line in comparison.table().splitlines():
+            if "regression" in line or line.startswith(("perturbation", comparison.a.name)):
+                tr.write_line("  " + line, yellow="regression" in line and "vs" not in line)
     for record, reason in state.not_compared:
         tr.write_line(f"not compared with the baseline: {record.nodeid} [{record.result.name}]"
                       f": {reason}", yellow=True)

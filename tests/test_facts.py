@@ -148,7 +148,8 @@ def test_the_derived_names_are_unchanged():
         ("error_increase", "Error increase", "perturbed MAE minus clean MAE"),
     )
     assert list(robustcheck.comparison.HIGHER_IS_WORSE.items()) == [
-        ("failure_rate", True), ("accuracy_perturbed", False), ("confidence_drop", True)]
+        ("failure_rate", True), ("accuracy_perturbed", False), ("confidence_drop", True),
+        ("mean_abs_change", True), ("error_increase", True)]
     assert _options.THRESHOLD_NAMES == (
         "max_flip_rate", "max_failure_rate", "max_accuracy_drop", "max_crash_rate",
         "max_confidence_drop", "max_latency_ratio")
