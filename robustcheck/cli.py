@@ -62,15 +62,25 @@ def cmd_list(args: argparse.Namespace) -> int:
         group = [p for p in found if p.modality == modality]
         if not group:
             continue
-        rows = [[p.name, p.family, p.expectation,
+        rows = [[p.name, p.family, p.expectation, _study(p),
                  f"{p.description} Severity: {p.severity}" if args.verbose else p.severity]
                 for p in group]
         out.append(f"{modality} ({len(group)})")
-        out.append(_table(rows, ["name", "family", "expectation",
+        out.append(_table(rows, ["name", "family", "expectation", "validity",
                                  "description" if args.verbose else "severity scales"]))
         out.append("")
     print("\n".join(out).rstrip())
     return 0
+
+
+def _study(p: Any) -> str:
+    """The validity study in a few words, and the suite: "label kept 29/30 (default)"."""
+    suite = "default" if p.default else "extended"
+    study = p.validity
+    if not study:
+        return suite
+    kept = "changed" if p.expectation == "directional" else "kept"
+    return f"label {kept} {study[f'label_{kept}']}/{study['pairs']} ({suite})"
 
 
 def _nothing_listed(modality: str | None, family: str | None, everything: list[Any]) -> str:

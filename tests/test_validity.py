@@ -71,3 +71,12 @@ def test_the_thresholds_are_applied_as_documented():
                                             "label_changed": 23}) is False
     assert _validity.passes("no-crash", {"pairs": 30, "label_kept": 0,
                                          "label_changed": 0}) is None
+
+
+def test_robustcheck_list_shows_each_perturbations_study_and_suite(capsys):
+    from robustcheck.cli import main
+
+    assert main(["list", "--family", "entity"]) == 0
+    out = capsys.readouterr().out
+    assert "label kept 23/30 (extended)" in out  # entity.number
+    assert "label kept 30/30 (default)" in out
