@@ -25,6 +25,9 @@ re-exported here so ``except robustcheck.errors.UnknownPerturbation`` works.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from perturbations import ModalityError, PerturbationError, UnknownPerturbation
 
 __all__ = [
@@ -101,3 +104,17 @@ def is_infrastructure(error: BaseException) -> bool:
 class RobustcheckWarning(UserWarning):
     """Something in a run that is probably a mistake but can be scored (e.g. label values
     the model never answers with)."""
+
+
+def load_plugins(group: str, what: str, register: Callable[[Any], Any]) -> None:
+    """``register`` every object the entry points of ``group`` name; a plug-in that fails
+    to load is a warning, never an error (a broken plug-in must not break robustcheck)."""
+    import importlib.metadata
+    import warnings
+
+    for ep in importlib.metadata.entry_points(group=group):
+        try:
+            register(ep.load())
+        except Exception as exc:
+            warnings.warn(f"robustcheck {what} plug-in {ep.name!r} failed to load: "
+                          f"{type(exc).__name__}: {exc}", stacklevel=3)

@@ -15,8 +15,6 @@ registered in the catalogue under the same modality name.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,7 +33,7 @@ from ._data import (
     row_keys,
     texts_of,
 )
-from .errors import InvalidArgument
+from .errors import InvalidArgument, load_plugins
 
 __all__ = ["TABULAR", "TEXT", "Dataset", "Modality", "get", "make_dataset", "register"]
 
@@ -240,12 +238,7 @@ def _load_entry_points() -> None:
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    for ep in importlib.metadata.entry_points(group="robustcheck.modalities"):
-        try:
-            register(ep.load())
-        except Exception as exc:  # a broken plug-in must not break robustcheck
-            warnings.warn(f"robustcheck modality plug-in {ep.name!r} failed to load: "
-                          f"{type(exc).__name__}: {exc}", stacklevel=2)
+    load_plugins("robustcheck.modalities", "modality", register)
 
 
 # -- the data set of a run ----------------------------------------------------------------

@@ -12,7 +12,6 @@ one with :func:`register` or an entry point in the group ``robustcheck.tasks``.
 
 from __future__ import annotations
 
-import importlib.metadata
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import numpy as np
 from . import metrics
 from ._files import jsonable, pack
 from ._files import plain as _plain
-from .errors import InvalidArgument, RobustcheckWarning
+from .errors import InvalidArgument, RobustcheckWarning, load_plugins
 
 if TYPE_CHECKING:
     from ._outcomes import Clean, UnitOutcome
@@ -347,9 +346,4 @@ def _load_entry_points() -> None:
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    for ep in importlib.metadata.entry_points(group="robustcheck.tasks"):
-        try:
-            register(ep.load())
-        except Exception as exc:  # a broken plug-in must not break robustcheck
-            warnings.warn(f"robustcheck task plug-in {ep.name!r} failed to load: "
-                          f"{type(exc).__name__}: {exc}", stacklevel=2)
+    load_plugins("robustcheck.tasks", "task", register)

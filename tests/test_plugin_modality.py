@@ -5,6 +5,7 @@ compare and to_html."""
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 from collections.abc import Iterator
 from typing import Any
 
@@ -123,7 +124,7 @@ def test_modalities_and_tasks_of_installed_plugins_load_from_entry_points(
         groups.append(group)
         return [_EntryPoint("good", obj), _EntryPoint("broken", ImportError("no module"))]
 
-    monkeypatch.setattr(registry.importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
     monkeypatch.setattr(registry, "_ENTRY_POINTS_LOADED", False)
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     with pytest.warns(UserWarning, match="plug-in 'broken' failed to load"):
