@@ -40,6 +40,7 @@ def _examples_of(result: RunResult, name: str, anchor: str, worst: Row | None
     return {"name": name, "anchor": anchor, "expectation": str(record.get("expectation", "")),
             "description": str(record.get("description", "")),
             "severity_doc": str(record.get("severity", "")), "headline": headline,
+            "validity": _validity(record),
             "entries": [{**_example(e), "expected": expected}
                         for e in result.examples[name]]}
 
@@ -145,3 +146,16 @@ def _crash_entry(c: Mapping[str, Any]) -> dict[str, Any]:
             "index": c.get("index"), "type": str(c.get("type")),
             "message": _clip(str(c.get("message")), MESSAGE_LIMIT),
             "input": _clip(text, INPUT_LIMIT)}
+
+
+def _validity(record: Mapping[str, Any]) -> str:
+    """The perturbation's validity study in words, e.g. "label kept in 29 of 30 judged
+    pairs, meaning in 28, plausible in 30" ("" without a study)."""
+    study = record.get("validity")
+    if not isinstance(study, Mapping) or not study.get("pairs"):
+        return ""
+    kept = ("label changed as stated" if record.get("expectation") == "directional"
+            else "label kept")
+    count = study.get("label_changed" if kept.startswith("label changed") else "label_kept")
+    return (f"Validity study: {kept} in {count} of {study['pairs']} judged pairs, meaning "
+            f"in {study.get('meaning_kept')}, plausible in {study.get('plausible')}.")

@@ -94,9 +94,12 @@ def _incomplete(result: RunResult) -> dict[str, Any] | None:
 # -- checks and manifest ---------------------------------------------------------------
 
 
-def _status(passed: bool | None, violations: list[str]) -> str:
+def _status(passed: bool | None, violations: list[str],
+            insufficient: list[str] | None = None) -> str:
     if passed is False or violations:  # a violation is a failure, whatever else is set
         return "fail"
+    if passed is None and insufficient:  # too few samples: neither a pass nor a fail
+        return "insufficient"
     return "unchecked" if passed is None else "pass"
 
 
@@ -108,12 +111,14 @@ def _checks(result: RunResult) -> dict[str, Any]:
     # The clean inputs are checked like a row (their crash rate), and listed first.
     clean = _status(result.clean.get("passed"), _clean_violations(result))
     units = [("clean inputs", clean, _clean_violations(result))] if clean != "unchecked" else []
-    units += [(f"{r.perturbation} @ {r.severity:g}", _status(r.passed, r.violations),
-               r.violations) for r in result.rows]
-    checked = [u for u in units if u[1] != "unchecked"]
+    units += [(f"{r.perturbation} @ {r.severity:g}",
+               _status(r.passed, r.violations, r.insufficient), r.violations)
+              for r in result.rows]
+    checked = [u for u in units if u[1] in ("pass", "fail")]
     failed = [u for u in checked if u[1] == "fail"]
     return {"checked": bool(checked), "limits": limits, "passed": len(checked) - len(failed),
-            "failed": len(failed), "unchecked": len(units) - len(checked),
+            "failed": len(failed), "unchecked": sum(1 for u in units if u[1] == "unchecked"),
+            "insufficient": sum(1 for u in units if u[1] == "insufficient"),
             "failures": [{"key": key, "violations": "; ".join(v)} for key, _, v in failed[:5]],
             "more": max(len(failed) - 5, 0), "rows": len(result.rows),
             "covered": sum(1 for r in result.rows if _covered(r)),
@@ -172,8 +177,9 @@ def _table(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any]:
             "expectation": r.expectation, "anchor": example_ids.get(r.perturbation),
             "description": str(result.perturbations.get(r.perturbation, {})
                                .get("description", "")),
-            "status": _status(r.passed, r.violations),
-            "violations": "; ".join(r.violations), "failing": _failure(r) > 0,
+            "status": _status(r.passed, r.violations, r.insufficient),
+            "violations": "; ".join(r.violations or r.insufficient),
+            "failing": _failure(r) > 0,
             "coverage": {"value": "" if coverage is None else f"{coverage:.6g}",
                          "text": "—" if coverage is None else _number("coverage", coverage),
                          "detail": f"{int(r.changed.sum())} of {len(r.changed)}"},

@@ -132,3 +132,14 @@ def test_the_command_line_takes_the_same_gate_options(capsys):
         main(["run", "--model", "m:f", "--data", "d.csv", "--gate", "loose"])
     assert exit_.value.code == 2
     assert "gate must be 'point' or 'interval'" in capsys.readouterr().err
+
+
+def test_the_report_shows_insufficient_rows_as_such_and_links_the_study(tmp_path):
+    result = run(SEVEN, perturbations=["case.upper", "typo.keyboard"])
+    with pytest.raises(RobustnessError):
+        result.check(max_flip_rate=0.1)
+    html = result.to_html(tmp_path / "r.html").read_text("utf-8")
+    assert 'class="status insufficient">insufficient data</span>' in html
+    assert "insufficient data</span>" in html.split("Checks", 1)[1]
+    assert "fewer than min_samples=20" in html
+    assert "Validity study: label kept in 30 of 30 judged pairs" in html
