@@ -15,7 +15,7 @@ import numpy as np
 from perturbations import InvalidArgument as _CatalogueInvalidArgument
 from perturbations import edits as _edits
 from perturbations import stable_hash
-from perturbations.edits import EDIT_KINDS, Edit, text_edits, word_spans
+from perturbations.edits import Edit, text_edits, word_spans
 
 from ._attack_common import (
     AttackResult,
@@ -200,24 +200,8 @@ def _describe_edits(text: str, spans: list[tuple[int, int]],
 
 
 def _check_kinds(kinds: Any) -> tuple[str, ...]:
-    import difflib
-
-    if isinstance(kinds, str):
-        kinds = [kinds]
-    try:
-        chosen = tuple(dict.fromkeys(kinds))
-    except TypeError:
-        raise InvalidArgument(f"edits must be a list of edit kinds from {list(EDIT_KINDS)}; "
-                              f"got {kinds!r}") from None
-    for kind in chosen:
-        if kind not in EDIT_KINDS:
-            close = difflib.get_close_matches(str(kind), EDIT_KINDS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise InvalidArgument(f"edits contains {kind!r}, which is not an edit kind; use "
-                                  f"some of {list(EDIT_KINDS)}{hint}")
-    if not chosen:
-        raise InvalidArgument(f"edits is empty; give at least one of {list(EDIT_KINDS)}")
-    return chosen
+    """The catalogue's check of edit kinds, naming the argument ``edits``."""
+    return _own_errors(_edits.check_kinds)(kinds, "edits")
 
 
 def _texts(texts: Any) -> list[str]:
