@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import _text_chars, _text_layout, _text_swaps, _text_words  # noqa: F401
+from . import _text_chars, _text_layout, _text_negation, _text_swaps, _text_words  # noqa: F401

@@ -18,7 +18,8 @@ import numpy as np
 
 from robustcheck.errors import InvalidArgument, ModelOutputError
 
-from ._prediction import TASKS, Prediction, _label_array, _label_columns, _snip
+from . import tasks
+from ._prediction import Prediction, _label_array, _label_columns, _snip
 
 
 class Adapter:
@@ -47,15 +48,27 @@ class Adapter:
             self.task = pred.task
         return pred
 
+    def _read(self, raw: Any, n: int, *, classes: np.ndarray | None, source: str,
+              hint: str = "") -> Prediction:
+        """Read the model's raw answer with the adapter's task (decided from the first
+        answer when not given, then kept)."""
+        task = None if self.task is None else tasks.get(self.task)
+        return self._learn(tasks.read(task, raw, n, classes=classes, source=source,
+                                      hint=hint))
+
+    def _empty(self) -> Prediction:
+        return (tasks.CLASSIFICATION if self.task is None else tasks.get(self.task)).empty()
+
 
 # --------------------------------------------------------------------------- helpers
 
 
 def _check_task(task: Any) -> str | None:
-    if task is None or task in TASKS:
+    known = tasks.names()
+    if task is None or (isinstance(task, str) and task in known):
         return task
-    raise InvalidArgument(f"task must be None, 'classification' or 'regression'; got "
-                          f"{task!r}{_did_you_mean(task, TASKS)}")
+    raise InvalidArgument(f"task must be None or one of {', '.join(map(repr, known))}; got "
+                          f"{task!r}{_did_you_mean(task, known)}")
 
 
 def _check_classes(classes: Any) -> np.ndarray | None:

@@ -27,12 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from ._adapter_base import Adapter
 from ._metricinfo import MESSAGE_LIMIT
-from .adapters import Adapter, Prediction
+from ._outcomes import Crash
+from ._prediction_data import Prediction
 from .errors import CallTimeout, ModelOutputError, is_infrastructure
 from .modalities import Dataset
 
-__all__ = ["Answers", "Crash", "Stop", "call_model", "describe_error", "predict_isolating"]
+__all__ = ["Answers", "Stop", "call_model", "describe_error", "predict_isolating"]
 
 DENSE_CHUNK = 16
 """Chunks this small whose halves both failed twice in a row are tried input by input."""
@@ -44,15 +46,6 @@ MAX_HUNG_CALLS = 4
 """Timed-out calls still running at once after which the model counts as hung..."""
 HUNG_GRACE = 5.0
 """...unless the oldest of them finishes within this many seconds more."""
-
-
-@dataclass(frozen=True)
-class Crash:
-    """One input the model failed on: the exception's type and message."""
-
-    position: int
-    kind: str
-    message: str
 
 
 class Stop(Exception):

@@ -25,7 +25,7 @@ from robustcheck.errors import CallTimeout, InfrastructureError, InvalidArgument
 from . import _http
 from ._adapter_base import Adapter, _check_classes, _check_number, _check_task, _length
 from ._http import safe_url as _safe_url
-from ._prediction import Prediction, _empty, _is_pandas, _output_items, _parse_outputs, _snip
+from ._prediction import Prediction, _is_pandas, _output_items, _snip
 
 
 class HTTPAdapter(Adapter):
@@ -107,7 +107,7 @@ class HTTPAdapter(Adapter):
     def predict(self, inputs: Sequence[Any]) -> Prediction:
         n = _length(inputs)
         if n == 0:
-            return _empty(self.task)
+            return self._empty()
         rows = _json_safe(_records(inputs))
         chunks = [rows[i: i + self.batch_size] for i in range(0, n, self.batch_size)]
         bodies = [json.dumps(self.request(c), allow_nan=False).encode() for c in chunks]
@@ -126,8 +126,7 @@ class HTTPAdapter(Adapter):
         outputs: list[Any] = []
         for answer, chunk in zip(answers, chunks, strict=True):
             outputs.extend(self._outputs(answer, len(chunk)))
-        return self._learn(_parse_outputs(outputs, n, task=self.task, classes=self.classes,
-                                          source=f"POST {_safe_url(self.url)}"))
+        return self._read(outputs, n, classes=self.classes, source=f"POST {_safe_url(self.url)}")
 
     def _outputs(self, answer: Any, size: int) -> list[Any]:
         source = f"POST {_safe_url(self.url)}"

@@ -9,10 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from ._calls import Crash
-from .adapters import Prediction
+from ._prediction_data import Prediction
 
-__all__ = ["Clean", "UnitOutcome", "by_position"]
+__all__ = ["Clean", "Crash", "UnitOutcome", "by_position"]
+
+
+@dataclass(frozen=True)
+class Crash:
+    """One input the model failed on: the exception's type and message."""
+
+    position: int
+    kind: str
+    message: str
 
 
 @dataclass

@@ -17,8 +17,9 @@ One output per input, as a list or array:
   ``{"scores": {L1: s1, ...}}`` or ``{"scores": [s1, ...]}`` (optionally with
   ``"label"``), ``{"value": x}`` for regression; a list of ``{"label", "score"}`` dicts
   per input (Hugging Face ``top_k=None``) is read as that input's full score map;
-- floats -> regression ``values`` when ``task="regression"``, or when ``task`` is None
-  and at least one output is a float that is not a whole number. Whole-number floats
+- floats -> regression ``values`` when the task reads numbers (``task="regression"``),
+  or when the task is not known yet and at least one output is a float that is not a
+  whole number. Whole-number floats
   (``0.0``, ``1.0``) are read as class labels, because many models return labels as
   floats. The task found on the first call is kept for the adapter's lifetime, so one
   batch of whole numbers cannot turn a regressor into a classifier half-way through a run.
@@ -37,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from robustcheck._prediction_data import (
-    TASKS,  # noqa: F401
     Prediction,
     _label_array,
     _label_columns,  # noqa: F401
@@ -66,15 +66,19 @@ def _build(n: int, source: str, **fields: Any) -> Prediction:
     return pred
 
 
-def _empty(task: str | None) -> Prediction:
-    if task == "regression":
+def _empty(numbers: bool | None) -> Prediction:
+    if numbers:
         return Prediction(labels=np.empty(0), values=np.empty(0))
     return Prediction(labels=np.empty(0, dtype=object))
 
 
-def _parse_outputs(raw: Any, n: int, *, task: str | None, classes: np.ndarray | None,
+def _parse_outputs(raw: Any, n: int, *, numbers: bool | None, classes: np.ndarray | None,
                    source: str, hint: str = "") -> Prediction:
-    """Read whatever a model returned for n inputs (rules in the module docstring)."""
+    """Read whatever a model returned for n inputs (rules in the module docstring).
+
+    ``numbers``: True reads one number per input (regression), False labels or scores
+    (classification), None decides from the outputs. Tasks call this through
+    :meth:`robustcheck.tasks.Task.read`."""
     items = _output_items(raw, n, source, hint)
     if isinstance(items, np.ndarray) and items.dtype != object:
         arr = items
@@ -85,10 +89,10 @@ def _parse_outputs(raw: Any, n: int, *, task: str | None, classes: np.ndarray | 
                 raise ModelOutputError(f"{source} returned None for input {i}; expected a "
                                        "label, scores or a number")
         if all(isinstance(x, Mapping) for x in seq):
-            return _from_records(seq, n, task, classes, source)
+            return _from_records(seq, n, numbers, classes, source)
         if all(_is_record_list(x) for x in seq):
             return _from_records([_merge_records(x, i, source) for i, x in enumerate(seq)],
-                                 n, task, classes, source)
+                                 n, numbers, classes, source)
         if any(isinstance(x, Mapping) or _is_record_list(x) for x in seq):
             raise ModelOutputError(f"{source} returned dicts for some inputs and other values "
                                    f"for others: {_snip(seq)}")
@@ -99,14 +103,14 @@ def _parse_outputs(raw: Any, n: int, *, task: str | None, classes: np.ndarray | 
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim == 2:
-        if task == "regression":
+        if numbers:
             raise ModelOutputError(f"{source} returned an array of shape {arr.shape} for a "
                                    "regression model; expected one number per input")
         return _from_scores(arr, classes, n, source)
     if arr.ndim != 1:
         raise ModelOutputError(f"{source} returned an array of shape {arr.shape}; expected "
                                f"{n} labels, {n} numbers or an ({n}, k) array of scores")
-    return _from_flat(arr, task, n, source)
+    return _from_flat(arr, numbers, n, source)
 
 
 def _output_items(raw: Any, n: int, source: str, hint: str) -> Any:
@@ -143,8 +147,8 @@ def _merge_records(records: Sequence[Mapping[str, Any]], i: int, source: str) ->
     return {"scores": {d["label"]: d["score"] for d in records}}
 
 
-def _from_flat(arr: np.ndarray, task: str | None, n: int, source: str) -> Prediction:
-    if task == "regression" or (task is None and _looks_continuous(arr)):
+def _from_flat(arr: np.ndarray, numbers: bool | None, n: int, source: str) -> Prediction:
+    if numbers or (numbers is None and _looks_continuous(arr)):
         try:
             values = np.asarray(arr, dtype=float)
         except (TypeError, ValueError):
@@ -175,7 +179,7 @@ def _from_scores(raw: Any, classes: np.ndarray | None, n: int, source: str) -> P
     return _build(n, source, labels=cls[np.argmax(scores, axis=1)], scores=scores, classes=cls)
 
 
-def _from_records(records: list[Mapping[str, Any]], n: int, task: str | None,
+def _from_records(records: list[Mapping[str, Any]], n: int, numbers: bool | None,
                   classes: np.ndarray | None, source: str) -> Prediction:
     labels: list[Any] = []
     maps: list[dict[Any, float] | None] = []
@@ -210,9 +214,9 @@ def _from_records(records: list[Mapping[str, Any]], n: int, task: str | None,
         if len(values) != n:
             raise ModelOutputError(f"{source} returned 'value' for some inputs and labels "
                                    "for others")
-        return _from_flat(np.asarray(values), task or "regression", n, source)
-    if task == "regression":
-        return _from_flat(_label_array(labels, "labels"), task, n, source)
+        return _from_flat(np.asarray(values), numbers is not False, n, source)
+    if numbers:
+        return _from_flat(_label_array(labels, "labels"), numbers, n, source)
     if all(m is None for m in maps):
         return _build(n, source, labels=_label_array(labels, "labels"))
     if any(m is None for m in maps):

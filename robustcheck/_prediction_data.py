@@ -16,9 +16,6 @@ import numpy as np
 
 from robustcheck.errors import InvalidArgument, ModelOutputError
 
-TASKS = ("classification", "regression")
-
-
 # --------------------------------------------------------------------------- Prediction
 
 
@@ -29,7 +26,8 @@ class Prediction:
     ``labels`` (n,) always; ``scores`` (n, k) and ``classes`` (k,) together or not at
     all, column j scoring class ``classes[j]``; ``values`` (n,) for regression, where
     ``labels`` holds the same numbers so code that only reads labels still gets one entry
-    per input.
+    per input. ``kind`` names the task of a plug-in task whose outputs are neither
+    (its :meth:`~robustcheck.tasks.Task.read` sets it); None for the built-in two.
 
     A NaN in ``scores`` means "the model did not report this score" (e.g. an API that
     returns only the top label and its score); the score of each row's own label is
@@ -41,6 +39,7 @@ class Prediction:
     scores: np.ndarray | None = None
     classes: np.ndarray | None = None
     values: np.ndarray | None = None
+    kind: str | None = None
     _columns: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -76,18 +75,20 @@ class Prediction:
     @classmethod
     def _trusted(cls, labels: np.ndarray, scores: np.ndarray | None = None,
                  classes: np.ndarray | None = None, values: np.ndarray | None = None,
-                 columns: np.ndarray | None = None) -> Prediction:
+                 columns: np.ndarray | None = None, kind: str | None = None) -> Prediction:
         # Slices and concatenations of valid predictions are valid: skip re-validation.
         pred = object.__new__(cls)
         for name, array in (("labels", labels), ("scores", scores), ("classes", classes),
                             ("values", values), ("_columns", columns)):
             object.__setattr__(pred, name, _readonly(array))
+        object.__setattr__(pred, "kind", kind)
         return pred
 
     @property
     def task(self) -> str:
-        """``"regression"`` when the prediction holds values, else ``"classification"``."""
-        return "regression" if self.values is not None else "classification"
+        """The name of the task that reads this prediction: ``kind`` when set, else
+        ``"regression"`` when it holds values and ``"classification"`` otherwise."""
+        return self.kind or ("regression" if self.values is not None else "classification")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -129,7 +130,7 @@ class Prediction:
         return Prediction._trusted(
             self.labels[sel], None if self.scores is None else self.scores[sel], self.classes,
             None if self.values is None else self.values[sel],
-            None if self._columns is None else self._columns[sel])
+            None if self._columns is None else self._columns[sel], self.kind)
 
     def align(self, classes: Sequence[Any] | np.ndarray) -> Prediction:
         """The same prediction with score columns in the order of ``classes`` (a superset).
@@ -147,7 +148,8 @@ class Prediction:
                                   f"missing {lost}")
         scores = np.full((len(self), len(target)), np.nan)
         scores[:, own] = self.scores
-        return Prediction._trusted(self.labels, scores, target, None, own[self._columns])
+        return Prediction._trusted(self.labels, scores, target, None, own[self._columns],
+                                   self.kind)
 
     @classmethod
     def concat(cls, parts: Iterable[Prediction]) -> Prediction:
@@ -160,15 +162,17 @@ class Prediction:
         if len(nonempty) == 1:
             return nonempty[0]
         if len({p.task for p in nonempty}) > 1:
-            raise ModelOutputError("the model answered some batches as classification and "
-                                   "others as regression; pass task= to fix it")
+            raise ModelOutputError(
+                "the model answered some batches as "
+                f"{' and others as '.join(sorted({p.task for p in nonempty}))}; pass task= "
+                "to fix it")
         if nonempty[0].values is not None:
             values = np.concatenate([p.values for p in nonempty if p.values is not None])
             return cls._trusted(values, values=values)
         labels = _concat_labels([p.labels for p in nonempty])
         with_scores = [p for p in nonempty if p.scores is not None]
         if not with_scores:
-            return cls._trusted(labels)
+            return cls._trusted(labels, kind=nonempty[0].kind)
         if len(with_scores) != len(nonempty):
             raise ModelOutputError("the model returned scores for some batches and not others")
         union = _ordered_union([p.classes.tolist() for p in with_scores if p.classes is not None])
@@ -176,7 +180,8 @@ class Prediction:
         aligned = [p if _same(p.classes, classes) else p.align(classes) for p in with_scores]
         return cls._trusted(labels, np.vstack([p.scores for p in aligned if p.scores is not None]),
                             classes, None,
-                            np.concatenate([p._columns for p in aligned if p._columns is not None]))
+                            np.concatenate([p._columns for p in aligned if p._columns is not None]),
+                            nonempty[0].kind)
 
 
 def _label_array(x: Any, name: str) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 
 from robustcheck.errors import InvalidArgument, ModelOutputError
 
+from . import tasks
 from ._adapter_base import (
     Adapter,
     _check_classes,
@@ -34,12 +35,10 @@ from ._prediction import (
     _SKLEARN_METHODS,
     Prediction,
     _build,
-    _empty,
     _from_scores,
     _is_pandas,
     _label_array,
     _output_items,
-    _parse_outputs,
     _require_finite,
     _snip,
 )
@@ -85,7 +84,7 @@ class CallableAdapter(Adapter):
     def predict(self, inputs: Sequence[Any]) -> Prediction:
         n = _length(inputs)
         if n == 0:
-            return _empty(self.task)
+            return self._empty()
         name = _describe_object(self.fn)["class"]
         if self.batched:
             raw = self.fn(_as_batch(inputs))
@@ -93,8 +92,7 @@ class CallableAdapter(Adapter):
         else:
             raw = [self.fn(x) for x in _items(inputs)]
             source, hint = f"model function {name} (called per input)", ""
-        return self._learn(_parse_outputs(raw, n, task=self.task, classes=self.classes,
-                                          source=source, hint=hint))
+        return self._read(raw, n, classes=self.classes, source=source, hint=hint)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, **_describe_object(self.fn), "task": self.task,
@@ -125,6 +123,7 @@ class SklearnAdapter(Adapter):
                  method: str | None = None) -> None:
         self.estimator = estimator
         self.task = _check_task(task) or _sklearn_task(estimator)
+        scored = self.task is None or tasks.get(self.task).scored
         available = [m for m in _SKLEARN_METHODS if _has_method(estimator, m)]
         if method is not None:
             if method not in _SKLEARN_METHODS:
@@ -133,10 +132,11 @@ class SklearnAdapter(Adapter):
             if method not in available:
                 raise InvalidArgument(f"method={method!r}, but {type(estimator).__name__} has no "
                                       f"usable {method}; it offers {available}")
-            if self.task == "regression" and method != "predict":
-                raise InvalidArgument(f"method={method!r} makes no sense for a regressor; use "
-                                      "'predict' or leave method=None")
-        candidates = ["predict"] if self.task == "regression" else available
+            if not scored and method != "predict":
+                raise InvalidArgument(f"method={method!r} makes no sense for a {self.task} "
+                                      "model, which has no class scores; use 'predict' or "
+                                      "leave method=None")
+        candidates = available if scored else ["predict"]
         if method is None and not candidates:
             raise InvalidArgument(f"{type(estimator).__name__} has none of "
                                   f"{list(_SKLEARN_METHODS)}")
@@ -146,7 +146,7 @@ class SklearnAdapter(Adapter):
     def predict(self, inputs: Sequence[Any]) -> Prediction:
         n = _length(inputs)
         if n == 0:
-            return _empty(self.task)
+            return self._empty()
         if self.method is not None:
             return self._call(self.method, inputs, n)
         error: BaseException | None = None
@@ -166,7 +166,7 @@ class SklearnAdapter(Adapter):
         out = getattr(self.estimator, name)(inputs)
         source = f"{type(self.estimator).__name__}.{name}"
         if name == "predict":
-            return self._learn(_parse_outputs(out, n, task=self.task, classes=None, source=source))
+            return self._read(out, n, classes=None, source=source)
         _output_items(out, n, source, "")
         classes = getattr(self.estimator, "classes_", None)
         classes = None if classes is None else _label_array(classes, "classes_")
@@ -215,7 +215,7 @@ def _sklearn_task(estimator: Any) -> str | None:
         kind = estimator.__sklearn_tags__().estimator_type  # scikit-learn >= 1.6
     except Exception:  # older versions, duck-typed or third-party estimators with odd tags
         kind = getattr(estimator, "_estimator_type", None)
-    return {"regressor": "regression", "classifier": "classification"}.get(kind)
+    return {"regressor": tasks.REGRESSION.name, "classifier": tasks.CLASSIFICATION.name}.get(kind)
 
 
 def _has_method(estimator: Any, name: str) -> bool:
@@ -253,14 +253,14 @@ class PipelineAdapter(Adapter):
                                   "function returning labels and pass that function instead")
         self.pipe = pipe
         self.call_kwargs = call_kwargs
-        self.task = "classification"
+        self.task = tasks.CLASSIFICATION.name
         self.classes = _hf_classes(pipe)
         self.all_scores = True
 
     def predict(self, inputs: Sequence[Any]) -> Prediction:
         texts = list(inputs)
         if not texts:
-            return _empty(self.task)
+            return self._empty()
         raw = None
         if self.all_scores:
             try:
@@ -271,8 +271,8 @@ class PipelineAdapter(Adapter):
                 self.all_scores = False
         if raw is None:
             raw = self.pipe(texts, **self.call_kwargs)
-        return _parse_outputs(raw, len(texts), task=self.task, classes=self.classes,
-                              source=f"transformers pipeline {_hf_model_name(self.pipe)}")
+        return self._read(raw, len(texts), classes=self.classes,
+                          source=f"transformers pipeline {_hf_model_name(self.pipe)}")
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, **_describe_object(self.pipe), "task": self.task,
@@ -324,9 +324,10 @@ def adapt(model: Any, task: str | None = None) -> Adapter:
         raise InvalidArgument(f"model is the class {model.__name__}, not a model; pass a fitted "
                               "instance (or a function)")
     if _is_hf_pipeline(model):
-        if task == "regression":
-            raise InvalidArgument("task='regression' is not supported for transformers "
-                                  "pipelines; wrap the pipeline in a function instead")
+        if task is not None and not tasks.get(task).scored:
+            raise InvalidArgument(f"task={task!r} is not supported for transformers "
+                                  "classification pipelines; wrap the pipeline in a "
+                                  "function instead")
         return PipelineAdapter(model)
     if any(_has_method(model, m) for m in _SKLEARN_METHODS):
         return SklearnAdapter(model, task=task)

@@ -27,11 +27,11 @@ from perturbations import Perturbation
 
 from . import tasks
 from ._assemble import assemble
-from ._calls import Crash, Stop, call_model, describe_error, predict_isolating
+from ._calls import Stop, call_model, describe_error, predict_isolating
 from ._cases import excerpt
 from ._files import jsonable
 from ._options import DEFAULT_SEVERITIES
-from ._outcomes import Clean, UnitOutcome, by_position
+from ._outcomes import Clean, Crash, UnitOutcome, by_position
 from ._suite import select
 from ._validate import check_batch_size, check_seed, check_severities, check_timeout
 from .adapters import Adapter, Prediction, adapt

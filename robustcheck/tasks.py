@@ -22,13 +22,15 @@ import numpy as np
 from . import metrics
 from ._files import jsonable, pack
 from ._files import plain as _plain
+from ._prediction import _empty, _parse_outputs
 from .errors import InvalidArgument, RobustcheckWarning, load_plugins
 
 if TYPE_CHECKING:
     from ._outcomes import Clean, UnitOutcome
-    from .adapters import Prediction
+    from ._prediction_data import Prediction
 
-__all__ = ["CLASSIFICATION", "REGRESSION", "Codes", "Outcomes", "Task", "get", "register"]
+__all__ = ["CLASSIFICATION", "REGRESSION", "Codes", "Outcomes", "Task", "get", "names",
+           "read", "register"]
 
 
 class Codes:
@@ -91,6 +93,20 @@ class Task:
     its ``task``."""
 
     name: ClassVar[str] = ""
+    #: Whether class scores mean something for this task: a scikit-learn estimator is
+    #: then asked ``predict_proba`` / ``decision_function`` before ``predict``, and a
+    #: transformers classification pipeline can serve it.
+    scored: ClassVar[bool] = False
+
+    def read(self, raw: Any, n: int, *, classes: np.ndarray | None, source: str,
+             hint: str = "") -> Prediction:
+        """What the model answered for ``n`` inputs (``raw``, as the model returned it),
+        validated; ``source`` names the model in errors, ``hint`` ends them."""
+        raise NotImplementedError(f"{type(self).__name__}.read")
+
+    def empty(self) -> Prediction:
+        """The answer to no inputs."""
+        return self.read([], 0, classes=None, source=self.name)
 
     def codes(self, labels: np.ndarray | None, clean: Prediction | None,
               outcomes: Sequence[UnitOutcome]) -> Codes:
@@ -137,6 +153,14 @@ class Classification(Task):
     """Class labels, with or without class scores."""
 
     name = "classification"
+    scored = True
+
+    def read(self, raw: Any, n: int, *, classes: np.ndarray | None, source: str,
+             hint: str = "") -> Prediction:
+        return _parse_outputs(raw, n, numbers=False, classes=classes, source=source, hint=hint)
+
+    def empty(self) -> Prediction:
+        return _empty(numbers=False)
 
     def codes(self, labels: np.ndarray | None, clean: Prediction | None,
               outcomes: Sequence[UnitOutcome]) -> Codes:
@@ -257,6 +281,13 @@ class Regression(Task):
 
     name = "regression"
 
+    def read(self, raw: Any, n: int, *, classes: np.ndarray | None, source: str,
+             hint: str = "") -> Prediction:
+        return _parse_outputs(raw, n, numbers=True, classes=classes, source=source, hint=hint)
+
+    def empty(self) -> Prediction:
+        return _empty(numbers=True)
+
     def truth(self, labels: np.ndarray, codes: Codes) -> np.ndarray:
         return np.asarray(labels, dtype=float)
 
@@ -326,6 +357,21 @@ def register(task: Task) -> Task:
         raise InvalidArgument(f"register takes a Task instance with a name; got {task!r}")
     _REGISTRY[task.name] = task
     return task
+
+
+def names() -> list[str]:
+    """The names of every registered task, built-in first."""
+    _load_entry_points()
+    return list(_REGISTRY)
+
+
+def read(task: Task | None, raw: Any, n: int, *, classes: np.ndarray | None, source: str,
+         hint: str = "") -> Prediction:
+    """Read a model's answer with ``task``, or, before the task is known, as labels or
+    numbers decided from the outputs (see :mod:`robustcheck._prediction`)."""
+    if task is not None:
+        return task.read(raw, n, classes=classes, source=source, hint=hint)
+    return _parse_outputs(raw, n, numbers=None, classes=classes, source=source, hint=hint)
 
 
 def get(name: str) -> Task:

@@ -776,7 +776,7 @@ def test_adapt_refuses_what_it_cannot_call_and_says_what_it_accepts(model, fragm
 
 @pytest.mark.parametrize(("task", "message"), [
     ("regresion", "did you mean 'regression'"),
-    ("multiclass", "must be None, 'classification' or 'regression'"),
+    ("multiclass", "must be None or one of 'classification', 'regression'"),
     (1, "got 1"),
 ])
 def test_adapt_checks_task(task, message):

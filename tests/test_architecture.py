@@ -97,3 +97,27 @@ def test_robustcheck_never_imports_a_private_perturbations_module():
                           if n.startswith("perturbations.") and
                           n.split(".")[1].startswith("_")]
     assert offenders == []
+
+
+def _name_of(node: ast.AST) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+
+
+def test_only_tasks_and_modalities_compare_a_task_or_modality_with_a_literal():
+    # ``task == "regression"`` or ``modality in ("text", ...)`` outside their own objects
+    # is the surgery a new task or modality would need (DESIGN §12).
+    offenders = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.name in ("tasks.py", "modalities.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            named = any(_name_of(s) in ("task", "modality") for s in sides)
+            literal = any((isinstance(s, ast.Constant) and isinstance(s.value, str)) or
+                          (isinstance(s, (ast.Tuple, ast.List, ast.Set)) and
+                          any(isinstance(e, ast.Constant) for e in s.elts)) for s in sides)
+            if named and literal:
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
