@@ -79,6 +79,11 @@ class Perturbation:
     """For ``directional`` perturbations: how a robust model's prediction should move."""
     default: bool = True
     """Part of its modality's default suite (``perturbations="text"``)."""
+    groups: Callable[[Any, Any], str | None] | None = dataclasses.field(default=None,
+                                                                        repr=False)
+    """For counterfactual perturbations: ``groups(original, perturbed)`` names the group
+    a changed input was moved between (``"male → female"``), or None when it cannot
+    tell; robustcheck then reports the flip rate per group."""
 
     @property
     def family(self) -> str:
@@ -357,6 +362,7 @@ def perturbation(
     direction: str = "",
     default: bool = True,
     register: bool = True,
+    groups: Callable[[Any, Any], str | None] | None = None,
 ) -> Callable[[Callable[..., Any]], Perturbation]:
     """Register a function as a perturbation; returns the :class:`Perturbation` record.
 
@@ -365,7 +371,8 @@ def perturbation(
     ``f(xs, *, draws, severity, **parameters) -> xs`` with ``draws`` a
     :class:`~perturbations._random.Draws` (one key per input). Tabular perturbations are
     always batched and may also take ``reference``. Extra keyword-only arguments with
-    defaults become the perturbation's parameters.
+    defaults become the perturbation's parameters. ``groups`` marks a counterfactual
+    perturbation (see :attr:`Perturbation.groups`).
     """
 
     def wrap(func: Callable[..., Any]) -> Perturbation:
@@ -373,6 +380,7 @@ def perturbation(
             name=name, modality=modality, expectation=expectation, description=description,
             severity=severity, func=func, batched=batched or modality == "tabular",
             parameters=_parameters_of(func, name), direction=direction, default=default,
+            groups=groups,
         )
         _validate(record)
         if register:

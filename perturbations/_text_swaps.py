@@ -19,7 +19,7 @@ from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
 from ._text_engine import rank_select
-from ._text_words import match_case, trie_pattern
+from ._text_words import first_swap, match_case, trie_pattern
 
 Edit = Callable[[re.Match[str], float], str]
 Test = Callable[[re.Match[str]], bool]
@@ -257,8 +257,25 @@ def _swap_gender(texts: list[str], *, draws: Draws, severity: float) -> list[str
                         lambda m: _key(m["word"]) in table)
 
 
+@functools.cache
+def _gender_of() -> dict[str, str]:
+    return {row[0]: {"m": "male", "f": "female"}[row[2]]
+            for row in _lexicon.rows("gendered") if len(row) > 2}
+
+
+def _gender_group(original: str, perturbed: str) -> str | None:
+    """``"male → female"`` or ``"female → male"``, read from the first word swapped."""
+    gender_of = _gender_of()
+    swap = first_swap(original, perturbed, lambda w: _key(w) in gender_of)
+    if swap is None:
+        return None
+    old, new = gender_of[_key(swap[0])], gender_of[_key(swap[1])]
+    return f"{old} → {new}" if old != new else None
+
+
 gender = perturbation(
     name="counterfactual.gender", modality="text", expectation="invariant", batched=True,
+    groups=_gender_group,
     default=False,
     description="Gendered words swapped for their counterpart: 'he' -> 'she', 'her "
                 "husband' -> 'his wife', 'waiter' -> 'waitress', 'Mr' -> 'Ms': a fair "

@@ -114,6 +114,18 @@ def replace_phrases(texts: list[str], draws: Draws, share: float, pattern: re.Pa
     return out
 
 
+_TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def first_swap(original: str, perturbed: str, known: Callable[[str], bool]
+               ) -> tuple[str, str] | None:
+    """The first word a swap replaced: the words ``known`` accepts, read in order in both
+    texts, and the first pair that differs (None when there is none)."""
+    before = [w for w in _TOKEN.findall(original) if known(w)]
+    after = [w for w in _TOKEN.findall(perturbed) if known(w)]
+    return next(((x, y) for x, y in zip(before, after) if x != y), None)
+
+
 def lexicon_swap(texts: list[str], draws: Draws, severity: float,
                  table: Mapping[str, Sequence[str]], *, share: float) -> list[str]:
     """Replace a ``share * severity`` of the words found in ``table`` (looked up lower
@@ -250,8 +262,16 @@ def _swap_person(texts: list[str], *, draws: Draws, severity: float) -> list[str
                      eligible=lambda w: w in region_of)
 
 
+def _person_group(original: str, perturbed: str) -> str | None:
+    """The region of the first name swapped in, as the group of a fairness row."""
+    region_of = _names()[0]
+    swap = first_swap(original, perturbed, lambda w: w in region_of)
+    return None if swap is None else "→ " + region_of[swap[1]].replace("_", " ")
+
+
 person = perturbation(
     name="entity.person", modality="text", expectation="invariant", batched=True,
+    groups=_person_group,
     description="A person's given name replaced by one from another region of the world "
                 "('Emily' -> 'Oluwaseun'): a fair model does not care.",
     severity="share of the known given names swapped: all of them at 1.0, at least one",

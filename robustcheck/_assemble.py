@@ -3,6 +3,7 @@ metrics per row, worst examples, crashes, failing cases, the environment block."
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata as metadata
 import math
 import platform
@@ -84,6 +85,9 @@ def _row(task: Task, u: UnitOutcome, clean: Clean, clean_out: Outcomes,
         failed: np.ndarray | None = metrics.failed_samples(
             changed=u.changed, crashed=u.crashed, clean_ok=clean.ok,
             clean=clean_out.compare, perturbed=pert.compare, expectation=expected)
+        if u.groups:
+            details["groups"] = _by_group(task, u, clean.ok, clean_out, pert, truth,
+                                          expected, kind, row_seed)
     except Exception as exc:
         if not callable(expectation):
             raise
@@ -105,6 +109,25 @@ def _row(task: Task, u: UnitOutcome, clean: Clean, clean_out: Outcomes,
         failed=failed, latency=_latency(u, clean), details=details,
         inputs={i: _stored(x) for i, x in u.inputs.items()},
     )
+
+
+GROUP_METRICS = ("flip_rate", "failure_rate", "mean_abs_change")
+
+
+def _by_group(task: Task, u: UnitOutcome, clean_ok: np.ndarray, clean_out: Outcomes,
+              pert: Outcomes, truth: np.ndarray | None, expected: Any, kind: str,
+              seed: int) -> dict[str, dict[str, Any]]:
+    """A counterfactual row's metrics per group swapped: the row's own metrics measured
+    on the samples moved into each group alone."""
+    out: dict[str, dict[str, Any]] = {}
+    for group in sorted(set(u.groups.values())):
+        mask = np.zeros(len(u.changed), dtype=bool)
+        mask[[i for i, g in u.groups.items() if g == group]] = True
+        found = task.row_metrics(dataclasses.replace(u, changed=u.changed & mask), clean_ok,
+                                 clean_out, pert, truth, expected, kind, seed)
+        out[group] = {"changed": int(mask.sum()),
+                      **{m: found[m].to_dict() for m in GROUP_METRICS if m in found}}
+    return out
 
 
 def _stored(value: Any) -> Any:

@@ -40,6 +40,8 @@ class UnitOutcome:
     details: dict[str, Any] = field(default_factory=dict)   # an attack's own numbers
     inputs: dict[int, Any] = field(default_factory=dict)    # perturbed inputs that cannot
     # be regenerated from the seed alone (an attack's), by position
+    groups: dict[int, str] = field(default_factory=dict)    # a counterfactual's group
+    # swapped ("male → female"), by position of a changed sample
 
 
 @dataclass

@@ -63,10 +63,28 @@ def _context(result: RunResult, prefix: str = "") -> dict[str, Any]:
                    for e in examples[:GLANCE]],
         "curves": _curves(result),
         "examples": examples,
+        "fairness": _fairness(result, example_ids),
         "quiet": sorted(set(worst) - set(example_ids)),
         "crashes": _crashes(result, prefix),
         "clean": _clean(result),
     }
+
+
+def _fairness(result: RunResult, example_ids: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Counterfactual rows (``counterfactual.gender``, ``entity.person``): per group
+    swapped, the inputs moved into it and the row's rates measured on them alone."""
+    out = []
+    for row in result.rows:
+        groups = row.details.get("groups") if row.details else None
+        if not isinstance(groups, Mapping) or not groups:
+            continue
+        out.append({"name": row.perturbation, "severity": f"{row.severity:g}",
+                    "anchor": example_ids.get(row.perturbation), "groups": [
+                        {"group": _plain(group), "changed": m.get("changed"),
+                         "flip": _cell("flip_rate", m.get("flip_rate")),
+                         "failure": _cell("failure_rate", m.get("failure_rate"))}
+                        for group, m in groups.items() if isinstance(m, Mapping)]})
+    return out
 
 
 def _worst_rows(result: RunResult) -> dict[str, Row]:

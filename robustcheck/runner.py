@@ -82,7 +82,22 @@ def evaluate_unit(adapter: Adapter, data: Dataset, p: Any, severity: float,
         prediction=pred.take(source[keep]) if pred is not None else None,
         seconds=secs[source[keep]] if len(secs) else np.zeros(0),
         crashes=sample_crashes, model_calls=len(unique), calls=got.calls,
+        groups=_groups(p, data, perturbed, changed_pos),
     )
+
+
+def _groups(p: Perturbation, data: Dataset, perturbed: Any, positions: np.ndarray
+            ) -> dict[int, str]:
+    """Each changed sample's group of a counterfactual perturbation (see
+    ``Perturbation.groups``), read from the inputs as a result shows them."""
+    if p.groups is None:
+        return {}
+    show, found = data.kind.show, {}
+    for i in positions.tolist():
+        group = p.groups(show(data.inputs, i), show(perturbed, i))
+        if group is not None:
+            found[i] = str(group)
+    return found
 
 
 def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: float, seed: int,
