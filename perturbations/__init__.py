@@ -37,6 +37,7 @@ from ._registry import (
     select,
     unregister,
 )
+from ._validity import validity_phrase
 
 __all__ = [
     "EXPECTATIONS",
@@ -60,4 +61,5 @@ __all__ = [
     "select",
     "stable_hash",
     "unregister",
+    "validity_phrase",
 ]

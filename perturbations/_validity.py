@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 
@@ -63,11 +64,26 @@ def passes(expectation: str, counts: dict[str, Any] | None) -> bool | None:
     return None
 
 
-def describe(expectation: str, counts: dict[str, Any] | None) -> str:
-    """One short phrase for tables: "label kept 29/30", "label changed 1/30"."""
-    if counts is None:
+def describe(expectation: str, counts: Mapping[str, Any] | None, *, long: bool = False
+             ) -> str:
+    """The study in words: "label kept 29/30" ("label changed 15/16" for a directional
+    perturbation); ``long``: "label kept in 29 of 30 judged pairs, meaning in 28,
+    plausible in 30"."""
+    if not counts or not counts.get("pairs"):
         return "not studied"
     n = counts["pairs"]
-    if expectation == "directional":
-        return f"label changed {counts['label_changed']}/{n}"
-    return f"label kept {counts['label_kept']}/{n}"
+    kept = "changed as stated" if expectation == "directional" else "kept"
+    count = counts["label_changed" if expectation == "directional" else "label_kept"]
+    if not long:
+        return f"label {kept.split()[0]} {count}/{n}"
+    return (f"label {kept} in {count} of {n} judged pairs, meaning in "
+            f"{counts.get('meaning_kept')}, plausible in {counts.get('plausible')}")
+
+
+def validity_phrase(record: Mapping[str, Any], *, long: bool = False) -> str:
+    """The validity study of a perturbation's record (``Perturbation.record()``, or the
+    record a result stores) in words, as :func:`describe` writes it ("" without one)."""
+    study = record.get("validity")
+    if not isinstance(study, Mapping) or not study.get("pairs"):
+        return ""
+    return describe(str(record.get("expectation")), study, long=long)

@@ -149,13 +149,8 @@ def _crash_entry(c: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _validity(record: Mapping[str, Any]) -> str:
-    """The perturbation's validity study in words, e.g. "label kept in 29 of 30 judged
-    pairs, meaning in 28, plausible in 30" ("" without a study)."""
-    study = record.get("validity")
-    if not isinstance(study, Mapping) or not study.get("pairs"):
-        return ""
-    kept = ("label changed as stated" if record.get("expectation") == "directional"
-            else "label kept")
-    count = study.get("label_changed" if kept.startswith("label changed") else "label_kept")
-    return (f"Validity study: {kept} in {count} of {study['pairs']} judged pairs, meaning "
-            f"in {study.get('meaning_kept')}, plausible in {study.get('plausible')}.")
+    """The perturbation's validity study in words ("" without a study)."""
+    from perturbations import validity_phrase  # the report module loads without numpy
+
+    study = validity_phrase(record, long=True)
+    return f"Validity study: {study}." if study else ""

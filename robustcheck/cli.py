@@ -75,12 +75,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _study(p: Any) -> str:
     """The validity study in a few words, and the suite: "label kept 29/30 (default)"."""
+    from perturbations import validity_phrase
+
     suite = "default" if p.default else "extended"
-    study = p.validity
-    if not study:
-        return suite
-    kept = "changed" if p.expectation == "directional" else "kept"
-    return f"label {kept} {study[f'label_{kept}']}/{study['pairs']} ({suite})"
+    study = validity_phrase(p.record())
+    return f"{study} ({suite})" if study else suite
 
 
 def _nothing_listed(modality: str | None, family: str | None, everything: list[Any]) -> str:

@@ -80,3 +80,13 @@ def test_robustcheck_list_shows_each_perturbations_study_and_suite(capsys):
     out = capsys.readouterr().out
     assert "label kept 23/30 (extended)" in out  # entity.number
     assert "label kept 30/30 (default)" in out
+
+
+def test_the_study_is_worded_once_for_the_catalogue_the_cli_and_the_report():
+    record = perturbations.get("negation.clause").record()
+    study = record["validity"]
+    short = perturbations.validity_phrase(record)
+    assert short == f"label changed {study['label_changed']}/{study['pairs']}"
+    assert perturbations.validity_phrase(record, long=True).startswith(
+        f"label changed as stated in {study['label_changed']} of {study['pairs']} judged pairs")
+    assert perturbations.validity_phrase({"expectation": "invariant"}) == ""
