@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["CRASHES_PER_ROW", "MESSAGE_LIMIT", "METRIC_INFO", "THRESHOLDS", "MetricInfo",
-           "info"]
+           "info", "threshold_metric"]
 
 CRASHES_PER_ROW = 10
 """Crashes a result keeps (and the report shows) per perturbation x severity."""
@@ -111,6 +111,21 @@ THRESHOLDS: dict[str, str] = {
     for m in sorted(METRIC_INFO, key=lambda m: m.threshold_rank or 0) if m.threshold
 }
 """Threshold keyword -> the metric it bounds, in the order the keywords are listed."""
+
+
+def threshold_metric(key: str, expectation: str) -> str | None:
+    """The metric a threshold keyword bounds on a row of this expectation (None: the
+    threshold does not apply): ``max_flip_rate`` bounds the failure rate of a directional
+    or custom expectation, and neither it nor ``max_accuracy_drop`` applies everywhere."""
+    metric = THRESHOLDS[key]
+    if key == "max_flip_rate":
+        if expectation == "no-crash":
+            return None
+        if expectation != "invariant":
+            return "failure_rate"
+    if key == "max_accuracy_drop" and expectation == "directional":
+        return None
+    return metric
 
 
 def info(metric: str) -> MetricInfo:

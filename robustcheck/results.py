@@ -29,6 +29,7 @@ from ._files import check_run, dumps, read_json, write_atomic
 from ._files import pack as pack  # pack and unpack: imported from here by callers
 from ._files import unpack as unpack
 from ._metricinfo import THRESHOLDS as _THRESHOLDS
+from ._metricinfo import threshold_metric
 from ._row import Row
 from ._suite import lookup
 from ._validate import DEFAULT_MIN_SAMPLES, check_gate, check_min_samples, check_thresholds
@@ -238,13 +239,8 @@ class RunResult:
                min_samples: int) -> tuple[str, str]:
         """``(verdict, why)`` of one threshold on one row; verdict is ``"pass"``,
         ``"fail"``, ``"insufficient"`` or ``"n/a"`` (the threshold does not apply)."""
-        metric = THRESHOLDS[key]
-        if key == "max_flip_rate":
-            if row.expectation == "no-crash":
-                return "n/a", ""
-            if row.expectation != "invariant":
-                metric = "failure_rate"
-        if key == "max_accuracy_drop" and row.expectation == "directional":
+        metric = threshold_metric(key, row.expectation)
+        if metric is None:
             return "n/a", ""
         value = row.value(metric)
         if value is None:
