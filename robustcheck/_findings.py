@@ -118,7 +118,33 @@ def findings(result: RunResult) -> list[Finding]:
         rank = (LEVELS.index(found.level), -(found.low or 0.0), -found.value, found.severity)
         if row.perturbation not in best or rank < best[row.perturbation][0]:
             best[row.perturbation] = (rank, found)
-    return [f for _, f in sorted(best.values(), key=lambda x: (x[0], x[1].perturbation))]
+    ranked = [f for _, f in sorted(best.values(), key=lambda x: (x[0], x[1].perturbation))]
+    clean = _clean_finding(result)
+    return ranked if clean is None else [clean, *ranked]
+
+
+def _clean_finding(result: RunResult) -> Finding | None:
+    """The clean inputs' own finding, first: crashes on the inputs as given (major when
+    they break ``max_crash_rate``, or when nothing bounds them)."""
+    m = result.clean.get("crash_rate")
+    violations = [str(v) for v in result.clean.get("violations") or []]
+    value = None if not isinstance(m, Mapping) else m.get("value")
+    if violations and (value is None or _nan(value)):
+        return Finding(level="major", perturbation="clean", severity=0.0, metric="crash_rate",
+                       value=math.nan, low=None, high=None, n=0, limit=None, broken=True,
+                       sentence=f"The clean inputs: {violations[0]}.")
+    if value is None or _nan(value) or value <= 0:
+        return None
+    limit = ((result.thresholds or {}).get("global") or {}).get("max_crash_rate")
+    low, high = m.get("low"), m.get("high")
+    point = _Point(float(value), low, high, int(m.get("n") or 0))
+    level = "minor" if limit is not None and not violations else "major"
+    limit_text = "" if limit is None else f"; the limit is {_number('crash_rate', limit)}"
+    return Finding(level=level, perturbation="clean", severity=0.0, metric="crash_rate",
+                   value=float(value), low=low, high=high, n=point.n, limit=limit,
+                   broken=bool(violations),
+                   sentence=f"The model crashes on {_amount('crash_rate', point)} of the clean "
+                            f"inputs, before any perturbation{limit_text}.")
 
 
 def _limits(result: RunResult) -> Any:

@@ -156,3 +156,12 @@ def _failure(row: Row) -> float:
 
 def _covered(row: Row) -> bool:
     return (row.value("coverage") or 0.0) > 0
+
+
+def _status(passed: bool | None, violations: list[str],
+            insufficient: list[str] | None = None) -> str:
+    if passed is False or violations:  # a violation is a failure, whatever else is set
+        return "fail"
+    if passed is None and insufficient:  # too few samples: neither a pass nor a fail
+        return "insufficient"
+    return "unchecked" if passed is None else "pass"

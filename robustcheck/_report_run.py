@@ -29,7 +29,9 @@ from ._report_format import (
     _model_text,
     _number,
     _plain,
+    _status,
 )
+from ._report_verdict import _summary, _verdict
 
 if TYPE_CHECKING:
     from .results import Row, RunResult
@@ -62,6 +64,8 @@ def _context(result: RunResult, prefix: str = "") -> dict[str, Any]:
         "glance": [{"name": e["name"], "anchor": e["anchor"], **e["entries"][0]}
                    for e in examples[:GLANCE]],
         "curves": _curves(result),
+        "verdict": _verdict(result, example_ids),
+        "summary": _summary(result, example_ids),
         "examples": examples,
         "fairness": _fairness(result, example_ids),
         "quiet": sorted(set(worst) - set(example_ids)),
@@ -110,15 +114,6 @@ def _incomplete(result: RunResult) -> dict[str, Any] | None:
 
 
 # -- checks and manifest ---------------------------------------------------------------
-
-
-def _status(passed: bool | None, violations: list[str],
-            insufficient: list[str] | None = None) -> str:
-    if passed is False or violations:  # a violation is a failure, whatever else is set
-        return "fail"
-    if passed is None and insufficient:  # too few samples: neither a pass nor a fail
-        return "insufficient"
-    return "unchecked" if passed is None else "pass"
 
 
 def _checks(result: RunResult) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from ._report_examples import (  # noqa: F401
 )
 from ._report_format import COLUMNS, PERCENT  # noqa: F401
 from ._report_run import GLANCE, SCORE_DEFINITION, _context  # noqa: F401
+from ._report_session import _session
 
 if TYPE_CHECKING:
     import os
@@ -73,14 +74,20 @@ def render_run(result: RunResult, *, title: str | None = None) -> str:
                                    "run": _context(result), "p": ""})
 
 
-def render_session(entries: Iterable[tuple[str, RunResult]], *, title: str | None = None
-                   ) -> str:
+def render_session(entries: Iterable[tuple[str, RunResult]], *, title: str | None = None,
+                   regressions: Iterable[tuple[str, Any]] = (),
+                   drifts: Iterable[tuple[str, Any]] = (),
+                   outcomes: Mapping[str, str] | None = None) -> str:
     """One HTML page for several audits, e.g. every result a pytest session recorded:
-    ``entries`` are ``(label, result)`` pairs, the label being the test's node id."""
+    ``entries`` are ``(label, result)`` pairs, the label being the test's node id.
+    ``regressions`` / ``drifts`` are ``(label, Comparison)`` pairs against a baseline
+    (the regressions failed the session; drifts are listed, not failing), ``outcomes``
+    maps a label to its pytest outcome ("passed", "failed", ...)."""
     from .errors import InvalidArgument
     from .results import RunResult
 
-    runs = []
+    runs: list[dict[str, Any]] = []
+    results: list[RunResult] = []
     for i, entry in enumerate(entries, 1):
         if not (isinstance(entry, tuple) and len(entry) == 2
                 and isinstance(entry[1], RunResult)):
@@ -89,8 +96,10 @@ def render_session(entries: Iterable[tuple[str, RunResult]], *, title: str | Non
                 f"{type(entry).__name__}")
         runs.append({"label": str(entry[0]), "p": f"r{i}-",
                      "run": _context(entry[1], prefix=f"r{i}-")})
+        results.append(entry[1])
+    session = _session(runs, results, regressions, drifts, outcomes)
     return _render("session.html.j2", {"title": title or "Robustness report: test session",
-                                       "runs": runs, "p": ""})
+                                       "runs": runs, "session": session, "p": ""})
 
 
 def render_comparison(comparison: Mapping[str, Any]) -> str:
