@@ -54,6 +54,8 @@ EXPECTATIONS = ("invariant", "directional", "no-crash")
 ENTRY_POINT_GROUP = "robustcheck.perturbations"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _RESERVED = frozenset({"rng", "draws", "severity", "reference"})
+TEXT_CHUNK = 10_000
+"""Texts a batched text perturbation is handed at once (a longer batch goes in chunks)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -206,7 +208,14 @@ class Perturbation:
         else:
             draws = self._draws(seed, len(texts), indices)
             if self.batched:
-                out = list(self.func(texts, draws=draws, severity=severity, **params))
+                # In chunks: the engine's arrays stay cache-sized, so time per text does
+                # not grow with the batch; draws are keyed per input, so the output is the
+                # same for any chunking.
+                out = []
+                for start in range(0, len(texts), TEXT_CHUNK):
+                    part = texts[start:start + TEXT_CHUNK]
+                    out.extend(self.func(part, draws=Draws(draws.base, draws.indices[
+                        start:start + len(part)]), severity=severity, **params))
             else:
                 func = self.func
                 out = [func(text, rng=draws.generator(i), severity=severity, **params)
