@@ -1,7 +1,8 @@
 """The cases a reader looks at: an input as stored in a result (text excerpt or row of
-cells), the perturbed inputs regenerated from the seed, and every failing case of a
-result (``RunResult.failures``). Works on any result-shaped object, so both the assembly
-of a result and the result itself use it without importing each other."""
+cells), the perturbed inputs regenerated from the seed, every failing case of a result
+(``RunResult.failures``) and every perturbed sample (``RunResult.cases``). Works on any
+result-shaped object, so both the assembly of a result and the result itself use it
+without importing each other."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import numpy as np
 from perturbations import Perturbation
 
 from ._files import jsonable, unpack
-from .modalities import Dataset, Text, perturb
+from ._suite import lookup
+from .errors import InvalidArgument
+from .modalities import Dataset, Text, make_dataset, perturb
 
-__all__ = ["TEXT_LIMIT", "excerpt", "failing_cases", "input_at", "perturbed_at"]
+__all__ = ["CASE_COLUMNS", "TEXT_LIMIT", "all_cases", "excerpt", "failing_cases", "input_at",
+           "perturbed_at", "source_of"]
 
 TEXT_LIMIT = Text.TEXT_LIMIT
 
@@ -63,3 +67,94 @@ def failing_cases(result: Any, data: Dataset,
                 "error": None if crash is None else f"{crash['type']}: {crash['message']}",
             })
     return out
+
+
+def source_of(result: Any, inputs: Any, labels: Any, caller: str
+              ) -> tuple[Dataset, dict[str, Any]]:
+    """The data a result was made from and its perturbations by name: the result's own
+    source, or ``inputs`` (and ``labels``) given again, checked by fingerprint."""
+    data = result.source.data if result.source is not None else None
+    if inputs is not None:
+        data = make_dataset(inputs, labels)
+    if data is None:
+        raise InvalidArgument(
+            f"{caller} needs the data the result was made from: pass inputs= "
+            "(and labels=) when the result was loaded from a file")
+    if data.fingerprint != result.data["fingerprint"]:
+        raise InvalidArgument(
+            "inputs are not the data this result was made from (the fingerprints "
+            "differ); pass the same inputs and labels as to robustcheck.run")
+    suite = dict(result.source.suite) if result.source is not None else {}
+    for name in result.perturbations:
+        if name not in suite:
+            suite[name] = lookup(name)
+    return data, suite
+
+
+CASE_COLUMNS = ("perturbation", "severity", "index", "input", "perturbed", "label", "clean",
+                "predicted", "confidence", "failed", "crashed", "crash")
+
+
+def all_cases(result: Any, data: Dataset, suite: dict[str, Any]) -> list[dict[str, Any]]:
+    """One dict per sample that a row's perturbation changed (keys :data:`CASE_COLUMNS`),
+    its perturbed input regenerated from the seed. Unchanged samples are left out: the
+    model saw the clean input again, and its answer is the clean one."""
+    clean = _clean_answers(result)
+    confidence = unpack(result.clean["confidence"]) if "confidence" in result.clean else None
+    crash_index = {(c["perturbation"], c["severity"], c["index"]): c for c in result.crashes}
+    out = []
+    for row in result.rows:
+        positions = np.flatnonzero(row.changed)
+        if not len(positions):
+            continue
+        if row.inputs or "attack" in row.details:
+            # an attack's inputs cannot be regenerated: the result keeps those it found
+            after = [row.inputs.get(i) for i in positions.tolist()]
+        else:
+            after = perturbed_at(data, suite[row.perturbation], row.severity, result.seed,
+                                 positions)
+        predicted = _answers(result, row)
+        for i, perturbed in zip(positions.tolist(), after):
+            crash = crash_index.get((row.perturbation, row.severity, i))
+            out.append({
+                "perturbation": row.perturbation, "severity": row.severity, "index": i,
+                "input": input_at(data, i), "perturbed": perturbed,
+                "label": None if data.labels is None else jsonable(data.labels[i]),
+                "clean": clean(i), "predicted": None if row.crashed[i] else predicted(i),
+                "confidence": _score(confidence, i),
+                "failed": None if row.failed is None else bool(row.failed[i]),
+                "crashed": bool(row.crashed[i]),
+                "crash": None if crash is None else f"{crash['type']}: {crash['message']}",
+            })
+    return out
+
+
+def _clean_answers(result: Any) -> Any:
+    """``i -> the clean answer`` (a class or a value; None where the model crashed)."""
+    if "labels" in result.clean:
+        return _decoder(result, unpack(result.clean["labels"]), None)
+    if "values" in result.clean:
+        return _decoder(result, None, unpack(result.clean["values"]))
+    return lambda i: None
+
+
+def _answers(result: Any, row: Any) -> Any:
+    """``i -> the row's answer`` for sample i."""
+    return _decoder(result, row.labels, row.values)
+
+
+def _decoder(result: Any, codes: np.ndarray | None, values: np.ndarray | None) -> Any:
+    def answer(i: int) -> Any:
+        if codes is not None:
+            return None if codes[i] < 0 else result.classes[codes[i]]
+        if values is not None:
+            return None if np.isnan(values[i]) else jsonable(float(values[i]))
+        return None
+
+    return answer
+
+
+def _score(scores: np.ndarray | None, i: int) -> float | None:
+    if scores is None or np.isnan(scores[i]):
+        return None
+    return round(float(scores[i]), 6)

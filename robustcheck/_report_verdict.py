@@ -42,7 +42,7 @@ def _summary(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any
     by_name: dict[str, list[Row]] = {}
     for row in result.rows:
         by_name.setdefault(row.perturbation, []).append(row)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, group in by_name.items():
         group = sorted(group, key=lambda r: r.severity)
         covered = [r for r in group if _covered(r)]

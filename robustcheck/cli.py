@@ -102,7 +102,7 @@ def _nothing_listed(modality: str | None, family: str | None, everything: list[A
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Before the audit: a typo in an output path must not cost the whole run.
-    _check_outputs({"--json": args.json, "--report": args.report})
+    _check_outputs({"--json": args.json, "--report": args.report, "--summary": args.summary})
     frame = load_data(args.data, args.format)
     columns = [str(c) for c in frame.columns]
     for option, column in (("--input-column", args.input_column),
@@ -143,6 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except RobustnessError as exc:
             failure, status = str(exc), 1
     saved = _write(result, args.json, args.report)
+    saved &= _write_summary(result, args.summary)
     print(result.table())
     if failure:
         print("\n" + failure, file=sys.stderr)
@@ -150,6 +151,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if stop:
         return stop
     return status or (0 if saved else 1)
+
+
+def _write_summary(result: Any, path: str | None) -> bool:
+    """The Markdown summary to ``--summary`` (atomically, with the fallback of every
+    output) and, under GitHub Actions, appended to ``$GITHUB_STEP_SUMMARY``; False when
+    ``--summary`` had to go to a fallback. The step summary is a courtesy: failing to
+    append to it is a warning, not a failed command."""
+    from ._files import write_atomic
+    from ._markdown import append_step_summary
+
+    text = result.to_markdown()
+    saved = True
+    if path:
+        saved = _save("summary", "--summary", path, lambda target: write_atomic(target, text))
+    try:
+        append_step_summary(text)
+    except OSError as exc:
+        print(f"robustcheck: warning: cannot append to $GITHUB_STEP_SUMMARY "
+              f"({_one_line(exc.strerror or str(exc))})", file=sys.stderr)
+    return saved
 
 
 def _stop_status(result: Any) -> int:
@@ -301,6 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds per input after which a call counts as a crash")
     run.add_argument("--report", metavar="PATH", help="write the HTML report here")
     run.add_argument("--json", metavar="PATH", help="write the result JSON here")
+    run.add_argument("--summary", metavar="PATH",
+                     help="write a Markdown summary here (verdict, findings, table), e.g. "
+                          "for a pull request comment; under GitHub Actions it is also "
+                          "appended to $GITHUB_STEP_SUMMARY")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_run_options(run.add_argument, "--")
     run.set_defaults(handler=cmd_run)

@@ -4,12 +4,14 @@
   severities; each result is recorded under the test's node id;
 * marker ``@pytest.mark.robustcheck(**thresholds)``: the thresholds every result the
   test recorded must meet (unknown keywords are an error at setup);
-* options ``--robustcheck-report``, ``--robustcheck-json``, ``--robustcheck-seed``,
-  ``--robustcheck-severities``, ``--robustcheck-threshold``, ``--robustcheck-baseline``,
-  ``--robustcheck-alpha`` (each also an ini key: ``robustcheck_report = ...``);
-* a terminal summary, the HTML report and JSON of the whole session, written once on
-  the controller under pytest-xdist; with a baseline, significant regressions fail the
-  session.
+* options ``--robustcheck-report``, ``--robustcheck-json``, ``--robustcheck-summary``,
+  ``--robustcheck-seed``, ``--robustcheck-severities``, ``--robustcheck-threshold``,
+  ``--robustcheck-baseline``, ``--robustcheck-alpha`` (each also an ini key:
+  ``robustcheck_report = ...``);
+* a terminal summary, the HTML report, the JSON and a Markdown summary of the whole
+  session, written once on the controller under pytest-xdist (under GitHub Actions the
+  Markdown summary is also appended to ``$GITHUB_STEP_SUMMARY``); with a baseline,
+  significant regressions fail the session.
 
 Loading the plugin imports nothing heavy: numpy, pandas, nlpaug and jinja2 are imported
 on first use of the fixture or when a report is written.
@@ -37,6 +39,9 @@ _STATE = pytest.StashKey["State"]()
 _OPTIONS = {  # ini key -> (help, type)
     "robustcheck_report": "write the HTML report of every robustness result here",
     "robustcheck_json": "write the JSON of every robustness result here",
+    "robustcheck_summary": "write a Markdown summary of the session here (verdicts, "
+                           "findings, baseline regressions); under GitHub Actions it is "
+                           "also appended to $GITHUB_STEP_SUMMARY",
     "robustcheck_baseline": "an earlier --robustcheck-json file: significant regressions "
                             "against it fail the session",
     "robustcheck_seed": "seed of every perturbation (default 0)",
@@ -57,6 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     dest="robustcheck_report", help=_OPTIONS["robustcheck_report"])
     group.addoption("--robustcheck-json", metavar="PATH", default=None,
                     dest="robustcheck_json", help=_OPTIONS["robustcheck_json"])
+    group.addoption("--robustcheck-summary", metavar="PATH", default=None,
+                    dest="robustcheck_summary", help=_OPTIONS["robustcheck_summary"])
     group.addoption("--robustcheck-baseline", metavar="PATH", default=None,
                     dest="robustcheck_baseline", help=_OPTIONS["robustcheck_baseline"])
     group.addoption("--robustcheck-alpha", metavar="P", type=_alpha_type, default=None,
@@ -123,10 +130,17 @@ class State:
     baseline: dict[tuple[str | None, str], list[dict[str, Any]]] | None
     gate: str = "point"
     min_samples: int = 20
+    summary: str | None = None
     records: list[Record] = field(default_factory=list)
     regressions: list[tuple[Record, Comparison]] = field(default_factory=list)
     not_compared: list[tuple[Record, str]] = field(default_factory=list)
     drifts: list[tuple[Record, Comparison]] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    """Each test's pytest outcome by node id: passed, failed, skipped, error, xfailed,
+    xpassed (collected on the controller, where xdist reports arrive too)."""
+    notes: list[str] = field(default_factory=list)
+    """Problems to show in the terminal summary (a step summary that could not be
+    appended to)."""
 
     def record(self, nodeid: str, result: RunResult) -> None:
         index = sum(1 for r in self.records if r.nodeid == nodeid)
@@ -168,8 +182,45 @@ def pytest_configure(config: pytest.Config) -> None:
         alpha=_setting(config, "robustcheck_alpha", _alpha_type) or 0.05,
         report=_setting(config, "robustcheck_report"),
         json=_setting(config, "robustcheck_json"),
+        summary=_setting(config, "robustcheck_summary"),
         baseline=_read_baseline(baseline_path) if baseline_path else None,
     )
+    if not _is_worker(config):
+        config.pluginmanager.register(_OutcomeRecorder(config.stash[_STATE]),
+                                      "robustcheck-outcomes")
+
+
+class _OutcomeRecorder:
+    """Collects each test's outcome for the report (a plugin object: the hook has no
+    config argument to find the session state by)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome = _outcome(report)
+        if outcome is None:
+            return
+        current = self.state.outcomes.get(report.nodeid)
+        if current in ("failed", "error") and outcome not in ("failed", "error"):
+            return  # a teardown that passed does not undo a failure
+        if current == "failed" and outcome == "error":
+            return  # a failed test whose teardown errors too is reported as failed
+        self.state.outcomes[report.nodeid] = outcome
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    """The test's outcome as this phase tells it; None when it says nothing new."""
+    xfail = hasattr(report, "wasxfail")
+    if report.when == "call":
+        if xfail:
+            return "xfailed" if report.skipped else "xpassed"
+        return str(report.outcome)
+    if report.failed:
+        return "error"
+    if report.skipped and report.when == "setup":
+        return "xfailed" if xfail else "skipped"
+    return None
 
 
 def _read_baseline(path: str) -> dict[tuple[str | None, str], list[dict[str, Any]]]:
@@ -399,7 +450,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from . import report
 
         entries = [(r.nodeid, r.result) for r in state.records]
-        report.write(report.render_session(entries), state.report)
+        report.write(report.render_session(
+            entries, regressions=[(r.nodeid, c) for r, c in state.regressions],
+            drifts=[(r.nodeid, c) for r, c in state.drifts],
+            outcomes=dict(state.outcomes)), state.report)
+    if state.records:
+        _write_summaries(state)
+
+
+def _write_summaries(state: State) -> None:
+    """The Markdown summary to ``--robustcheck-summary`` and, under GitHub Actions, to
+    ``$GITHUB_STEP_SUMMARY`` (appended)."""
+    from ._files import write_atomic
+    from ._markdown import append_step_summary, session_summary_markdown
+
+    text = session_summary_markdown(
+        [(r.nodeid, r.result) for r in state.records],
+        regressions=[(r.nodeid, c) for r, c in state.regressions],
+        drifts=[(r.nodeid, c) for r, c in state.drifts],
+        not_compared=[(f"{r.nodeid} [{r.result.name}]", why) for r, why in state.not_compared],
+        outcomes=state.outcomes)
+    if state.summary:
+        write_atomic(state.summary, text)
+    try:
+        append_step_summary(text)
+    except OSError as exc:
+        state.notes.append(f"cannot append the robustcheck summary to $GITHUB_STEP_SUMMARY "
+                           f"({exc.strerror or exc})")
 
 
 def _write_session_json(state: State, path: str) -> None:
@@ -479,9 +556,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for record, reason in state.not_compared:
         tr.write_line(f"not compared with the baseline: {record.nodeid} [{record.result.name}]"
                       f": {reason}", yellow=True)
-    for what, path in (("report", state.report), ("json", state.json)):
+    for what, path in (("report", state.report), ("json", state.json),
+                       ("summary", state.summary)):
         if path:
             tr.write_line(f"robustcheck {what}: {os.path.abspath(path)}")
+    for note in state.notes:
+        tr.write_line(f"robustcheck: warning: {note}", yellow=True)
 
 
 def _summary_lines(result: RunResult) -> list[str]:

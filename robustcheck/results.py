@@ -24,18 +24,16 @@ from typing import Any
 import numpy as np
 
 from . import tasks
-from ._cases import failing_cases
+from ._cases import CASE_COLUMNS, all_cases, failing_cases, source_of
 from ._files import check_run, dumps, read_json, write_atomic
 from ._files import pack as pack  # pack and unpack: imported from here by callers
 from ._files import unpack as unpack
 from ._metricinfo import THRESHOLDS as _THRESHOLDS
 from ._metricinfo import threshold_metric
 from ._row import Row
-from ._suite import lookup
 from ._validate import DEFAULT_MIN_SAMPLES, check_gate, check_min_samples, check_thresholds
-from .errors import InvalidArgument, ResultFileError, RobustnessError
+from .errors import ResultFileError, RobustnessError
 from .metrics import Metric, robustness_score
-from .modalities import make_dataset
 
 __all__ = ["THRESHOLDS", "Failures", "Row", "RunResult", "load"]
 
@@ -334,22 +332,49 @@ class RunResult:
         """Every failing case: original and perturbed input, label, clean and perturbed
         prediction (or the crash). Perturbed inputs are regenerated from the seed, so a
         loaded result needs the original ``inputs`` (and ``labels``) again."""
-        data = self.source.data if self.source is not None else None
-        if inputs is not None:
-            data = make_dataset(inputs, labels)
-        if data is None:
-            raise InvalidArgument(
-                "failures() needs the data the result was made from: pass inputs= "
-                "(and labels=) when the result was loaded from a file")
-        if data.fingerprint != self.data["fingerprint"]:
-            raise InvalidArgument(
-                "inputs are not the data this result was made from (the fingerprints "
-                "differ); pass the same inputs and labels as to robustcheck.run")
-        suite = dict(self.source.suite) if self.source is not None else {}
-        for name in self.perturbations:
-            if name not in suite:
-                suite[name] = lookup(name)
+        data, suite = source_of(self, inputs, labels, "failures()")
         return Failures(failing_cases(self, data, suite))
+
+    def cases(self, inputs: Any = None, labels: Any = None) -> Any:
+        """Every perturbed sample as a pandas DataFrame, one row per sample that a
+        perturbation x severity changed (samples it left unchanged are not repeated: the
+        model answered their clean input again). Columns: ``perturbation``,
+        ``severity``, ``index`` (the sample's position in the data), ``input``,
+        ``perturbed``, ``label`` (None without labels), ``clean`` and ``predicted`` (the
+        model's answers; None where it crashed), ``confidence`` (the clean score of the
+        clean label, None without scores), ``failed`` (the expectation was broken; None
+        where it could not be judged), ``crashed`` and ``crash`` (the message, kept for
+        the first crashes of each row; None otherwise). pandas may show a missing value
+        in a column of strings as NaN.
+
+        Perturbed inputs are regenerated from the seed, so a loaded result needs the
+        original ``inputs`` (and ``labels``) again; an attack's inputs are those the
+        result kept (None where the attack found nothing). Texts are cut to
+        :data:`~robustcheck._cases.TEXT_LIMIT` characters as in the report; a tabular
+        input is a dict of its cells. ``result.cases().to_csv(path)`` exports it
+        (``to_parquet`` needs pyarrow, the ``parquet`` extra)."""
+        import pandas as pd
+
+        data, suite = source_of(self, inputs, labels, "cases()")
+        return pd.DataFrame(all_cases(self, data, suite), columns=list(CASE_COLUMNS))
+
+    # -- summaries -------------------------------------------------------------------
+
+    def to_markdown(self) -> str:
+        """A Markdown summary that fits a pull request comment or a GitHub Actions step
+        summary: the verdict line, the findings ranked by level, and one table row per
+        perturbation at its worst severity. Names and messages from the data are
+        escaped, so nothing in them becomes markup."""
+        from ._markdown import run_summary_markdown
+
+        return run_summary_markdown(self)
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the verdict, the findings and the table (the whole
+        report is :meth:`to_html`)."""
+        from ._markdown import run_summary_html
+
+        return run_summary_html(self)
 
     # -- files ---------------------------------------------------------------------
 
