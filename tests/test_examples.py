@@ -40,6 +40,15 @@ def test_the_pytest_project_is_green_as_shipped_and_gates_a_worse_version(
     assert broken.returncode == 1
     assert "regressions against the baseline" in broken.stdout
     assert "case.upper" in broken.stdout and "regression" in broken.stdout
+    # the report CI uploads for exactly this case says why the session failed
+    html = (project / "reports" / "robustness.html").read_text("utf-8")
+    top = html[html.index('id="session-verdict"'):html.index("</section>",
+                                                              html.index('id="session-verdict"'))]
+    assert ">FAIL<" in top and "significant regressions against the baseline" in top
+    assert ">passed<" in top  # each test's pytest outcome
+    regressions = html[html.index('id="regressions"'):]
+    regressions = regressions[:regressions.index("</section>")]
+    assert "Regressions (they fail the session)" in regressions and "case.upper" in regressions
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
