@@ -19,6 +19,12 @@ where both runs measured it:
   reverse, ``mixed`` when both, else ``no significant change``. ``decided_by`` names
   the metrics that decided it.
 
+Every tested metric also carries the 95% interval of its paired difference B - A
+(``delta_low``, ``delta_high``): Newcombe's hybrid score interval for the rates (closed
+form, from the 2 x 2 table of paired outcomes), the percentile interval of the same
+bootstrap for means (the normal one above 1,000 pairs). Each significant row lists the
+samples whose outcome flipped between the runs (``flips``, see ``_compare_summary``).
+
 A bootstrap p-value is never below 2 / (resamples + 1), and Holm multiplies the smallest
 p-value by the number of tests m: with 10,000 resamples no mean could pass alpha = 0.05
 in a family of more than 250 tests. So the tests near that floor are resampled further
@@ -36,11 +42,12 @@ from typing import Any
 
 import numpy as np
 
+from ._compare_summary import FLIPS_SHOWN, FlipCases, markdown, summary_html
 from ._files import dumps
 from ._metricinfo import METRIC_INFO, info
 from .errors import IncompatibleResults, InvalidArgument
 from .results import Row, RunResult, load, unpack, write_atomic
-from .stats import holm, paired_bootstrap, paired_outcome_test
+from .stats import holm, paired_bootstrap, paired_outcome_test, wilson_interval, z_value
 
 __all__ = ["Comparison", "compare"]
 
@@ -76,6 +83,10 @@ class Comparison:
     alpha: float
     rows: list[dict[str, Any]]
     unpaired: list[str] = field(default_factory=list)
+    flip_inputs: str = "examples"
+    """Where the flipped samples' inputs come from: ``"data"`` (the data of the runs,
+    perturbed inputs regenerated from the seed) or ``"examples"`` (only the samples
+    the runs kept as worst examples show their text; the others show their index)."""
 
     @property
     def regressions(self) -> list[dict[str, Any]]:
@@ -111,6 +122,7 @@ class Comparison:
             "summary": {"regressions": counts[REGRESSION], "improvements": counts[IMPROVEMENT],
                         "mixed": counts[MIXED], "unchanged": counts[UNCHANGED]},
             "unpaired": self.unpaired,
+            "flips": {"shown": FLIPS_SHOWN, "inputs": self.flip_inputs},
             "rows": self.rows,
         }
 
@@ -124,6 +136,16 @@ class Comparison:
         from . import report
 
         return report.write(report.render_comparison(self.to_dict()), path)
+
+    def to_markdown(self) -> str:
+        """A summary for a pull-request comment: the verdict counts, then one table line
+        per metric that decided a significant row (A, B, the paired delta with its 95%
+        interval, the adjusted p-value). Names from the data are escaped."""
+        return markdown(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        """The same summary as compact HTML for Jupyter (every value escaped)."""
+        return summary_html(self.to_dict())
 
     def table(self) -> str:
         """Regressions first, then mixed rows and improvements: failure rate of A and B,
@@ -153,15 +175,21 @@ class Comparison:
 
 
 def compare(a: RunResult | str | os.PathLike[str], b: RunResult | str | os.PathLike[str], *,
-            alpha: float = 0.05, seed: int = 0) -> Comparison:
+            alpha: float = 0.05, seed: int = 0, inputs: Any = None, labels: Any = None
+            ) -> Comparison:
     """Compare run ``b`` against run ``a`` (the baseline), row by row.
 
-    ``a`` and ``b`` are results or paths to result JSON files.
+    ``a`` and ``b`` are results or paths to result JSON files. ``inputs`` (and
+    ``labels``), the data both runs were made from, let a comparison of loaded results
+    show the inputs of the samples that flipped between them (a result made in this
+    process knows its data); without them only the samples the runs kept as examples
+    show their text, the others their index.
     """
     run_a, run_b = _as_result(a, "a"), _as_result(b, "b")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise InvalidArgument(f"alpha must be in (0, 1), got {alpha!r}; e.g. alpha=0.05")
     _check_pairable(run_a, run_b, a, b)
+    cases = FlipCases(run_a, run_b, inputs, labels)
     rows_b = {(r.perturbation, r.severity): r for r in run_b.rows}
     pairs = [(ra, rows_b[(ra.perturbation, ra.severity)]) for ra in run_a.rows
              if (ra.perturbation, ra.severity) in rows_b]
@@ -171,10 +199,14 @@ def compare(a: RunResult | str | os.PathLike[str], b: RunResult | str | os.PathL
     sides = (_Side(run_a), _Side(run_b))
     tested = [(ra, rb, _compare_row(ra, rb, sides, seed)) for ra, rb in pairs]
     _correct(tested, sides, seed, alpha)
-    rows = [{"perturbation": ra.perturbation, "severity": ra.severity,
-             "expectation": ra.expectation, "metrics": metrics, **_row_verdict(metrics)}
-            for ra, _, metrics in tested]
-    return Comparison(run_a, run_b, float(alpha), rows, unpaired)
+    rows = []
+    for ra, rb, metrics in tested:
+        row = {"perturbation": ra.perturbation, "severity": ra.severity,
+               "expectation": ra.expectation, "metrics": metrics, **_row_verdict(metrics)}
+        if row["verdict"] != UNCHANGED and ra.failed is not None and rb.failed is not None:
+            row["flips"] = _flips(ra, rb, sides, cases)
+        rows.append(row)
+    return Comparison(run_a, run_b, float(alpha), rows, unpaired, cases.origin)
 
 
 def _correct(tested: list[tuple[Row, Row, dict[str, dict[str, Any]]]],
@@ -279,6 +311,9 @@ def _pair(metric: str, ra: Row, rb: Row, sides: tuple[_Side, _Side]
     keep = side_a.ok & side_b.ok
     if changed_only:
         keep &= ra.changed & rb.changed
+    for row in (ra, rb):  # a systematic crash's unasked inputs pair with nothing
+        if row.evaluated is not None:
+            keep &= ~row.changed | row.evaluated
     if a.dtype.kind == "f":
         keep &= np.isfinite(a) & np.isfinite(b)
     return a[keep], b[keep]
@@ -302,6 +337,24 @@ def _compare_row(ra: Row, rb: Row, sides: tuple[_Side, _Side], seed: int
     return out
 
 
+def _flips(ra: Row, rb: Row, sides: tuple[_Side, _Side], cases: FlipCases
+           ) -> dict[str, Any]:
+    """The samples whose failure outcome differs, among those McNemar pairs (so the
+    counts are its discordant pairs), ordered by how badly the failing run failed."""
+    side_a, side_b = sides
+    paired = side_a.ok & side_b.ok & ra.changed & rb.changed
+    for row in (ra, rb):
+        if row.evaluated is not None:
+            paired &= row.evaluated
+    return cases.flips(ra, rb, paired, (_size(side_a, ra), _size(side_b, rb)))
+
+
+def _size(side: _Side, row: Row) -> np.ndarray | None:
+    """How badly each sample failed: its confidence drop, or a regression's change."""
+    drop = side.drop(row)
+    return side.change(row) if drop is None else drop
+
+
 def _side_metric(row: Row, metric: str) -> dict[str, Any] | None:
     m = row.metrics.get(metric)
     return None if m is None else m.to_dict()
@@ -309,8 +362,40 @@ def _side_metric(row: Row, metric: str) -> dict[str, Any] | None:
 
 def _mcnemar(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     test = paired_outcome_test(a, b)
+    low, high = _paired_rate_interval(a.astype(bool), b.astype(bool))
     return {"discordant": [test.b, test.c], "paired_delta": _num(test.delta),
+            "delta_low": _num(low), "delta_high": _num(high), "interval": "newcombe",
             "p_value": _num(test.p_value) if test.n else None, "test": "mcnemar-exact"}
+
+
+def _paired_rate_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """95% interval of rate(b) - rate(a) on paired outcomes: Newcombe's square-and-add
+    interval (Newcombe 1998, method 10). The Wilson intervals of both rates, combined
+    with the correlation of the pairs (continuity-corrected as there): it holds the
+    observed difference, stays within [-1, 1] and, unlike the Wald interval, does not
+    shrink to a point when no pair or every pair is discordant. Closed form, so
+    deterministic and cheap."""
+    n = len(a)
+    if n == 0:
+        return math.nan, math.nan
+    both = int(np.count_nonzero(a & b))
+    only_a, only_b = int(np.count_nonzero(a & ~b)), int(np.count_nonzero(~a & b))
+    k_a, k_b = both + only_a, both + only_b
+    p_a, p_b = k_a / n, k_b / n
+    low_a, high_a = wilson_interval(k_a, n)
+    low_b, high_b = wilson_interval(k_b, n)
+    spread = k_a * (n - k_a) * k_b * (n - k_b)
+    neither = n - both - only_a - only_b
+    ad_bc = both * neither - only_a * only_b
+    corrected = ad_bc - n / 2 if ad_bc > n / 2 else min(ad_bc, 0)
+    phi = 0.0 if spread == 0 else corrected / math.sqrt(spread)
+
+    def reach(x: float, y: float) -> float:
+        return math.sqrt(max(0.0, x * x - 2 * phi * x * y + y * y))
+
+    delta = p_b - p_a
+    return (max(-1.0, delta - reach(p_b - low_b, high_a - p_a)),
+            min(1.0, delta + reach(high_b - p_b, p_a - low_a)))
 
 
 def _mean_test(a: np.ndarray, b: np.ndarray, seed: int, resamples: int) -> dict[str, Any]:
@@ -319,15 +404,20 @@ def _mean_test(a: np.ndarray, b: np.ndarray, seed: int, resamples: int) -> dict[
         return {"p_value": None, "test": f"none (fewer than {MIN_MEAN_PAIRS} pairs)"}
     if n <= BOOTSTRAP_MAX_PAIRS:
         boot = paired_bootstrap(a, b, seed=seed, n_resamples=resamples)
-        return {"paired_delta": _num(boot.delta), "p_value": _num(boot.p_value),
-                "test": "paired-bootstrap", "resamples": resamples}
+        return {"paired_delta": _num(boot.delta), "delta_low": _num(boot.low),
+                "delta_high": _num(boot.high), "interval": "percentile-bootstrap",
+                "p_value": _num(boot.p_value), "test": "paired-bootstrap",
+                "resamples": resamples}
     d = b - a
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     if sd == 0:
         p = 1.0 if mean == 0 else 0.0
     else:
         p = math.erfc(abs(mean) / (sd / math.sqrt(n)) / math.sqrt(2))
-    return {"paired_delta": _num(mean), "p_value": _num(p), "test": "paired-normal"}
+    half = z_value(0.95) * sd / math.sqrt(n)
+    return {"paired_delta": _num(mean), "delta_low": _num(mean - half),
+            "delta_high": _num(mean + half), "interval": "normal", "p_value": _num(p),
+            "test": "paired-normal"}
 
 
 def _family_resamples(tests: int, alpha: float) -> int:
