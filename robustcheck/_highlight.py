@@ -2,8 +2,10 @@
 
 A character diff of the original and the perturbed text (word by word first for long
 texts), turned into ``{"op", "text", "hint"}`` segments: ``equal`` text, ``insert`` /
-``replace`` (marked) and ``delete`` (struck); invisible characters get a readable hint.
-Everything here is plain text: the template escapes it.
+``replace`` (marked) and ``delete`` (struck); invisible characters get a readable hint,
+and bidirectional controls are written out as their code point (``[U+202E]``), after
+the diff, so that inserting one still shows as a change. Everything here is plain text:
+the template escapes it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Sequence
+
+from ._report_format import _inert
 
 Segments = list[dict[str, str]]
 
@@ -75,6 +79,7 @@ def _merge(parts: list[tuple[str, str]]) -> Segments:
             out.append({"op": op, "text": text})
     for seg in out:
         seg["hint"] = _invisible(seg["text"]) if seg["op"] != "equal" else ""
+        seg["text"] = _inert(seg["text"])
     return out
 
 

@@ -7,9 +7,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._crashpattern import pattern as _pattern
 from ._highlight import Segments, _lead, _segments, _window
 from ._metricinfo import CRASHES_PER_ROW, MESSAGE_LIMIT
-from ._report_format import _anchors, _cell, _cell_value, _clip, _finite, _metric, _plain
+from ._report_format import _cell, _cell_value, _clip, _finite, _inert, _metric, _plain
 
 if TYPE_CHECKING:
     from .results import Row, RunResult
@@ -103,49 +104,213 @@ def _changed_cells(before: Mapping[str, Any], after: Mapping[str, Any]
 
 # -- crashes -------------------------------------------------------------------------
 
+EXAMPLES_PER_GROUP = 3
+GROUPS_SHOWN = 40  # the rest of the groups share one line: the section's height is bounded
+CLEAN = "clean inputs"
+_NOT_KEPT: Any = object()
 
 def _crashes(result: RunResult, prefix: str) -> dict[str, Any]:
-    """Recorded crashes grouped by perturbation, with totals from the per-sample arrays."""
-    clean = "(clean inputs)"
-    totals: dict[str, dict[str, int]] = {}
+    """The recorded crashes grouped by exception type and message pattern across
+    perturbations, the clean pass's apart and first, then the largest group: where each
+    happened and a few examples, the perturbed input that crashed beside its clean
+    original. Its size follows the recorded crashes (at most CRASHES_PER_ROW a row)."""
+    totals = _crash_totals(result)
+    stored = _stored_inputs(result)
+    patterns = _by_pattern(result.crashes)
+    regenerates = result.source is not None
+    picked = [_pick(crashes, stored, regenerates) for crashes in patterns[:GROUPS_SHOWN]]
+    wanted = [c for examples in picked for c in examples if _key(c) not in stored]
+    after = {**_regenerated(result, wanted), **stored}
+    anchors = [f"{prefix}crash-{i}" if i <= GROUPS_SHOWN else f"{prefix}crash-more"
+               for i in range(1, len(patterns) + 1)]
+    shown = [_group(crashes, examples, after, totals, anchor)
+             for crashes, examples, anchor in zip(patterns, picked, anchors)]
+    rest = [_group(crashes, [], after, totals, anchors[-1])
+            for crashes in patterns[GROUPS_SHOWN:]]
+    # "groups" are the crashes by perturbation, as before (the session page sums their
+    # totals); "patterns" are the groups by exception and message.
+    by_perturbation = _by_perturbation(totals, patterns, anchors)
+    return {"patterns": shown, "groups": by_perturbation,
+            "rest": {"anchor": anchors[-1], "patterns": rest,
+                     "recorded": sum(g["count"] for g in rest)} if rest else None,
+            "per_row": CRASHES_SHOWN_PER_ROW, "per_group": EXAMPLES_PER_GROUP,
+            "recorded": len(result.crashes),
+            "crashed": sum(g["total"] for g in by_perturbation)}
+
+
+def _key(c: Mapping[str, Any]) -> tuple[str | None, float | None, Any]:
+    """(perturbation, severity, sample index) of a crash; None, None for the clean pass."""
+    severity = c.get("severity")
+    return c.get("perturbation"), None if severity is None else float(severity), c.get("index")
+
+
+def _crash_totals(result: RunResult) -> dict[str | None, dict[float | None, int]]:
+    """Crashed inputs per perturbation and severity (None: the clean pass), all of them,
+    from the per-sample arrays, not only the recorded ones."""
+    totals: dict[str | None, dict[float | None, int]] = {}
     if result.clean.get("crashes"):
-        totals[clean] = {"": int(result.clean["crashes"])}
+        totals[None] = {None: int(result.clean["crashes"])}
     for r in result.rows:
         crashed = int(r.crashed.sum())
         if crashed:
-            totals.setdefault(r.perturbation, {})[f"{r.severity:g}"] = crashed
-    recorded: dict[str, list[Mapping[str, Any]]] = {}
-    for c in result.crashes:
-        recorded.setdefault(c.get("perturbation") or clean, []).append(c)
-    names = sorted({*totals, *recorded}, key=lambda n: (-sum(totals.get(n, {}).values()), n))
-    anchors = _anchors(f"{prefix}crash", names)
-    groups = []
-    for name in names:
-        crashes = recorded.get(name, [])
-        shown: Counter[Any] = Counter()
-        entries = []
-        for crash in crashes:
-            shown[crash.get("severity")] += 1
-            if shown[crash.get("severity")] <= CRASHES_SHOWN_PER_ROW:
-                entries.append(_crash_entry(crash))
-        types = Counter(str(crash.get("type")) for crash in crashes)
-        by_severity = totals.get(name, {})
-        groups.append({
-            "name": name, "anchor": anchors[name], "entries": entries,
-            "total": sum(by_severity.values()) or len(crashes), "recorded": len(crashes),
-            "types": ", ".join(f"{t} × {k}" for t, k in types.most_common()) or "—",
-            "severities": ", ".join(f"{k} at {s}" for s, k in by_severity.items() if s)
-            or "—"})
-    return {"groups": groups, "per_row": CRASHES_SHOWN_PER_ROW}
+            totals.setdefault(r.perturbation, {})[r.severity] = crashed
+    return totals
 
 
-def _crash_entry(c: Mapping[str, Any]) -> dict[str, Any]:
+def _by_pattern(crashes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The crashes by (clean pass?, exception type, message pattern), largest first."""
+    groups: dict[tuple[bool, str, str], list[dict[str, Any]]] = {}
+    for c in crashes:
+        key = (c.get("perturbation") is not None, str(c.get("type")),
+               _pattern(str(c.get("message"))))
+        groups.setdefault(key, []).append(c)
+    order = sorted(groups, key=lambda k: (k[0], -len(groups[k]), k[1], k[2]))
+    return [groups[k] for k in order]
+
+
+def _stored_inputs(result: RunResult) -> dict[tuple[str | None, float | None, Any], Any]:
+    """The perturbed inputs the result keeps: its examples' and its attacks'."""
+    out: dict[tuple[str | None, float | None, Any], Any] = {}
+    for name, entries in result.examples.items():
+        for e in entries:
+            if "perturbed" in e:
+                out[(name, float(e.get("severity", 0)), e.get("index"))] = e["perturbed"]
+    for row in result.rows:
+        for i, x in row.inputs.items():
+            out[(row.perturbation, row.severity, i)] = x
+    return out
+
+
+def _pick(crashes: list[dict[str, Any]], stored: Mapping[Any, Any], regenerates: bool
+          ) -> list[dict[str, Any]]:
+    """A few examples, one from each perturbation in turn and, within one, from each
+    severity in turn. A result that cannot regenerate perturbed inputs (loaded from a
+    file) shows first those it keeps."""
+    by_name: dict[str | None, list[dict[str, Any]]] = {}
+    for c in crashes:
+        by_name.setdefault(c.get("perturbation"), []).append(c)
+    queues = []
+    for _, q in sorted(by_name.items(), key=lambda kv: (-len(kv[1]), str(kv[0]))):
+        rank: Counter[float | None] = Counter()
+        keyed: list[tuple[bool, int, float, int, dict[str, Any]]] = []
+        for c in q:
+            severity = _key(c)[1]
+            keyed.append((not regenerates and _key(c) not in stored, rank[severity],
+                          severity or 0.0, len(keyed), c))
+            rank[severity] += 1
+        queues.append([k[-1] for k in sorted(keyed, key=lambda k: k[:4])])
+    picks = [q[depth] for depth in range(EXAMPLES_PER_GROUP) for q in queues if depth < len(q)]
+    return picks[:EXAMPLES_PER_GROUP]
+
+
+def _regenerated(result: RunResult, wanted: list[dict[str, Any]]
+                 ) -> dict[tuple[str | None, float | None, Any], Any]:
+    """The perturbed inputs of ``wanted`` crashes, regenerated from the seed; none when
+    the result does not hold its data (it was loaded from a file)."""
+    if result.source is None or not wanted:
+        return {}
+    import numpy as np  # only here: the report module loads without numpy
+
+    from perturbations import PerturbationError
+
+    from ._cases import perturbed_at, source_of
+    from .errors import InvalidArgument
+
+    try:
+        data, suite = source_of(result, None, None, "the report")
+    except (InvalidArgument, PerturbationError):
+        return {}
+    attacks = {r.perturbation for r in result.rows if "attack" in r.details}
+    units: dict[tuple[str, float], list[int]] = {}
+    for c in wanted:
+        name, severity, index = _key(c)
+        if name is None or name not in suite or name in attacks or severity is None:
+            continue  # the clean pass and an attack's inputs: nothing to regenerate
+        if isinstance(index, int):
+            units.setdefault((name, severity), []).append(index)
+    out: dict[tuple[str | None, float | None, Any], Any] = {}
+    for (name, severity), positions in units.items():
+        inputs = perturbed_at(data, suite[name], severity, result.seed, np.array(positions))
+        out.update({(name, severity, i): x for i, x in zip(positions, inputs)})
+    return out
+
+
+def _group(crashes: list[dict[str, Any]], examples: list[dict[str, Any]],
+           after: Mapping[Any, Any], totals: Mapping[str | None, Mapping[float | None, int]],
+           anchor: str) -> dict[str, Any]:
+    first = crashes[0]
+    per_name = Counter(c.get("perturbation") for c in crashes)
+    per_unit = Counter(_key(c)[:2] for c in crashes)
+    names = sorted(per_name, key=lambda n: (-per_name[n], str(n)))
+    parts: dict[str | None, list[str]] = {}
+    for (name, severity), k in sorted(per_unit.items(), key=lambda u: u[0][1] or 0.0):
+        of = totals.get(name, {}).get(severity)  # every crashed input of that row
+        parts.setdefault(name, []).append(("" if severity is None else f"{severity:g}: ")
+                                          + f"{k}" + (f" of {of}" if of else ""))
+    where = [{"name": _inert(name or CLEAN), "recorded": per_name[name],
+              "severities": " · ".join(parts[name])} for name in names]
+    shown = [_inert(name or CLEAN) for name in names[:3]]
+    entries = [_crash_example(c, after.get(_key(c), _NOT_KEPT)) for c in examples]
+    return {"anchor": anchor, "clean": first.get("perturbation") is None,
+            "type": _inert(str(first.get("type"))),
+            "pattern": _inert(_pattern(str(first.get("message")))), "count": len(crashes),
+            "names": ", ".join(shown) + (f" and {len(names) - 3} more" if len(names) > 3
+                                         else ""),
+            "where": where, "examples": entries,
+            "missing": any(e["kind"] == "missing" for e in entries)}
+
+
+def _crash_example(c: Mapping[str, Any], after: Any) -> dict[str, Any]:
+    """The perturbed input that crashed beside its clean original (changed cells for a
+    row of a table), or the input alone for the clean pass or when the result does not
+    keep the perturbed one."""
+    name, severity, index = _key(c)
     given = c.get("input")
+    entry: dict[str, Any] = {
+        "where": (f"{_inert(name)} · severity {severity:g} · input #{index}"
+                  if name is not None and severity is not None else f"clean input #{index}"),
+        "message": _inert(_clip(str(c.get("message")), MESSAGE_LIMIT)),
+        "kind": "input", "before": [], "after": [], "changes": [], "more": 0, "note": "",
+        "input": ""}
+    if name is not None and after is not _NOT_KEPT:
+        if isinstance(given, Mapping) and isinstance(after, Mapping):
+            changes, more, note = _changed_cells(_inert_cells(given), _inert_cells(after))
+            entry.update(kind="cells", changes=changes, more=more, note=note)
+        else:
+            before, later = _segments(_inert(str(given)), _inert(str(after)))
+            lead = min((x for x in (_lead(before), _lead(later)) if x is not None), default=0)
+            entry.update(kind="pair", before=_window(before, lead, INPUT_LIMIT),
+                         after=_window(later, lead, INPUT_LIMIT))
+        return entry
     text = _plain(given) if isinstance(given, Mapping) else str(given)
-    return {"severity": "—" if c.get("severity") is None else f"{c['severity']:g}",
-            "index": c.get("index"), "type": str(c.get("type")),
-            "message": _clip(str(c.get("message")), MESSAGE_LIMIT),
-            "input": _clip(text, INPUT_LIMIT)}
+    entry.update(kind="input" if name is None else "missing",
+                 input=_inert(_clip(text, INPUT_LIMIT)))
+    return entry
+
+
+def _inert_cells(cells: Mapping[str, Any]) -> dict[str, Any]:
+    return {_inert(str(k)): _inert(v) if isinstance(v, str) else v for k, v in cells.items()}
+
+
+def _by_perturbation(totals: Mapping[str | None, Mapping[float | None, int]],
+                     patterns: list[list[dict[str, Any]]], anchors: list[str]
+                     ) -> list[dict[str, Any]]:
+    """One line per perturbation that crashed: every crashed input, and its groups."""
+    links: dict[str | None, list[dict[str, str]]] = {}
+    recorded: Counter[str | None] = Counter()
+    for i, (crashes, anchor) in enumerate(zip(patterns, anchors), 1):
+        for name, k in Counter(c.get("perturbation") for c in crashes).items():
+            recorded[name] += k
+            if all(link["anchor"] != anchor for link in links.get(name, [])):  # one "more"
+                links.setdefault(name, []).append(
+                    {"anchor": anchor, "label": f"#{i} {_inert(str(crashes[0].get('type')))}"})
+    names = sorted({*totals, *links}, key=lambda n: (n is not None,
+                                                     -sum(totals.get(n, {}).values()), str(n)))
+    return [{"name": _inert(name or CLEAN),
+             "total": sum(totals.get(name, {}).values()) or recorded[name],
+             "severities": ", ".join(f"{k} at {s:g}" for s, k in totals.get(name, {}).items()
+                                     if s is not None) or "—",
+             "recorded": recorded[name], "groups": links.get(name, [])} for name in names]
 
 
 def _validity(record: Mapping[str, Any]) -> str:

@@ -71,17 +71,30 @@ def _blank(title: str, unmeasured: str = "") -> dict[str, Any]:
             "unmeasured": unmeasured}
 
 
+# Bidirectional controls reorder the text around them: U+202E (RIGHT-TO-LEFT OVERRIDE)
+# in a label shows "gpj.exe" as "exe.jpg" and can turn the sentence the label sits in
+# around. The templates isolate every data fragment (dir="auto"), and the text itself
+# shows each control as its code point, so a reader sees it is there.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _inert(text: str) -> str:
+    """``text`` with every bidirectional control written out: ``[U+202E]gpj.exe``."""
+    return BIDI_CONTROLS.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+
+
 def _plain(value: Any) -> str:
-    """Any JSON-like value as short text (labels, descriptions, cell values)."""
+    """Any JSON-like value as short text (labels, descriptions, cell values), its
+    bidirectional controls shown (:func:`_inert`)."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Mapping):
-        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+        return ", ".join(f"{_inert(str(k))}: {_plain(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return ", ".join(_plain(v) for v in value)
-    return str(value)
+    return _inert(str(value))
 
 
 def _model_text(model: Mapping[str, Any]) -> str:
@@ -106,7 +119,9 @@ def _cell_value(value: Any) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
+    """The first ``limit`` characters of ``text`` (then "…"), its bidirectional controls
+    shown: clipped first, so a control's code point is never cut in half."""
+    return _inert(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _p(p: Any) -> str:

@@ -267,8 +267,8 @@ def test_a_tabular_audit_with_crashes_groups_them_and_shows_only_changed_columns
     crashed = sum(int(r.crashed.sum()) for r in tabular_result.rows
                   if r.perturbation == "missing.nan")
     assert crashed > 0
-    assert re.search(rf"missing\.nan</a></td><td class=\"num\">{crashed}</td>", crashes)
-    assert "ValueError" in crashes and "NaN" in crashes
+    assert re.search(rf"<td>missing\.nan</td><td class=\"num\">{crashed}</td>", crashes)
+    assert "<b>ValueError</b>" in crashes and "NaN" in crashes
     assert "self-disagreement" in Page(html).ids()
     example = tabular_result.examples["missing.nan"][0]
     changed = [k for k in example["input"] if example["input"][k] != example["perturbed"][k]]
@@ -341,7 +341,9 @@ def test_the_session_summary_says_which_audit_stopped_early_and_why(
     partial = stopped_early(text_result, "hung", "the model gave no answer in 30 s", rows=3)
     html = report.render_session([("test_a", text_result), ("test_b", partial)])
     summary = text_of(section(html, "session-summary"))
-    assert "complete" in summary and "partial: stopped early (hung)" in summary
+    assert "test_a · review sentiment\nFAIL · INSUFFICIENT DATA\n" in summary
+    assert "test_b · review sentiment\nFAIL · INCOMPLETE · INSUFFICIENT DATA stopped early " \
+        "(hung)\n" in summary
     assert "INCOMPLETE: stopped early (hung): the model gave no answer in 30 s." in \
         banner(html, "r2-incomplete")
 
@@ -394,8 +396,10 @@ def test_the_results_table_starts_with_a_clean_row_that_can_fail(text_result: Ru
     assert f"accuracy {100 * accuracy['value']:.1f}% [{100 * accuracy['low']:.1f}, " in text
     assert "87.5% [71.9, 95.0]" in text
     assert "fail" in text and "crash_rate 0.875 [0.719, 0.950] > 0" in text
-    failures = text_of(section(html, "checks"))
-    assert "clean inputs: crash_rate 0.875 [0.719, 0.950] > 0" in failures
+    verdict = text_of(section(html, "verdict"))
+    assert "\nFAIL · INSUFFICIENT DATA the clean inputs break a threshold" in verdict
+    assert "\nmajor The model crashes on 87.5% [71.9, 95.0] of the clean inputs, before any " \
+        "perturbation." in verdict
     # Sorting reorders the body; the clean row is outside it, so it stays on top.
     body = table[table.index("<tbody>"):]
     assert 'id="clean-row"' not in body
@@ -454,8 +458,9 @@ def test_a_threshold_on_a_metric_that_could_not_be_measured_shows_fail_with_the_
         "FAILnot measured: the model crashed on all 12 changed inputs"
     assert '<span class="status fail">FAIL</span>' in results_table(html)
     assert cell_texts(html, f'data-key="{result.rows[0].key}"')["Flip rate"] == "—"
-    assert f"{broken.perturbation} @ {broken.severity:g}: flip_rate not measured" in \
-        text_of(section(html, "checks"))
+    assert f"major {broken.perturbation}: flip rate could not be measured at severity " \
+        f"{broken.severity:g} (the model crashed on all 12 changed inputs)." in \
+        text_of(section(html, "verdict"))
 
 
 # -- hostile data ----------------------------------------------------------------------
