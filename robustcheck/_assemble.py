@@ -83,7 +83,8 @@ def _row(task: Task, u: UnitOutcome, clean: Clean, clean_out: Outcomes,
         found = task.row_metrics(u, clean.ok, clean_out, pert, truth, expected, kind,
                                  row_seed)
         failed: np.ndarray | None = metrics.failed_samples(
-            changed=u.changed, crashed=u.crashed, clean_ok=clean.ok,
+            changed=u.changed if u.evaluated is None else u.changed & u.evaluated,
+            crashed=u.crashed, clean_ok=clean.ok,
             clean=clean_out.compare, perturbed=pert.compare, expectation=expected)
         if u.groups:
             details["groups"] = _by_group(task, u, clean.ok, clean_out, pert, truth,
@@ -107,7 +108,7 @@ def _row(task: Task, u: UnitOutcome, clean: Clean, clean_out: Outcomes,
         labels=pert.stored.get("labels"), values=pert.stored.get("values"),
         score_of_clean=pert.stored.get("score_of_clean"),
         failed=failed, latency=_latency(u, clean), details=details,
-        inputs={i: _stored(x) for i, x in u.inputs.items()},
+        inputs={i: _stored(x) for i, x in u.inputs.items()}, evaluated=u.evaluated,
     )
 
 

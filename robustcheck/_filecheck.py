@@ -211,6 +211,7 @@ def _check_row(row: Any, where: str, n: int, classes: int, labelled: bool) -> No
     at = _at(where, "samples")
     for key in ("changed", "crashed", "failed"):
         _array(samples, at, key, n, ("bool",))
+    _array(samples, at, "evaluated", n, ("bool",), optional=True)
     if labelled:
         _codes(_array(samples, at, "labels", n, _INTEGER), _at(at, "labels"), classes)
         _array(samples, at, "score_of_clean", n, _FLOAT, optional=True)

@@ -237,6 +237,10 @@ def _sentence(row: Row, metric: str, m: Any, limit: float | None, result: RunRes
         "latency_ratio": f"makes calls {amount} as slow",
     }.get(metric, f"has {metric.replace('_', ' ')} {amount}")
     limit_text = "" if limit is None else f"; the limit is {_number(metric, limit)}"
+    systematic = row.details.get("systematic") if row.details else None
+    if isinstance(systematic, Mapping):
+        limit_text += (f" (a systematic crash: measured on {systematic.get('probes')} probes "
+                       f"of {systematic.get('inputs')} distinct inputs, the rest not asked)")
     return f"{row.perturbation} {what}{at}{limit_text}."
 
 

@@ -42,6 +42,8 @@ class UnitOutcome:
     # be regenerated from the seed alone (an attack's), by position
     groups: dict[int, str] = field(default_factory=dict)    # a counterfactual's group
     # swapped ("male → female"), by position of a changed sample
+    evaluated: np.ndarray | None = None   # bool (n,): False for the changed inputs a
+    # systematic crash left unasked (see robustcheck._systematic); None: all evaluated
 
 
 @dataclass

@@ -47,6 +47,9 @@ class Row:
     """Numbers of the row's own kind: an attack's success rate, edits and queries."""
     inputs: dict[int, Any] = field(default_factory=dict)
     """Perturbed inputs that cannot be regenerated from the seed (an attack's), by sample."""
+    evaluated: np.ndarray | None = None
+    """False for the changed inputs a systematic crash left unasked (they are in the
+    coverage only); None when every input was evaluated."""
 
     @property
     def family(self) -> str:
@@ -65,7 +68,7 @@ class Row:
 
     def to_dict(self) -> dict[str, Any]:
         samples: dict[str, Any] = {"changed": pack(self.changed), "crashed": pack(self.crashed)}
-        for name in ("labels", "values", "score_of_clean", "failed"):
+        for name in ("labels", "values", "score_of_clean", "failed", "evaluated"):
             array = getattr(self, name)
             if array is not None:
                 samples[name] = pack(array)
@@ -99,6 +102,7 @@ class Row:
             score_of_clean=(unpack(samples["score_of_clean"])
                             if "score_of_clean" in samples else None),
             failed=unpack(samples["failed"]) if "failed" in samples else None,
+            evaluated=unpack(samples["evaluated"]) if "evaluated" in samples else None,
             latency=dict(latency), passed=d.get("passed"),
             violations=list(d.get("violations", [])),
             insufficient=list(d.get("insufficient", [])), details=dict(d.get("details") or {}),

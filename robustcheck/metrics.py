@@ -158,16 +158,20 @@ def row_metrics(
     expectation: str | Expectation,
     expectation_kind: str,
     seed: int,
+    evaluated: np.ndarray | None = None,
 ) -> dict[str, Metric]:
     """The metrics of one row from its per-sample arrays (all of length n).
 
     ``labels`` holds the perturbed prediction where the input changed and did not
     crash, the clean prediction elsewhere. ``expectation_kind`` is the record's
     ``invariant`` / ``directional`` / ``no-crash``: accuracy is not scored under a
-    directional perturbation, which changes the true label on purpose.
+    directional perturbation, which changes the true label on purpose. ``evaluated``
+    (None: all) is False for changed inputs a systematic crash left unasked: they are in
+    the coverage and in no other metric.
     """
     n = len(changed)
-    usable = changed & clean_ok
+    scope = np.ones(n, dtype=bool) if evaluated is None else (~changed | evaluated)
+    usable = changed & clean_ok & scope
     answered = usable & ~crashed
     out: dict[str, Metric] = {
         "coverage": proportion(changed),
@@ -189,11 +193,12 @@ def row_metrics(
     if truth is not None and expectation_kind != "directional" and values is None:
         right_clean = (clean_labels == truth) & clean_ok
         right_pert = (labels == truth) & clean_ok & ~crashed
-        out["accuracy_clean"] = proportion(right_clean)
-        out["accuracy_perturbed"] = proportion(right_pert)
-        out["accuracy_drop"] = mean(right_clean.astype(float) - right_pert.astype(float), seed)
+        out["accuracy_clean"] = proportion(right_clean[scope])
+        out["accuracy_perturbed"] = proportion(right_pert[scope])
+        out["accuracy_drop"] = mean(np.where(scope, right_clean.astype(float) -
+                                             right_pert.astype(float), np.nan), seed)
     if truth is not None and values is not None and clean_values is not None:
-        ok = clean_ok & ~crashed
+        ok = clean_ok & ~crashed & scope
         err = np.abs(values - truth) - np.abs(clean_values - truth)
         out["error_increase"] = mean(np.where(ok, err, np.nan), seed)
     if clean_confidence is not None and score_of_clean is not None and values is None:

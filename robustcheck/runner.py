@@ -33,6 +33,7 @@ from ._files import jsonable
 from ._options import DEFAULT_SEVERITIES
 from ._outcomes import Clean, Crash, UnitOutcome, by_position
 from ._suite import select
+from ._systematic import predict_probing
 from ._validate import check_batch_size, check_seed, check_severities, check_timeout
 from .adapters import Adapter, Prediction, adapt
 from .attack import Attack
@@ -63,26 +64,38 @@ def evaluate_unit(adapter: Adapter, data: Dataset, p: Any, severity: float,
     owner = changed_pos[_first_of_equal(data.kind.keys(perturbed, changed_pos))]
     unique = np.unique(owner)
     shifted = data.like(perturbed)
-    got = predict_isolating(adapter, shifted, unique, batch_size, timeout)
+    got, systematic = predict_probing(
+        lambda positions: predict_isolating(adapter, shifted, positions, batch_size, timeout),
+        unique, (seed, p.name, severity))
     pred, secs = got.prediction, got.seconds
     # fan each distinct input's answer back out to every sample that had that input
     slot = np.full(n, -1, dtype=np.int64)
     slot[got.positions] = np.arange(len(got.positions))
     source = slot[owner]
+    evaluated = None
     lost = source < 0
+    if systematic is not None:  # only the probes were asked: the rest is not evaluated
+        probed = np.zeros(n, dtype=bool)
+        probed[got.positions] = True
+        probed[[c.position for c in got.crashes]] = True
+        evaluated = ~changed
+        evaluated[changed_pos] = probed[owner]
+        lost &= probed[owner]
     crashed = np.zeros(n, dtype=bool)
     crashed[changed_pos[lost]] = True
     crash_of = {c.position: c for c in got.crashes}
     sample_crashes = [Crash(pos, crash_of[o].kind, crash_of[o].message)
                       for pos, o in zip(changed_pos[lost].tolist(), owner[lost].tolist())]
-    keep = ~lost
+    keep = source >= 0
     return UnitOutcome(
         perturbation=p.name, severity=severity, changed=changed, crashed=crashed,
         answered=changed_pos[keep],
         prediction=pred.take(source[keep]) if pred is not None else None,
         seconds=secs[source[keep]] if len(secs) else np.zeros(0),
-        crashes=sample_crashes, model_calls=len(unique), calls=got.calls,
-        groups=_groups(p, data, perturbed, changed_pos),
+        crashes=sample_crashes,
+        model_calls=len(unique) if systematic is None else int(systematic["probes"]),
+        calls=got.calls, groups=_groups(p, data, perturbed, changed_pos), evaluated=evaluated,
+        details={"systematic": systematic} if systematic is not None else {},
     )
 
 

@@ -213,7 +213,8 @@ class Classification(Task):
             changed=u.changed, crashed=u.crashed, clean_ok=clean_ok,
             clean_labels=clean.compare, labels=pert.compare, truth=truth,
             clean_confidence=clean.score, score_of_clean=pert.score, clean_values=None,
-            values=None, expectation=expectation, expectation_kind=kind, seed=seed)
+            values=None, expectation=expectation, expectation_kind=kind, seed=seed,
+            evaluated=u.evaluated)
 
     def expectation(self, expectation: Any, codes: Codes) -> Any:
         """A user's expectation function sees labels, not codes: decode around it."""
@@ -313,7 +314,8 @@ class Regression(Task):
             changed=u.changed, crashed=u.crashed, clean_ok=clean_ok,
             clean_labels=clean.compare, labels=pert.compare, truth=truth,
             clean_confidence=None, score_of_clean=None, clean_values=clean.compare,
-            values=pert.compare, expectation=expectation, expectation_kind=kind, seed=seed)
+            values=pert.compare, expectation=expectation, expectation_kind=kind, seed=seed,
+            evaluated=u.evaluated)
 
     def summary(self, clean: Clean, out: Outcomes, truth: np.ndarray | None,
                 seed: int) -> dict[str, Any]:

@@ -1,0 +1,123 @@
+"""Systematic crashes (issue: scale, item 0): a big unit on which the model raises one
+exception on nearly every input is measured on a seeded sample of probes; the other
+changed inputs are *not evaluated*, never counted as crashes, and pair with nothing in a
+comparison."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import robustcheck
+from robustcheck import _systematic
+from robustcheck.comparison import compare
+
+WORDS = ["room", "staff", "view", "food", "pool", "bar", "bed", "desk", "lift", "spa"]
+TEXTS = [f"the {WORDS[i % 10]} was {WORDS[(i // 10) % 10]} number {i}" for i in range(1000)]
+LABELS = [int(len(t) % 2) for t in TEXTS]
+
+
+def strict(batch: list[str]) -> list[int]:
+    """Refuses capitals, like a model behind a lower-casing contract."""
+    for text in batch:
+        if text != text.lower():
+            raise ValueError(f"not lower case: {text[:12]!r}")
+    return [int(len(t) % 2) for t in batch]
+
+
+def tolerant(batch: list[str]) -> list[int]:
+    return [int(len(t.lower()) % 2) for t in batch]
+
+
+def audit(model, *, batch_size: int = 64, perturbations=("case.upper",), seed: int = 0):
+    return robustcheck.run(model, TEXTS, LABELS, perturbations=list(perturbations),
+                           severities=[1.0], seed=seed, batch_size=batch_size,
+                           progress=False, name=getattr(model, "__name__", "model"))
+
+
+@pytest.fixture(scope="module")
+def systematic() -> robustcheck.RunResult:
+    return audit(strict)
+
+
+def test_a_unit_that_crashes_on_every_input_is_measured_on_the_probes(systematic):
+    row = systematic["case.upper"][0]
+    found = row.details["systematic"]
+    assert found["type"] == "ValueError" and found["pattern"] == "not lower case: '…'"
+    assert (found["probes"], found["crashes"]) == (_systematic.PROBES, _systematic.PROBES)
+    assert found["inputs"] == 1000 and found["unasked"] == 1000 - _systematic.PROBES
+    assert row.model_calls == _systematic.PROBES
+    assert row.evaluated is not None and int((row.changed & row.evaluated).sum()) == 300
+    # the unasked inputs are in the coverage, never among the crashes
+    assert row.metrics["coverage"].value == 1.0
+    assert int(row.crashed.sum()) == 300 and not (row.crashed & ~row.evaluated).any()
+    crash = row.metrics["crash_rate"]
+    assert (crash.value, crash.n) == (1.0, 300) and 0.98 < crash.low < 1.0
+    assert row.metrics["failure_rate"].n == 300
+
+
+def test_the_probes_and_the_result_do_not_depend_on_the_batch_size(systematic):
+    other = audit(strict, batch_size=7)
+    a, b = systematic.to_dict(), other.to_dict()
+    for d in (a, b):
+        d.pop("timings")
+        d["environment"].pop("batch_size", None)
+    assert json.dumps(a["rows"], sort_keys=True) == json.dumps(b["rows"], sort_keys=True)
+
+
+def test_the_probes_change_with_the_seed(systematic):
+    other = audit(strict, seed=1)
+    assert not np.array_equal(systematic.rows[0].evaluated, other.rows[0].evaluated)
+
+
+def dense_but_mixed(batch: list[str]) -> list[int]:
+    for text in batch:
+        if text != text.lower():
+            raise (TypeError if len(text) % 2 else ValueError)("no capitals")
+    return tolerant(batch)
+
+
+def half(batch: list[str]) -> list[int]:
+    for text in batch:
+        if text != text.lower() and len(text) % 2:
+            raise ValueError(f"odd and loud: {text!r}")
+    return tolerant(batch)
+
+
+@pytest.mark.parametrize("model", [dense_but_mixed, half], ids=["two exceptions", "half"])
+def test_crashes_that_are_not_one_dense_exception_are_all_evaluated(model):
+    row = audit(model)["case.upper"][0]
+    assert row.evaluated is None and "systematic" not in row.details
+    assert row.model_calls == 1000
+    expected = sum(1 for t in TEXTS if model is dense_but_mixed or len(t) % 2)
+    assert int(row.crashed.sum()) == expected
+
+
+def test_a_small_unit_is_never_probed():
+    small = robustcheck.run(strict, TEXTS[:_systematic.PROBES], LABELS[:_systematic.PROBES],
+                            perturbations=["case.upper"], severities=[1.0], progress=False)
+    row = small.rows[0]
+    assert row.evaluated is None and int(row.crashed.sum()) == _systematic.PROBES
+
+
+def test_the_unasked_inputs_survive_json_and_pair_with_nothing(systematic, tmp_path):
+    systematic.to_json(tmp_path / "a.json")
+    loaded = robustcheck.load(tmp_path / "a.json")
+    row = loaded["case.upper"][0]
+    assert np.array_equal(row.evaluated, systematic["case.upper"][0].evaluated)
+    assert row.details == systematic["case.upper"][0].details
+    fixed = audit(tolerant)
+    found = compare(loaded, fixed).rows[0]["metrics"]["failure_rate"]
+    assert found["paired_n"] == 300
+    assert found["discordant"] == [300, 0]  # failed under A and not B: every probe
+
+
+def test_the_finding_says_the_crash_is_systematic(systematic):
+    from robustcheck._findings import findings
+
+    first = findings(systematic)[0]
+    assert first.perturbation == "case.upper" and first.level == "major"
+    assert first.sentence.endswith("(a systematic crash: measured on 300 probes of 1000 "
+                                   "distinct inputs, the rest not asked).")
