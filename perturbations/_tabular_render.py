@@ -45,7 +45,6 @@ class Style(NamedTuple):
 
 _POW10 = 10 ** np.arange(19, dtype=np.int64)
 _POW10F = 10.0 ** np.arange(19)
-_TEN_TO = 10.0 ** np.arange(-170, 171).astype(np.float64)  # at [170 + k]: 10.0**k
 # blocks of the table of integer pieces; a piece is found at 1000 * block + group
 _LEAD, _LEAD_NEGATIVE, _GROUP, _NOTHING = 0, 1, 2, 3
 
@@ -152,9 +151,10 @@ def _float_text(x: np.ndarray, style: Style) -> np.ndarray:
     plain = (a == 0) | ((a >= 1e-4) & (a < 1e15))
     if plain.all():
         return _positional(a, negative, style)
-    exponent = np.floor(np.log10(a[~plain])).astype(np.int64)
-    half = -exponent // 2  # 10**-exponent in two factors: 10**324 alone is inf
-    scaled = a[~plain] * _TEN_TO[170 + half] * _TEN_TO[170 - exponent - half]
+    # C's printf rounds the 15 significant digits correctly; scaling by powers of ten in
+    # floating point does not (two roundings can push a digit across its half)
+    parts = np.char.partition(np.char.mod("%.14e", a[~plain]), "e")
+    scaled, exponent = parts[:, 0].astype(np.float64), parts[:, 2].astype(np.int64)
     mantissa = _positional(scaled, negative[~plain], style._replace(min_decimals=0))
     power = np.abs(exponent)
     power_text = np.where(power < 10, np.char.add("0", power.astype(str)), power.astype(str))
