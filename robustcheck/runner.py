@@ -15,7 +15,6 @@ them in this process, in unit order, so the executor never changes a number.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
@@ -32,6 +31,7 @@ from ._cases import excerpt
 from ._files import jsonable
 from ._options import DEFAULT_SEVERITIES
 from ._outcomes import Clean, Crash, UnitOutcome, by_position
+from ._progress import progress_bar as _progress
 from ._suite import select
 from ._systematic import predict_probing
 from ._validate import check_batch_size, check_seed, check_severities, check_timeout
@@ -490,27 +490,3 @@ def _run_units(units: list[tuple[Perturbation, float]], adapter: Adapter, data: 
     if stopped is not None:
         stopped["message"] += f"; {len(done)} of {len(units)} units finished"
     return [done[i] for i in sorted(done)], stopped
-
-
-def _progress(progress: Any, total: int) -> Callable[[int, str], None]:
-    """``update(done, label)``; ``update(-1, "")`` closes."""
-    if callable(progress) and not isinstance(progress, bool):
-        def call(done: int, label: str) -> None:
-            if done >= 0:
-                progress(done, total, label)
-        return call
-    show = progress if progress is not None else sys.stderr.isatty()
-    if not show:
-        return lambda done, label: None
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, unit="run", desc="robustcheck", leave=False, dynamic_ncols=True)
-
-    def update(done: int, label: str) -> None:
-        if done < 0:
-            bar.close()
-            return
-        bar.set_postfix_str(label, refresh=False)
-        bar.update(done - bar.n)
-
-    return update
