@@ -5,8 +5,9 @@ probing (run by hand, not in CI).
 
 A scikit-learn HistGradientBoostingClassifier fitted on the breast-cancer table (its
 first 10 columns, tiled to ``--rows`` rows, default 20,000, each copy jittered by a
-relative 1e-6 so that every row is a distinct input) is audited under the ``format`` family (numbers written
-as strings: the model raises on every row of those units), in one process:
+relative 1e-6 so that every row is a distinct input) is audited under the ``format``
+family (numbers written as strings: the model raises on every row of those units), in
+one process:
 
 - **probing** (the default): each unit of more than ``PROBES`` distinct inputs is measured
   on a seeded sample of probes (``robustcheck._systematic``);
@@ -28,13 +29,13 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.datasets import load_breast_cancer  # noqa: E402
-from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import HistGradientBoostingClassifier
 
-import robustcheck  # noqa: E402
-from robustcheck import _systematic  # noqa: E402
+import robustcheck
+from robustcheck import _systematic
 
 
 def data(rows: int) -> tuple[pd.DataFrame, np.ndarray, HistGradientBoostingClassifier]:
