@@ -23,7 +23,7 @@ from perturbations import UnknownPerturbation
 from ._cases import input_at, perturbed_at, source_of
 from ._files import jsonable, unpack
 from ._metricinfo import MESSAGE_LIMIT
-from ._report_format import PERCENT, _clip, _finite, _inert
+from ._report_format import PERCENT, _finite, _inert
 from .errors import InvalidArgument
 
 __all__ = ["FLIPS_SHOWN", "FlipCases", "markdown", "summary_html"]
@@ -139,7 +139,7 @@ class FlipCases:
         message = None
         if crash is not None:
             first = str(crash.get("message")).strip().split("\n")[0]
-            message = _clip(f"{crash.get('type')}: {first}", MESSAGE_LIMIT)
+            message = f"{crash.get('type')}: {first}"[:MESSAGE_LIMIT]  # data: kept raw
         return {"clean": _decode(run, self.clean[side], i),
                 "answer": None if row.crashed[i] else _decode(run, (row.labels, row.values), i),
                 "crashed": bool(row.crashed[i]), "crash": message}

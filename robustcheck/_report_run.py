@@ -24,6 +24,7 @@ from ._report_format import (
     _duration,
     _failure,
     _finite,
+    _inert,
     _interval,
     _metric,
     _model_text,
@@ -52,7 +53,7 @@ def _context(result: RunResult, prefix: str = "") -> dict[str, Any]:
     examples = [_examples_of(result, name, example_ids[name], worst.get(name))
                 for name in example_ids]
     return {
-        "name": result.name,
+        "name": _inert(str(result.name)),
         "complete": result.complete,
         "incomplete": _incomplete(result),
         "score": {"text": "—" if result.score is None else f"{result.score:.1f}",

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._findings import findings, verdict
-from ._report_format import _interval, _number, _p
+from ._report_format import _inert, _interval, _number, _p
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
@@ -26,7 +26,7 @@ def _session(runs: list[dict[str, Any]], results: list[Any],
         found = findings(result)
         outcome = outcomes.get(item["label"])
         tests.append({
-            "label": item["label"], "p": item["p"], "name": result.name,
+            "label": item["label"], "p": item["p"], "name": _inert(str(result.name)),
             "outcome": outcome if outcome in OUTCOMES else None,
             "tags": v.tags, "cls": {"PASS": "pass", "FAIL": "fail"}.get(v.status, "unchecked"),
             "first": found[0].sentence if found else "",
@@ -83,7 +83,8 @@ def _comparison(label: str, comparison: Any) -> dict[str, Any]:
         rows.append({"perturbation": row["perturbation"], "severity": f"{row['severity']:g}",
                      "verdict": row["verdict"], "decided_by": ", ".join(decided),
                      "metrics": metrics})
-    return {"label": label, "a": comparison.a.name, "b": comparison.b.name, "rows": rows}
+    return {"label": _inert(label), "a": _inert(str(comparison.a.name)),
+            "b": _inert(str(comparison.b.name)), "rows": rows}
 
 
 def _value(metric: str, m: Mapping[str, Any]) -> str:

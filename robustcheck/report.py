@@ -42,7 +42,7 @@ from ._report_examples import (  # noqa: F401
     EXPECTED,
     INPUT_LIMIT,
 )
-from ._report_format import COLUMNS, PERCENT  # noqa: F401
+from ._report_format import COLUMNS, PERCENT, _inert  # noqa: F401
 from ._report_run import GLANCE, SCORE_DEFINITION, _context  # noqa: F401
 from ._report_session import _session
 
@@ -70,7 +70,8 @@ def render_run(result: RunResult, *, title: str | None = None) -> str:
             f"render_run needs a RunResult, got {type(result).__name__}; read a saved "
             "result with robustcheck.load(path) first")
     mark = "" if result.complete else "INCOMPLETE: "  # visible in the browser's tab too
-    return _render("run.html.j2", {"title": title or f"{mark}Robustness report: {result.name}",
+    name = _inert(str(result.name))
+    return _render("run.html.j2", {"title": title or f"{mark}Robustness report: {name}",
                                    "run": _context(result), "p": ""})
 
 

@@ -1,12 +1,21 @@
 """The HTML report in a real browser: headless Chromium opens run, comparison and session
-reports and must log no error, run no hostile data, draw the page, sort and filter.
+reports and must log no error, run no hostile data, draw the page, sort and filter; fit a
+390 px phone and a 1280 px desktop, print every column, and pass axe-core's accessibility
+rules in the light and the dark colour scheme.
 
 Chromium is driven by its command-line modes only (``--dump-dom``, ``--screenshot``,
-``--enable-logging=stderr``), so this needs no Python dependency. To watch the page's
-behaviour, a probe copy of a report gets two small scripts: one at the top of ``<head>``
-that records uncaught errors and ``console.error``/``warn``, one before ``</body>`` (so
-after the report's own script) that clicks headers, types into the filter and writes
-what it saw into ``data-`` attributes of ``<body>``, which ``--dump-dom`` prints.
+``--print-to-pdf``, ``--enable-logging=stderr``), so this needs no Python dependency. To
+watch the page's behaviour, a probe copy of a report gets two small scripts: one at the
+top of ``<head>`` that records uncaught errors and ``console.error``/``warn``, one before
+``</body>`` (so after the report's own script) that clicks headers, types into the filter
+and writes what it saw into ``data-`` attributes of ``<body>``, which ``--dump-dom``
+prints. The report's content security policy would block the probes: the copy drops it.
+
+axe-core is not a Python package: ``npm ci --prefix tests/axe`` (``.ci/run`` does it)
+installs the version pinned in ``tests/axe/package-lock.json`` into
+``tests/axe/node_modules``, where these tests read ``axe-core/axe.min.js``; the
+environment variable ``ROBUSTCHECK_AXE`` may name another ``axe.min.js``. Without it the
+tests run ``npm ci`` themselves, and skip only when there is no node/npm (or no Chromium).
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ import signal
 import struct
 import subprocess
 import tempfile
+import unicodedata
 import zlib
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -33,6 +44,7 @@ from sklearn.pipeline import make_pipeline
 
 import robustcheck
 from robustcheck import report
+from robustcheck.comparison import Comparison
 from robustcheck.errors import RobustnessError
 from robustcheck.results import RunResult
 
@@ -139,7 +151,8 @@ LATE_PROBE = """<script>
 # -- driving Chromium ------------------------------------------------------------------
 
 
-def chromium(tmp: Path, page: Path, *mode: str) -> tuple[str, list[str]]:
+def chromium(tmp: Path, page: Path, *mode: str, timeout: int = TIMEOUT
+             ) -> tuple[str, list[str]]:
     """Run headless Chromium once on ``page``: its stdout and its console lines."""
     assert BROWSER is not None
     profile = tempfile.mkdtemp(prefix="profile-", dir=tmp)
@@ -148,11 +161,11 @@ def chromium(tmp: Path, page: Path, *mode: str) -> tuple[str, list[str]]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                start_new_session=True)
     try:
-        out, err = process.communicate(timeout=TIMEOUT)
+        out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        pytest.fail(f"Chromium did not finish {page.name} in {TIMEOUT} s")
+        pytest.fail(f"Chromium did not finish {page.name} in {timeout} s")
     finally:  # helpers Chromium started in its session (we made one for it) go too
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
@@ -291,6 +304,28 @@ def run_page(words: RunResult, folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
+def compared(words: RunResult, chars: RunResult) -> Comparison:
+    # B = the word model, which the character model beats on a few rows: regressions.
+    return robustcheck.compare(chars, words)
+
+
+@pytest.fixture(scope="module")
+def comparison_page(compared: Comparison, folder: Path) -> Path:
+    data = json.loads(compared.to_json())
+    return report.write(report.render_comparison(data), folder / "comparison.html")
+
+
+@pytest.fixture(scope="module")
+def session_page(words: RunResult, chars: RunResult, compared: Comparison, folder: Path
+                 ) -> Path:
+    """Two audits and, against a baseline, the comparison's regressions."""
+    label = f"tests/test_model.py::test[{SCRIPT}]"
+    html = report.render_session([("tests/test_model.py::test_words", words), (label, chars)],
+                                 regressions=[(label, compared)])
+    return report.write(html, folder / "session.html")
+
+
+@pytest.fixture(scope="module")
 def probed_run(run_page: Path, folder: Path) -> tuple[Dom, list[str]]:
     """The run report's probe copy, opened once for the tests that read it."""
     page = probe_copy(run_page.read_text("utf-8"), folder / "run-probe.html")
@@ -326,13 +361,11 @@ def test_the_probe_would_see_a_payload_that_ran(run_page: Path, folder: Path) ->
 
 
 def test_a_comparison_report_opens_cleanly_and_hostile_data_stays_text(
-    words: RunResult, chars: RunResult, folder: Path,
+    compared: Comparison, comparison_page: Path, folder: Path,
 ) -> None:
-    # B = the word model, which the character model beats on a few rows: regressions.
-    data = json.loads(robustcheck.compare(chars, words).to_json())
-    verdicts = sorted(r["verdict"] for r in data["rows"])
+    page = comparison_page
+    verdicts = sorted(r["verdict"] for r in compared.rows)
     assert 0 < verdicts.count("regression") < len(verdicts)
-    page = report.write(report.render_comparison(data), folder / "comparison.html")
     html, console = dump_dom(folder, page)
     dom = Dom(html)
     assert_healthy(dom, console, "comparison")
@@ -467,11 +500,10 @@ def test_the_filter_and_the_failing_box_hide_the_rows_that_do_not_match(
 
 
 def test_a_session_report_opens_without_console_errors(
-    words: RunResult, chars: RunResult, folder: Path,
+    words: RunResult, session_page: Path, folder: Path,
 ) -> None:
-    html = report.render_session([("tests/test_model.py::test_words", words),
-                                  (f"tests/test_model.py::test[{SCRIPT}]", chars)])
-    page = report.write(html, folder / "session.html")
+    page = session_page
+    html = page.read_text("utf-8")
     dumped, console = dump_dom(folder, page)
     dom = Dom(dumped)
     assert_healthy(dom, console, "r1-results", "r2-results")
@@ -483,3 +515,392 @@ def test_a_session_report_opens_without_console_errors(
     assert seen["pwned"] == "undefined" and seen["problems"] == []
     assert set(seen["tables"]) == {"r1-results", "r2-results"}
     assert all(t["toolsHidden"] is False for t in seen["tables"].values())
+
+
+# -- a phone, a desktop, a printer, a screen reader ----------------------------------------
+#
+# Headless Chromium's --dump-dom keeps its window at least 500 px wide, so the layout is
+# measured in frames of an exact size: a harness page holds the probe copy of a report in
+# an <iframe> per viewport; the probe in each frame measures, runs axe-core and posts
+# what it found to the harness, which writes it into data- attributes of its <body>.
+# --virtual-time-budget makes Chromium wait for that (axe runs asynchronously).
+
+PHONE, DESKTOP = (390, 844), (1280, 900)
+PRINTED = 718  # CSS px across an A4 page inside 10 mm margins: the print layout's width
+AXE_TIMEOUT = 240
+# axe-core: `npm ci --prefix tests/axe` (run by .ci/run) installs the version pinned in
+# tests/axe/package-lock.json here; ROBUSTCHECK_AXE may name another axe.min.js.
+AXE_HOME = Path(__file__).resolve().parent / "axe"
+AXE = Path(os.environ.get("ROBUSTCHECK_AXE")
+           or AXE_HOME / "node_modules" / "axe-core" / "axe.min.js")
+# The rules a colour scheme can change: the dark pass runs these, the light pass all.
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+
+LAYOUT_PROBE = """<script>
+(function () {
+  "use strict";
+  var mode = (location.hash.match(/axe=([a-z]+)/) || [])[1] || "";
+  var colourRules = COLOUR_RULES;
+  function all(selector) { return Array.prototype.slice.call(document.querySelectorAll(selector)); }
+  function edges(el) {
+    var r = el.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, width: r.width};
+  }
+  function smallestText() {
+    // Chart text as drawn: its font size times the drawing's scale (viewBox to screen).
+    var sizes = all("svg.chart text").map(function (t) {
+      var m = t.getScreenCTM();
+      return parseFloat(getComputedStyle(t).fontSize) * (m ? Math.sqrt(m.a * m.a + m.b * m.b) : 1);
+    });
+    all(".bars .what, .bars .value, .bars .ticks span, ul.legend li").forEach(function (e) {
+      sizes.push(parseFloat(getComputedStyle(e).fontSize));
+    });
+    return sizes.length ? Math.min.apply(null, sizes) : null;
+  }
+  function headers(table) {
+    return Array.prototype.map.call(table.tHead.rows[0].cells, function (th) {
+      return {text: th.textContent.trim(), right: edges(th).right, width: edges(th).width};
+    });
+  }
+  function firstRow(selector) {  // the cells of a table's first data row, as drawn
+    var row = document.querySelector(selector);
+    return row ? Array.prototype.map.call(row.cells, function (td) {
+      var box = edges(td);
+      return {text: td.textContent.trim().slice(0, 40), right: box.right, width: box.width,
+              shown: getComputedStyle(td).display !== "none" && box.width > 0};
+    }) : null;
+  }
+  function anchors() {  // what the header's links jump to lands below the sticky header
+    var header = document.querySelector("header.top");
+    var out = [];
+    all("header.top nav a[href^='#']").forEach(function (a) {
+      var target = document.getElementById(a.getAttribute("href").slice(1));
+      if (!target) { return; }
+      target.scrollIntoView({block: "start"});
+      out.push({id: target.id, top: edges(target).top, header: edges(header).bottom});
+    });
+    window.scrollTo(0, 0);
+    return out;
+  }
+  function measure() {
+    // the verdict's heading; a comparison without a verdict banner: its verdicts card
+    var verdict = document.getElementById("verdict-title") ||
+      document.getElementById("session-verdict-title") || document.getElementById("verdict") ||
+      document.getElementById("verdicts");
+    var summary = document.querySelector("table.summary");
+    var big = document.querySelector("table[data-sortable]");
+    var cell = big && big.tBodies[0].rows[0] && big.tBodies[0].rows[0].cells[0];
+    return {
+      width: innerWidth, height: innerHeight,
+      dark: matchMedia("(prefers-color-scheme: dark)").matches,
+      scrollWidth: document.documentElement.scrollWidth,
+      verdict: verdict ? edges(verdict) : null, font: smallestText(),
+      summary: summary ? headers(summary) : null,
+      pinned: cell ? getComputedStyle(cell).position : null,
+      bigHeight: big ? big.getBoundingClientRect().height : null,
+      comparison: firstRow("#comparison tbody[data-row] tr"),
+      regressions: firstRow("table.regressions tbody tr"),
+      wraps: all(".tablewrap").filter(function (w) { return w.offsetParent; }).map(function (w) {
+        return {scroll: w.scrollWidth, client: w.clientWidth, focusable: w.tabIndex >= 0};
+      })
+    };
+  }
+  function prune() {
+    // axe-core's time grows with the page. Rows of a table past the twelfth repeat the
+    // markup of those before, so they go, but for the first row of each kind (its class
+    // and its status); so does a session's second audit (the same template as the first).
+    all("table").forEach(function (table) {
+      var seen = {}, count = 0;
+      Array.prototype.slice.call(table.tBodies).forEach(function (body) {
+        var units = body.hasAttribute("data-row") ? [body] : Array.prototype.slice.call(body.rows);
+        units.forEach(function (unit) {
+          var status = unit.querySelector(".status");
+          var kind = unit.className + "|" + (status ? status.className : "");
+          count += 1;
+          if (count > 12 && seen[kind]) { unit.remove(); }
+          seen[kind] = true;
+        });
+      });
+    });
+    all("section.run ~ section.run").forEach(function (section) { section.remove(); });
+  }
+  window.addEventListener("load", function () {
+    var out = {frame: window.name, first: measure(), anchors: anchors()};
+    all("details").forEach(function (d) { d.open = true; });
+    setTimeout(function () { opened(out); }, 50);  // after the page's "toggle" handlers
+  });
+  function opened(out) {
+    out.open = measure();
+    var send = function () { parent.postMessage(JSON.stringify(out), "*"); };
+    if (!mode) { send(); return; }
+    var options = {resultTypes: ["violations"]};
+    if (mode === "colour") { options.runOnly = colourRules; }
+    prune();
+    window.axe.run(document, options).then(function (result) {
+      out.axe = result.violations.map(function (v) {
+        return {id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+                nodes: v.nodes.slice(0, 3).map(function (n) {
+                  return n.target.join(" ") + ": " + (n.failureSummary || "").slice(0, 200);
+                })};
+      });
+      send();
+    }, function (error) {
+      out.axe = [{id: "axe failed", impact: "critical", help: String(error), count: 1, nodes: []}];
+      send();
+    });
+  }
+})();
+</script>""".replace("COLOUR_RULES", json.dumps(COLOUR_RULES))
+
+HARNESS = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>
+FRAMES
+<script>
+window.addEventListener("message", function (e) {
+  document.body.setAttribute("data-" + JSON.parse(e.data).frame, e.data);
+});
+</script></body></html>"""
+
+
+@pytest.fixture(scope="session")
+def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """axe-core's script; installed from tests/axe with npm when it is not there yet."""
+    if os.environ.get("ROBUSTCHECK_AXE") and not AXE.is_file():
+        pytest.fail(f"ROBUSTCHECK_AXE names {AXE}, which is not a file")
+    if not AXE.is_file():
+        npm = shutil.which("npm")
+        if npm is None or shutil.which("node") is None:
+            pytest.skip(f"axe-core is not at {AXE} and there is no node/npm to install it "
+                        "(`npm ci --prefix tests/axe`)")
+        # Into a scratch folder, then moved in one rename: two workers may race here.
+        scratch = tmp_path_factory.mktemp("axe")
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(AXE_HOME / name, scratch / name)
+        done = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                              cwd=scratch, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"npm ci in tests/axe failed:\n{done.stderr[-2000:]}"
+        with contextlib.suppress(OSError):  # the other worker's copy is as good
+            os.replace(scratch / "node_modules", AXE_HOME / "node_modules")
+    return AXE.read_text("utf-8")
+
+
+def print_styles(html: str) -> str:
+    """The page as printed: its print rules apply on screen (screen rules stay too)."""
+    html, found = re.subn(r"@media print\s*\{", "@media all {", html)
+    assert found == 1
+    return html
+
+
+def layout(folder: Path, page: Path, axe: str, *frames: tuple[str, int, int, str],
+           dark: bool = False, printed: bool = False) -> dict[str, dict[str, Any]]:
+    """Open ``page`` in a frame per (name, width, height, axe mode) and return what the
+    probe measured in each. A mode "" runs no axe, "all" every rule, "colour" the colour
+    rules."""
+    html = page.read_text("utf-8")
+    if printed:
+        html = print_styles(html)
+    html, dropped = re.subn(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    assert dropped == 1
+    end = html.rindex("</body>")
+    stem = f"{page.stem}-{'dark' if dark else 'light'}{'-print' if printed else ''}"
+    probe = folder / f"{stem}-layout.html"
+    # A closing tag inside axe's source would end the script element early.
+    script = axe.replace("</script", "<\\/script") if any(m for *_, m in frames) else ""
+    probe.write_text(html[:end] + f"<script>{script}</script>" + LAYOUT_PROBE + html[end:],
+                     "utf-8")
+    iframes = "\n".join(
+        f'<iframe name="{name}" src="{probe.name}#axe={mode}" width="{w}" height="{h}" '
+        'style="border:0;display:block"></iframe>' for name, w, h, mode in frames)
+    harness = folder / f"{stem}-harness.html"
+    harness.write_text(HARNESS.replace("FRAMES", iframes), "utf-8")
+    width = max(w for _, w, _, _ in frames) + 40
+    mode = ["--dump-dom", "--virtual-time-budget=600000", "--hide-scrollbars",
+            f"--window-size={width},1000", *(["--force-dark-mode"] if dark else [])]
+    dumped, _ = chromium(folder, harness, *mode, timeout=AXE_TIMEOUT)
+    body = Dom(dumped).body()
+    found = {name: json.loads(body[f"data-{name}"]) for name, *_ in frames
+             if f"data-{name}" in body}
+    assert set(found) == {name for name, *_ in frames}, f"a frame did not report: {found}"
+    return found
+
+
+def serious(found: dict[str, Any]) -> list[str]:
+    return [f"{v['impact']} {v['id']} ({v['count']}): {v['help']}; " + " | ".join(v["nodes"])
+            for v in found.get("axe", []) if v["impact"] in ("serious", "critical")]
+
+
+def assert_fits(seen: dict[str, Any], kind: str) -> None:
+    """Nothing wider than the viewport, the verdict in the first screen, charts readable."""
+    first, opened = seen["first"], seen["open"]
+    width = first["width"]
+    for state in (first, opened):  # every <details> closed, then every one open
+        assert state["scrollWidth"] <= width, f"{kind} scrolls sideways at {width} px"
+        for wrap in state["wraps"]:  # a frame that scrolls can be scrolled by keyboard
+            assert wrap["scroll"] <= wrap["client"] + 1 or wrap["focusable"], wrap
+    verdict = first["verdict"]
+    assert verdict is not None and verdict["top"] >= 0 and verdict["bottom"] <= first["height"]
+    if first["font"] is not None:
+        assert first["font"] >= 11, f"chart text drawn at {first['font']:.1f} px"
+    if first["summary"]:  # one row per perturbation: every column on screen
+        assert all(h["width"] > 0 and h["right"] <= width for h in first["summary"]), \
+            first["summary"]
+    if first["pinned"] is not None:
+        assert first["pinned"] == "sticky"
+    for row in (opened["comparison"], opened["regressions"]):
+        # A comparison's A, B, delta, p and verdict are all on screen (a row may stack).
+        shown = [c for c in row or [] if c["shown"]]
+        assert all(c["right"] <= width for c in shown), row
+    for jump in seen["anchors"]:
+        assert jump["top"] >= jump["header"] - 1, f"the header covers #{jump['id']}"
+
+
+PAGES = ["run", "comparison", "session"]
+
+
+@pytest.fixture(scope="module")
+def pages(run_page: Path, comparison_page: Path, session_page: Path) -> dict[str, Path]:
+    return {"run": run_page, "comparison": comparison_page, "session": session_page}
+
+
+@pytest.mark.parametrize("kind", PAGES)
+def test_a_phone_and_a_desktop_show_every_column_without_scrolling_sideways(
+    kind: str, pages: dict[str, Path], folder: Path, axe_source: str,
+) -> None:
+    """At 390 and 1280 px: no sideways scroll, the verdict in the first screen, every
+    column of the summary on screen, chart text of 11 px or more; and axe-core finds no
+    serious or critical problem (every rule, every <details> open)."""
+    seen = layout(folder, pages[kind], axe_source, ("phone", *PHONE, "all"),
+                  ("desktop", *DESKTOP, ""))
+    for name in ("phone", "desktop"):
+        assert_fits(seen[name], f"{kind} ({name})")
+    assert serious(seen["phone"]) == []
+    if kind == "comparison":  # A, B, delta, p and the verdict of a row, all shown
+        row = seen["phone"]["open"]["comparison"]
+        assert row is not None and all(c["shown"] for c in row[4:8] + row[-1:]), row
+    if kind == "session":
+        row = seen["phone"]["open"]["regressions"]
+        assert row is not None and all(c["shown"] for c in row[3:]), row
+
+
+@pytest.mark.parametrize("kind", PAGES)
+def test_the_dark_scheme_keeps_text_and_links_legible(
+    kind: str, pages: dict[str, Path], folder: Path, axe_source: str,
+) -> None:
+    """--force-dark-mode switches prefers-color-scheme: the colour rules of axe-core."""
+    seen = layout(folder, pages[kind], axe_source, ("phone", *PHONE, "colour"), dark=True)
+    assert seen["phone"]["first"]["dark"] is True
+    assert serious(seen["phone"]) == []
+
+
+@pytest.mark.parametrize("kind", PAGES)
+def test_screenshots_at_desktop_and_phone_width_draw_the_page(
+    kind: str, pages: dict[str, Path], folder: Path,
+) -> None:
+    """The acceptance screenshots (ROBUSTCHECK_SCREENSHOTS=DIR keeps a copy of each)."""
+    keep = os.environ.get("ROBUSTCHECK_SCREENSHOTS")
+    for width, height in (DESKTOP, PHONE):
+        shot = folder / f"{kind}-{width}.png"
+        _, console = chromium(folder, pages[kind], f"--screenshot={shot}", "--hide-scrollbars",
+                              f"--window-size={width},{height}")
+        assert console_problems(console) == []
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, Path(keep) / shot.name)
+        rgb = png_pixels(shot)[..., :3]
+        assert rgb.shape[:2] == (height, width)
+        inked = np.asarray((rgb < 235).any(axis=2))
+        assert inked.mean() > 0.03, f"the {kind} screenshot at {width} px is (nearly) blank"
+        # drawn across the width, not squeezed into one side (the page scales to the screen)
+        columns = inked.mean(axis=0)
+        assert columns[: width // 3].mean() > 0.01 and columns[width // 3:].mean() > 0.01
+
+
+# -- print ----------------------------------------------------------------------------------
+
+
+def pdf_text(data: bytes) -> list[str]:
+    """The text of each page of a PDF Chromium printed, without a PDF library: its page
+    objects, their fonts' ToUnicode maps, and the glyph strings of their content streams
+    (Skia writes no object streams, and text as hex glyph ids shown with Tj or TJ)."""
+    heads = list(re.finditer(rb"(?m)^(\d+) 0 obj\b", data))
+    objects = {int(m.group(1)): data[m.end():end.start() if end else len(data)]
+               for m, end in zip(heads, [*heads[1:], None])}
+
+    def stream(number: int) -> bytes:
+        body = objects[number]  # a dictionary, then /Length bytes of (compressed) data
+        start = re.search(rb"stream\r?\n", body)
+        length = re.search(rb"/Length (\d+)\b(?! 0 R)", body)
+        assert start is not None and length is not None
+        raw = body[start.end():start.end() + int(length.group(1))]
+        return zlib.decompress(raw) if b"FlateDecode" in body[:start.start()] else raw
+
+    def unicode_map(number: int) -> dict[int, str]:
+        text, out = stream(number), {}
+        for block in re.findall(rb"beginbfchar(.*?)endbfchar", text, re.S):
+            for code, value in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+                out[int(code, 16)] = bytes.fromhex(value.decode()).decode("utf-16-be")
+        for block in re.findall(rb"beginbfrange(.*?)endbfrange", text, re.S):
+            for low, high, value in re.findall(
+                    rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
+                for i, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
+                    out[code] = chr(int(value, 16) + i)
+        return out
+
+    pages = []
+    for body in objects.values():
+        if not re.match(rb"\s*<</Type /Page\b(?!s)", body):
+            continue
+        fonts: dict[bytes, dict[int, str]] = {}
+        listed = re.search(rb"/Font\s*<<(.*?)>>", body, re.S)
+        for name, ref in re.findall(rb"/(\w+)\s+(\d+) 0 R", listed.group(1) if listed else b""):
+            to_unicode = re.search(rb"/ToUnicode (\d+) 0 R", objects[int(ref)])
+            fonts[name] = unicode_map(int(to_unicode.group(1))) if to_unicode else {}
+        contents = re.search(rb"/Contents (\d+) 0 R", body)
+        assert contents is not None
+        font: dict[int, str] = {}
+        words: list[str] = []
+        shows = rb"/(\w+) [\d.]+ Tf|\[(.*?)\]\s*TJ|<([0-9a-fA-F]*)>\s*Tj|(ET)"
+        for show in re.finditer(shows, stream(int(contents.group(1))), re.S):
+            if show.group(1):
+                font = fonts.get(show.group(1), {})
+            elif show.group(4):  # the end of a text object: a line, a cell
+                words.append("\n")
+            else:
+                strings = (re.findall(rb"<([0-9a-fA-F]*)>", show.group(2))
+                           if show.group(2) is not None else [show.group(3)])
+                for glyphs in strings:
+                    words.append("".join(font.get(int(glyphs[i:i + 4], 16), "?")
+                                         for i in range(0, len(glyphs), 4)))
+        pages.append(unicodedata.normalize("NFKC", "".join(words)))  # ligatures: fi, fl
+    return pages
+
+
+def test_a_printed_report_keeps_every_column_and_prints_closed_sections_open(
+    run_page: Path, folder: Path,
+) -> None:
+    # The print layout on screen, as wide as an A4 page: no table wider than the page.
+    printed = layout(folder, run_page, "", ("printed", PRINTED, 1000, ""), printed=True)
+    first = printed["printed"]["first"]
+    assert first["scrollWidth"] <= PRINTED
+    assert all(w["scroll"] <= w["client"] + 1 for w in first["wraps"]), first["wraps"]
+    assert first["bigHeight"] > 100, "the closed full table is not printed"
+    assert first["summary"] and all(h["right"] <= PRINTED for h in first["summary"])
+    # The PDF itself: both tables' headers, in order, the last column's included.
+    pdf = folder / "run.pdf"
+    chromium(folder, run_page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    pages = [" ".join(page.split()) for page in pdf_text(pdf.read_bytes())]
+    html = run_page.read_text("utf-8")
+    for table in ("summary", "results"):
+        headers = " ".join(table_headers(html, table))  # a header may wrap: words, in order
+        assert headers.endswith(" Check")
+        with_header = [i for i, page in enumerate(pages) if headers in page]
+        assert with_header, f"the {table} table's headers {headers!r} are not in the PDF"
+        if table == "results":  # long enough for two pages: its header repeats on each
+            assert len(with_header) >= 2, with_header
+
+
+def table_headers(html: str, table_id: str) -> list[str]:
+    """The text of the header cells of the first row of a table, from the report."""
+    start = html.index(f'id="{table_id}"')
+    head = html[start:html.index("</tr>", start)]
+    cells = re.findall(r"<th\b[^>]*>(.*?)</th>", head, re.S)
+    return [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells]

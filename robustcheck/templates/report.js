@@ -65,4 +65,48 @@
     tools.hidden = false;
     applyFilter(tools, table);
   });
+
+  // A link's target lands below the sticky header (scroll-margin-top reads --top).
+  var header = document.querySelector("header.top");
+  // A box that scrolls (a wide table, a long input) must be reachable by keyboard to be
+  // scrolled; a table's frame or a section also gets a name.
+  function scrolls(box) {
+    var style = getComputedStyle(box);
+    return (box.scrollWidth > box.clientWidth + 1 && /auto|scroll/.test(style.overflowX)) ||
+      (box.scrollHeight > box.clientHeight + 1 && /auto|scroll/.test(style.overflowY));
+  }
+  function layout() {
+    if (header) {
+      document.documentElement.style.setProperty("--top", header.offsetHeight + "px");
+    }
+    Array.prototype.forEach.call(document.querySelectorAll(".tablewrap, section, .text"), function (box) {
+      if (box.hasAttribute("tabindex") || !scrolls(box)) { return; }
+      box.setAttribute("tabindex", "0");
+      if (box.classList.contains("text")) { return; }
+      var title = box.querySelector("caption, h2");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", (title ? title.textContent : "Table") + ", scrolls sideways");
+    });
+  }
+  layout();
+  window.addEventListener("resize", layout);
+  document.addEventListener("toggle", layout, true);
+
+  // Pointing at a legend entry singles out its curve, as pointing at the curve does.
+  Array.prototype.forEach.call(document.querySelectorAll(".curves-figure"), function (figure) {
+    var chart = figure.querySelector("svg.curves");
+    var series = chart ? chart.querySelectorAll(".series") : [];
+    Array.prototype.forEach.call(figure.querySelectorAll(".legend li[data-series]"), function (item) {
+      var line = series[parseInt(item.getAttribute("data-series"), 10)];
+      if (!line) { return; }
+      item.addEventListener("mouseenter", function () {
+        chart.classList.add("singled");
+        line.classList.add("on");
+      });
+      item.addEventListener("mouseleave", function () {
+        chart.classList.remove("singled");
+        line.classList.remove("on");
+      });
+    });
+  });
 })();
