@@ -85,15 +85,13 @@ class _Summary:
     reason: str
     stopped: str | None
     findings: list[tuple[str, str]]
-    """``(level, sentence)``, most severe first, the clean pass's violations included."""
+    """``(level, sentence)``, most severe first, the clean pass's crashes first."""
     lines: list[_Line]
 
 
 def _summarise(result: Any) -> _Summary:
     v = verdict(result)
-    found = [("major", f"clean inputs: {violation}")
-             for violation in result.clean.get("violations") or []]
-    found += [(f.level, f.sentence) for f in findings(result)]
+    found = [(f.level, f.sentence) for f in findings(result)]  # the clean pass's first
     stop = getattr(result, "stopped", None)
     score = result.score
     return _Summary(

@@ -378,3 +378,24 @@ def test_outcomes_from_xdist_workers_reach_the_summary(
     text = (pytester.path / "s.md").read_text("utf-8")
     assert "\\[strict\\] (test failed)" in text
     assert "\\[loose &lt;b&gt;\\] (test skipped)" in text
+
+
+def test_a_clean_pass_that_breaks_a_threshold_is_one_finding_listed_first():
+    from robustcheck._markdown import run_summary_markdown
+
+    texts = [f"review number {i}" for i in range(40)]
+
+    def fragile(batch):
+        if any(t.endswith("7") for t in batch):
+            raise ValueError("cannot read a seven")
+        return ["pos"] * len(batch)
+
+    result = robustcheck.run(fragile, texts, ["pos"] * 40, perturbations=["case.upper"],
+                             severities=[1.0], progress=False, name="fragile")
+    with pytest.raises(RobustnessError):
+        result.check(max_crash_rate=0)
+    text = run_summary_markdown(result)
+    listed = [line for line in text.splitlines() if line.startswith("- **")]
+    assert listed[0].startswith("- **major** The model crashes on 10% \\[4.0, 23.1\\] of "
+                                "the clean inputs")
+    assert sum("clean inputs" in line for line in listed) == 1
