@@ -103,23 +103,8 @@ def _nothing_listed(modality: str | None, family: str | None, everything: list[A
 def cmd_run(args: argparse.Namespace) -> int:
     # Before the audit: a typo in an output path must not cost the whole run.
     _check_outputs({"--json": args.json, "--report": args.report, "--summary": args.summary})
-    frame = load_data(args.data, args.format)
-    columns = [str(c) for c in frame.columns]
-    for option, column in (("--input-column", args.input_column),
-                           ("--label-column", args.label_column)):
-        if column is not None and column not in frame.columns:
-            raise UsageError(f"{option} {column!r}: no such column in {args.data}; columns: "
-                             f"{', '.join(columns[:20])}")
+    inputs, labels = _data_of(args)
     model = load_model(args.model)
-    labels = frame[args.label_column].tolist() if args.label_column else None
-    if args.input_column:
-        inputs: Any = frame[args.input_column].tolist()
-        bad = next((i for i, x in enumerate(inputs) if not isinstance(x, str)), None)
-        if bad is not None:
-            raise UsageError(f"--input-column {args.input_column!r}: row {bad} is "
-                             f"{inputs[bad]!r}, not text; fill or drop empty rows")
-    else:
-        inputs = frame.drop(columns=[args.label_column]) if args.label_column else frame
     default = "text" if args.input_column else "tabular"
     from .runner import run
 
@@ -186,6 +171,42 @@ def _stop_status(result: Any) -> int:
     return 130 if kind == "interrupted" else 3
 
 
+def _data_of(args: argparse.Namespace) -> tuple[Any, list[Any] | None]:
+    """``(inputs, labels)`` from ``--data`` and its column options: the texts of
+    ``--input-column``, or every other column as a table."""
+    frame = load_data(args.data, args.format)
+    columns = [str(c) for c in frame.columns]
+    for option, column in (("--input-column", args.input_column),
+                           ("--label-column", args.label_column)):
+        if column is not None and column not in frame.columns:
+            raise UsageError(f"{option} {column!r}: no such column in {args.data}; columns: "
+                             f"{', '.join(columns[:20])}")
+    labels = frame[args.label_column].tolist() if args.label_column else None
+    if args.input_column:
+        inputs: Any = frame[args.input_column].tolist()
+        bad = next((i for i, x in enumerate(inputs) if not isinstance(x, str)), None)
+        if bad is not None:
+            raise UsageError(f"--input-column {args.input_column!r}: row {bad} is "
+                             f"{inputs[bad]!r}, not text; fill or drop empty rows")
+    else:
+        inputs = frame.drop(columns=[args.label_column]) if args.label_column else frame
+    return inputs, labels
+
+
+def _add_data_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument("--data", required=required, metavar="FILE",
+                        help="CSV, JSONL or Parquet" + ("" if required else
+                                                        ": the data both results were made "
+                                                        "from, to show the inputs of the "
+                                                        "samples that flipped"))
+    parser.add_argument("--format", choices=["csv", "tsv", "jsonl", "parquet"],
+                        help="the data format when the extension does not say it")
+    parser.add_argument("--input-column", metavar="C",
+                        help="the text column (text audit); without it every column but "
+                             "the label is a feature (tabular audit)")
+    parser.add_argument("--label-column", metavar="C", help="the true labels")
+
+
 # -- compare and report ---------------------------------------------------------------------
 
 
@@ -193,7 +214,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .comparison import compare
 
     _check_outputs({"--json": args.json, "--report": args.report})
-    comparison = compare(args.a, args.b, alpha=args.alpha)
+    inputs, labels = _data_of(args) if args.data else (None, None)
+    comparison = compare(args.a, args.b, alpha=args.alpha, inputs=inputs, labels=labels)
     print(comparison.table())
     spare: list[Path] = []
     saved = True
@@ -307,13 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="audit a model on a data file")
     run.add_argument("--model", required=True, metavar="MODULE:ATTR",
                      help="the model object, or a zero-argument factory returning it")
-    run.add_argument("--data", required=True, metavar="FILE", help="CSV, JSONL or Parquet")
-    run.add_argument("--format", choices=["csv", "tsv", "jsonl", "parquet"],
-                     help="the data format when the extension does not say it")
-    run.add_argument("--input-column", metavar="C",
-                     help="the text column (text audit); without it every column but the "
-                          "label is a feature (tabular audit)")
-    run.add_argument("--label-column", metavar="C", help="the true labels")
+    _add_data_options(run, required=True)
     run.add_argument("--perturbations", nargs="+", metavar="NAME",
                      help="names, families or a modality (default: the modality's suite)")
     run.add_argument("--name", help="the model's name in the report (default: MODULE:ATTR)")
@@ -337,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--alpha", type=float, default=0.05, help="significance (default 0.05)")
     cmp.add_argument("--report", metavar="PATH", help="write the HTML comparison here")
     cmp.add_argument("--json", metavar="PATH", help="write the comparison JSON here")
+    _add_data_options(cmp, required=False)
     cmp.set_defaults(handler=cmd_compare)
 
     rep = commands.add_parser("report", help="render the HTML report of a result JSON")

@@ -436,3 +436,39 @@ def test_a_damaged_comparison_json_is_a_usage_error(
     assert code == 2
     assert f"{path}: {message}" in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_compare_with_the_data_shows_the_inputs_of_the_samples_that_flipped(
+    review_csv: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = tmp_path / "brittle_models.py"
+    module.write_text(textwrap.dedent("""
+        from robustcheck.demo import word_model
+
+        def brittle():
+            model = word_model()
+
+            def predict(texts):
+                out = list(model.predict(texts))
+                return ["negative" if any(c in t for c in "qxzj") else o
+                        for t, o in zip(texts, out)]
+            return predict
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    common = ["--data", review_csv, "--input-column", "text", "--label-column", "label",
+              "--perturbations", "typo.keyboard", "--quiet"]
+    assert main(["run", "--model", "robustcheck.demo:word_model", *common,
+                 "--json", str(tmp_path / "a.json")]) == 0
+    assert main(["run", "--model", "brittle_models:brittle", *common,
+                 "--json", str(tmp_path / "b.json")]) == 0
+    pair = [str(tmp_path / "a.json"), str(tmp_path / "b.json")]
+    assert main(["compare", *pair, "--json", str(tmp_path / "blind.json")]) == 1
+    assert main(["compare", *pair, "--json", str(tmp_path / "c.json"),
+                 "--data", review_csv, "--input-column", "text", "--label-column",
+                 "label"]) == 1
+    blind = json.loads((tmp_path / "blind.json").read_text())
+    seen = json.loads((tmp_path / "c.json").read_text())
+    assert (blind["flips"]["inputs"], seen["flips"]["inputs"]) == ("examples", "data")
+    texts = [s for r in seen["rows"] if "flips" in r for s in r["flips"]["worse"]["samples"]]
+    assert texts and all(isinstance(s["perturbed"], str) for s in texts)
+    assert all(any(c in s["perturbed"] for c in "qxzj") for s in texts)
