@@ -69,6 +69,7 @@ def _comparison_context(c: Mapping[str, Any]) -> dict[str, Any]:
         "flips_shown": int(_finite((c.get("flips") or {}).get("shown")) or 5),
         "flips_from_examples": flips_from == "examples",
         "partial": [s for s, side in (("A", a), ("B", b)) if side.get("complete") is False],
+        "verdict": _banner(summary, a, b),
         "unpaired": [str(k) for k in c.get("unpaired") or []],
     }
 
@@ -293,3 +294,22 @@ def _side_by_side(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, 
     fa, fb = flat(a), flat(b)
     return [{"label": k, "a": fa.get(k, "—"), "b": fb.get(k, "—"),
              "differs": fa.get(k) != fb.get(k)} for k in dict.fromkeys([*fa, *fb])]
+
+
+def _banner(summary: Mapping[str, Any], a: Mapping[str, Any], b: Mapping[str, Any]
+            ) -> dict[str, Any]:
+    """The comparison's verdict first: REGRESSION when any row is one (what makes
+    ``robustcheck compare`` exit 1), else MIXED, IMPROVEMENT or NO SIGNIFICANT CHANGE;
+    INCOMPLETE when a run stopped early."""
+    counts = {k: int(_finite(summary.get(k)) or 0)
+              for k in ("regressions", "mixed", "improvements", "unchanged")}
+    status, cls = next(((word, c) for key, word, c in (
+        ("regressions", "REGRESSION", "fail"), ("mixed", "MIXED", "unchecked"),
+        ("improvements", "IMPROVEMENT", "pass")) if counts[key]),
+        ("NO SIGNIFICANT CHANGE", "pass"))
+    tags = [status] + (["INCOMPLETE"] if any(side.get("complete") is False
+                                             for side in (a, b)) else [])
+    reason = ", ".join(f"{n} {key if n != 1 else key.rstrip('s')}"
+                       for key, n in counts.items() if n and key != "unchanged")
+    return {"tags": tags, "cls": cls,
+            "reason": f"B against A: {reason or 'no row changed significantly'}"}

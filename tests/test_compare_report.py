@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -388,3 +389,31 @@ def test_a_summary_without_significant_rows_says_so() -> None:
                             audit(model(a_fails), "b", texts))
     assert "No significant difference." in c.to_markdown()
     assert "0 regressions" in c.to_markdown() and "<table>" not in c._repr_html_()
+
+
+@pytest.mark.parametrize(("summary", "tags", "reason"), [
+    ({"regressions": 2, "mixed": 1, "improvements": 3, "unchanged": 9}, ["REGRESSION"],
+     "B against A: 2 regressions, 1 mixed, 3 improvements"),
+    ({"regressions": 0, "mixed": 1, "improvements": 1, "unchanged": 9}, ["MIXED"],
+     "B against A: 1 mixed, 1 improvement"),
+    ({"regressions": 0, "mixed": 0, "improvements": 0, "unchanged": 9},
+     ["NO SIGNIFICANT CHANGE"], "B against A: no row changed significantly"),
+])
+def test_the_comparison_report_opens_with_its_verdict(summary, tags, reason):
+    from robustcheck._report_compare import _banner
+
+    banner = _banner(summary, {"complete": True}, {"complete": True})
+    assert (banner["tags"], banner["reason"]) == (tags, reason)
+    assert _banner(summary, {"complete": True}, {"complete": False})["tags"] == \
+        [*tags, "INCOMPLETE"]
+
+
+def test_the_verdict_banner_comes_before_everything_else_in_the_html(tmp_path):
+    import robustcheck as rc
+
+    reports = Path(__file__).resolve().parents[1] / "reports"
+    a = rc.load(reports / "sentiment-v1-words.json")
+    b = rc.load(reports / "sentiment-v2-chars.json")
+    html = rc.compare(a, b).to_html(tmp_path / "c.html").read_text("utf-8")
+    assert html.index('id="verdict"') < html.index('id="summary"') < html.index('id="delta"')
+    assert '<span class="verdict-word">REGRESSION</span>' in html
