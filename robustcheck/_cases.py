@@ -48,11 +48,7 @@ def failing_cases(result: Any, data: Dataset,
         if row.failed is None or not row.failed.any():
             continue
         positions = np.flatnonzero(row.failed)
-        if row.inputs:
-            after = [row.inputs.get(i) for i in positions.tolist()]
-        else:
-            after = perturbed_at(data, suite[row.perturbation], row.severity, result.seed,
-                                 positions)
+        after = _perturbed(result, row, data, suite, positions)
         for i, perturbed in zip(positions.tolist(), after):
             crash = crash_index.get((row.perturbation, row.severity, i))
             out.append({
@@ -98,21 +94,18 @@ CASE_COLUMNS = ("perturbation", "severity", "index", "input", "perturbed", "labe
 def all_cases(result: Any, data: Dataset, suite: dict[str, Any]) -> list[dict[str, Any]]:
     """One dict per sample that a row's perturbation changed (keys :data:`CASE_COLUMNS`),
     its perturbed input regenerated from the seed. Unchanged samples are left out: the
-    model saw the clean input again, and its answer is the clean one."""
+    model saw the clean input again, and its answer is the clean one; so are the inputs
+    a systematic crash left unasked (``row.evaluated``): the model never saw them."""
     clean = _clean_answers(result)
     confidence = unpack(result.clean["confidence"]) if "confidence" in result.clean else None
     crash_index = {(c["perturbation"], c["severity"], c["index"]): c for c in result.crashes}
     out = []
     for row in result.rows:
-        positions = np.flatnonzero(row.changed)
+        asked = row.changed if row.evaluated is None else row.changed & row.evaluated
+        positions = np.flatnonzero(asked)
         if not len(positions):
             continue
-        if row.inputs or "attack" in row.details:
-            # an attack's inputs cannot be regenerated: the result keeps those it found
-            after = [row.inputs.get(i) for i in positions.tolist()]
-        else:
-            after = perturbed_at(data, suite[row.perturbation], row.severity, result.seed,
-                                 positions)
+        after = _perturbed(result, row, data, suite, positions)
         predicted = _answers(result, row)
         for i, perturbed in zip(positions.tolist(), after):
             crash = crash_index.get((row.perturbation, row.severity, i))
@@ -127,6 +120,16 @@ def all_cases(result: Any, data: Dataset, suite: dict[str, Any]) -> list[dict[st
                 "crash": None if crash is None else f"{crash['type']}: {crash['message']}",
             })
     return out
+
+
+def _perturbed(result: Any, row: Any, data: Dataset, suite: dict[str, Any],
+               positions: np.ndarray) -> list[Any]:
+    """The perturbed inputs of a row at ``positions``: regenerated from the seed, or for
+    an attack (whose inputs cannot be regenerated) those the result kept, None where it
+    found nothing."""
+    if row.inputs or "attack" in row.details:
+        return [row.inputs.get(i) for i in positions.tolist()]
+    return perturbed_at(data, suite[row.perturbation], row.severity, result.seed, positions)
 
 
 def _clean_answers(result: Any) -> Any:

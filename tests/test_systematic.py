@@ -121,3 +121,11 @@ def test_the_finding_says_the_crash_is_systematic(systematic):
     assert first.perturbation == "case.upper" and first.level == "major"
     assert first.sentence.endswith("(a systematic crash: measured on 300 probes of 1000 "
                                    "distinct inputs, the rest not asked).")
+
+
+def test_cases_lists_only_the_probes_of_a_systematic_crash(systematic):
+    cases = systematic.cases()
+    assert len(cases) == 300  # the unasked inputs were never shown to the model
+    assert cases["crashed"].all() and cases["predicted"].isna().all()
+    evaluated = systematic["case.upper"][0].evaluated
+    assert set(cases["index"]) == set(np.flatnonzero(evaluated).tolist())
