@@ -109,10 +109,9 @@ def verdict(result: RunResult) -> Verdict:
 
 def findings(result: RunResult) -> list[Finding]:
     """One finding per perturbation the model failed on, most severe first."""
-    limits_of = _limits(result)
     best: dict[str, tuple[tuple[float, ...], Finding]] = {}
     for row in result.rows:
-        found = _finding(row, limits_of(row), result)
+        found = _finding(row, result.limits(row), result)
         if found is None:
             continue
         rank = (LEVELS.index(found.level), -(found.low or 0.0), -found.value, found.severity)
@@ -145,16 +144,6 @@ def _clean_finding(result: RunResult) -> Finding | None:
                    broken=bool(violations),
                    sentence=f"The model crashes on {_amount('crash_rate', point)} of the clean "
                             f"inputs, before any perturbation{limit_text}.")
-
-
-def _limits(result: RunResult) -> Any:
-    th = result.thresholds or {}
-    glob, per = dict(th.get("global") or {}), th.get("per") or {}
-
-    def limits_of(row: Row) -> dict[str, float]:
-        return {**glob, **per.get(row.family, {}), **per.get(row.perturbation, {})}
-
-    return limits_of
 
 
 def _finding(row: Row, limits: Mapping[str, float], result: RunResult) -> Finding | None:

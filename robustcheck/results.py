@@ -177,8 +177,7 @@ class RunResult:
         self.clean["passed"] = not self.clean["violations"] if thresholds else None
         failing, measured, decided = [], False, False
         for row in self.rows:
-            limits = {**thresholds, **(per or {}).get(row.family, {}),
-                      **(per or {}).get(row.perturbation, {})}
+            limits = self.limits(row)
             row.violations, row.insufficient, row.passed = [], [], None
             if not limits or not _covered(row):
                 continue
@@ -209,6 +208,14 @@ class RunResult:
         if failing or problems:
             raise RobustnessError(self._failure_table(failing, problems))
         return self
+
+    def limits(self, row: Row) -> dict[str, float]:
+        """The thresholds the last check held ``row`` to: the global ones, replaced by
+        those given for its family, then for its perturbation."""
+        th = self.thresholds or {}
+        per = th.get("per") or {}
+        return {**(th.get("global") or {}), **per.get(row.family, {}),
+                **per.get(row.perturbation, {})}
 
     def _clean_violations(self, thresholds: Mapping[str, float], gate: str) -> list[str]:
         if not thresholds:
