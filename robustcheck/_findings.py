@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 RunResult = Any  # robustcheck.results.RunResult (not imported: results imports this module)
 
-__all__ = ["LEVELS", "Finding", "Verdict", "findings", "verdict"]
+__all__ = ["LEVELS", "Finding", "Verdict", "by_perturbation", "findings", "verdict",
+           "worst_row"]
 
 LEVELS = ("major", "medium", "minor")
 UNCHECKED_MAJOR, UNCHECKED_MEDIUM = 0.20, 0.05
@@ -255,3 +256,21 @@ def _number(metric: str, value: float) -> str:
 
 def _nan(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def by_perturbation(result: RunResult) -> dict[str, list[Row]]:
+    """The rows of each perturbation, by severity, in the order the result lists them."""
+    out: dict[str, list[Row]] = {}
+    for row in result.rows:
+        out.setdefault(row.perturbation, []).append(row)
+    return {name: sorted(rows, key=lambda r: r.severity) for name, rows in out.items()}
+
+
+def worst_row(rows: list[Row]) -> Row | None:
+    """The row a perturbation is summarised by, in the report and the Markdown summary:
+    among those that changed an input, a failed check first, then the highest failure
+    rate, crash rate, severity; None when none changed an input."""
+    covered = [r for r in rows if (r.value("coverage") or 0.0) > 0]
+    return max(covered, key=lambda r: (r.passed is False, r.value("failure_rate") or 0.0,
+                                       r.value("crash_rate") or 0.0, r.severity),
+               default=None)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._findings import findings, verdict
+from ._findings import by_perturbation, findings, verdict, worst_row
 from ._metricinfo import info
 
 __all__ = ["FINDINGS_SHOWN", "append_step_summary", "md", "run_summary_html",
@@ -102,25 +102,12 @@ def _summarise(result: Any) -> _Summary:
 
 
 def _worst_rows(result: Any) -> list[_Line]:
-    by_name: dict[str, list[Any]] = {}
-    for row in result.rows:
-        by_name.setdefault(row.perturbation, []).append(row)
     out = []
-    for name, rows in by_name.items():
-        worst = min(rows, key=_badness)
+    for name, rows in by_perturbation(result).items():
+        worst = worst_row(rows) or rows[-1]  # n/a: no severity changed an input
         out.append(_Line(name, worst.severity, _rate(worst.metrics.get("failure_rate")),
                          _status(worst)))
     return out
-
-
-def _badness(row: Any) -> tuple[float, ...]:
-    """Sort key: a failed row first, then the highest failure rate, crash rate, severity."""
-    return (0 if row.passed is False else 1, -_value(row.metrics.get("failure_rate")),
-            -_value(row.metrics.get("crash_rate")), -row.severity)
-
-
-def _value(m: Any) -> float:
-    return -1.0 if m is None or _nan(m.value) else float(m.value)
 
 
 def _status(row: Any) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._findings import LEVELS, findings, verdict
+from ._findings import LEVELS, by_perturbation, findings, verdict, worst_row
 from ._report_format import _cell, _covered, _finite, _status
 
 if TYPE_CHECKING:
@@ -39,15 +39,9 @@ def _summary(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any
     """One row per perturbation, worst first: its highest failure rate (with interval),
     a sparkline over its severities, and its check across them; each severity's values
     are listed in the row's expandable cell."""
-    by_name: dict[str, list[Row]] = {}
-    for row in result.rows:
-        by_name.setdefault(row.perturbation, []).append(row)
     rows: list[dict[str, Any]] = []
-    for name, group in by_name.items():
-        group = sorted(group, key=lambda r: r.severity)
-        covered = [r for r in group if _covered(r)]
-        worst = max(covered, key=lambda r: (r.value("failure_rate") or 0.0, r.severity),
-                    default=None)
+    for name, group in by_perturbation(result).items():
+        worst = worst_row(group)
         statuses = [_status(r.passed, r.violations, r.insufficient) for r in group]
         status = next((s for s in ("fail", "pass", "insufficient") if s in statuses),
                       "unchecked")
@@ -58,7 +52,7 @@ def _summary(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any
             "worst": _cell("failure_rate", _metric(worst)) if worst is not None else
             _cell("failure_rate", None),
             "worst_severity": "" if worst is None else f"{worst.severity:g}",
-            "rate": rate or 0.0, "covered": bool(covered),
+            "rate": rate or 0.0, "covered": worst is not None,
             "spark": _spark(group),
             "severities": [{"severity": f"{r.severity:g}", "status": s,
                             "cell": _cell("failure_rate", _metric(r)) if _covered(r) else
