@@ -174,6 +174,7 @@ def _manifest(result: RunResult) -> list[dict[str, Any]]:
 
 def _table(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any]:
     unmeasured = {r.key: _unmeasured(r.violations) for r in result.rows}
+    checked = bool(result.thresholds)
     clean_rate = _clean_crash_rate(result)
     metrics = [c for c in COLUMNS
                if any(r.value(c[0]) is not None or c[0] in unmeasured[r.key]
@@ -193,7 +194,9 @@ def _table(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any]:
                                .get("description", "")),
             "status": _status(r.passed, r.violations, r.insufficient),
             "violations": "; ".join(r.violations or r.insufficient),
-            "failing": _failure(r) > 0,
+            # with thresholds, a row fails its check; without, the model failed on it
+            "failing": (_status(r.passed, r.violations, r.insufficient) == "fail"
+                        if checked else _failure(r) > 0),
             "coverage": {"value": "" if coverage is None else f"{coverage:.6g}",
                          "text": "—" if coverage is None else _number("coverage", coverage),
                          "detail": f"{int(r.changed.sum())} of {len(r.changed)}"},

@@ -188,3 +188,13 @@ def test_the_session_report_leads_with_the_tests_and_the_regressions(result):
 def test_a_session_without_a_baseline_has_no_regressions_section(result):
     html = report.render_session([("t", result)])
     assert 'id="regressions"' not in html and 'id="session-verdict"' in html
+
+
+def test_the_failing_box_keeps_the_rows_that_fail_their_check(result):
+    audited = checked(result, max_flip_rate=0.3)
+    html = report.render_run(audited)
+    marked = set(re.findall(r'data-key="([^"]+)" data-failing="true"', html))
+    assert marked == {r.key for r in audited.rows if r.passed is False}
+    # rows where the model failed on some inputs but within the limit are not "failing"
+    assert any(r.passed and (r.value("failure_rate") or 0) > 0 for r in audited.rows)
+    assert "only rows that fail their check" in html

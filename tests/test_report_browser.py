@@ -494,7 +494,9 @@ def test_the_filter_and_the_failing_box_hide_the_rows_that_do_not_match(
     assert set(table["typo"]) == typo
     assert table["shownText"] == f"{len(typo)} of {len(everything)} shown"
     assert set(table["cleared"]) == everything
-    failing = {r.key for r in words.rows if (r.value("failure_rate") or 0) > 0}
+    # checked: the box keeps the rows that fail their check (issue 13: it kept passing ones)
+    failing = ({r.key for r in words.rows if r.passed is False} if words.thresholds else
+               {r.key for r in words.rows if (r.value("failure_rate") or 0) > 0})
     assert 0 < len(failing) < len(everything)
     assert set(table["failing"]) == failing
 
