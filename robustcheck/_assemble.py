@@ -29,43 +29,90 @@ if TYPE_CHECKING:
 EXAMPLES_PER_PERTURBATION = 5
 
 
-def assemble(*, name: str, adapter: Adapter, data: Dataset, seed: int,
-             severities: list[float], suite: list[Perturbation], clean: Clean,
-             outcomes: list[UnitOutcome], expectations: dict[str, Any],
-             stopped: dict[str, str] | None, timings: dict[str, Any],
-             source: Source | None = None) -> RunResult:
-    n = len(data)
-    task = _task(clean, outcomes)
-    clean_pred = clean.by_position(n)
-    codes = task.codes(data.labels, clean_pred, outcomes)
-    clean_out = task.clean(clean_pred, clean.ok, codes)
-    truth = None if data.labels is None else task.truth(data.labels, codes)
-    rows = [_row(task, u, clean, clean_out, clean_pred, codes, truth,
-                 expectations[u.perturbation], _kind(suite, u.perturbation), seed)
-            for u in outcomes]
-    minimal = {f"{u.perturbation}@{u.severity:g}": u.details["minimal"] for u in outcomes
-               if "minimal" in u.details}
-    crashes = _crashes(data, clean, outcomes)
-    examples = _examples(task, rows, crashes, minimal, data, suite, clean_out, codes, seed)
-    return RunResult(
-        name=name, seed=seed, complete=stopped is None, stopped=stopped,
-        model=adapter.describe(),
-        data={"fingerprint": data.fingerprint, "n": n, "modality": data.modality,
-              "labelled": data.labels is not None},
-        task=task.name, classes=[jsonable(c) for c in codes.classes], severities=severities,
-        perturbations={p.name: p.record() for p in suite},
-        clean=_clean_summary(task, clean, clean_out, truth, seed),
-        rows=rows, examples=examples, crashes=crashes,
-        environment=environment(adapter), timings={**timings, **_clean_latency(clean)},
-        source=source,
-    )
+class Assembly:
+    """The result, built one unit at a time: each unit's outcome becomes its row as it
+    arrives (in any order) and is then dropped, so an audit holds the compact per-sample
+    arrays of its rows and never every unit's predictions at once.
 
+    The label coding grows when a unit answers a label no earlier pass did; the class
+    codes already stored (clean, truth, rows) are then re-coded, so the final codes are
+    those of all labels seen, whatever order the units arrived in."""
 
-def _task(clean: Clean, outcomes: list[UnitOutcome]) -> Task:
-    for pred in [clean.prediction, *(u.prediction for u in outcomes)]:
-        if pred is not None:
-            return tasks.get(pred.task)
-    return tasks.CLASSIFICATION
+    def __init__(self, *, name: str, adapter: Adapter, data: Dataset, seed: int,
+                 severities: list[float], suite: list[Perturbation], clean: Clean,
+                 expectations: dict[str, Any]) -> None:
+        self.name, self.adapter, self.data, self.seed = name, adapter, data, seed
+        self.severities, self.suite, self.clean = severities, suite, clean
+        self.expectations = expectations
+        n = len(data)
+        self.task = (tasks.get(clean.prediction.task) if clean.prediction is not None
+                     else tasks.CLASSIFICATION)
+        self.clean_pred = clean.by_position(n)
+        self.codes = self.task.codes(data.labels, self.clean_pred, [])
+        self.clean_out = self.task.clean(self.clean_pred, clean.ok, self.codes)
+        self.truth = None if data.labels is None else self.task.truth(data.labels, self.codes)
+        self.rows: dict[int, Row] = {}
+        self.crashes: dict[int, list[dict[str, Any]]] = {}
+        self.minimal: dict[str, dict[str, Any]] = {}
+
+    def add(self, index: int, u: UnitOutcome) -> Row:
+        """Unit number ``index`` of the run, as a row (kept; ``u`` is not)."""
+        grown = self.task.grow(self.codes, u)
+        if grown is not self.codes:
+            self._recode(grown)
+        row = _row(self.task, u, self.clean, self.clean_out, self.clean_pred, self.codes,
+                   self.truth, self.expectations[u.perturbation],
+                   _kind(self.suite, u.perturbation), self.seed)
+        self.rows[index] = row
+        self.crashes[index] = [
+            {"perturbation": u.perturbation, "severity": u.severity, "index": c.position,
+             "type": c.kind, "message": c.message, "input": input_at(self.data, c.position)}
+            for c in u.crashes[:CRASHES_PER_ROW]]
+        if "minimal" in u.details:
+            self.minimal[row.key] = u.details["minimal"]
+        return row
+
+    def _recode(self, codes: Codes) -> None:
+        """Switch to ``codes`` (a superset): every stored class code is translated."""
+        mapping = np.array([codes.index[c] for c in self.codes.classes], dtype=np.int32)
+
+        def recode(array: np.ndarray) -> np.ndarray:
+            return np.where(array >= 0, mapping[np.maximum(array, 0)], array).astype(
+                array.dtype)
+
+        compare = recode(self.clean_out.compare)
+        self.clean_out = dataclasses.replace(
+            self.clean_out, compare=compare,
+            stored={k: compare if v is self.clean_out.compare else v
+                    for k, v in self.clean_out.stored.items()})
+        if self.truth is not None:
+            self.truth = recode(self.truth)
+        for row in self.rows.values():
+            if row.labels is not None:
+                row.labels = recode(row.labels)
+        self.codes = codes
+
+    def finish(self, *, stopped: dict[str, str] | None, timings: dict[str, Any],
+               source: Source | None = None) -> RunResult:
+        data, task, clean = self.data, self.task, self.clean
+        rows = [self.rows[i] for i in sorted(self.rows)]
+        crashes = _clean_crashes(data, clean) + [
+            c for i in sorted(self.crashes) for c in self.crashes[i]]
+        examples = _examples(task, rows, crashes, self.minimal, data, self.suite,
+                             self.clean_out, self.codes, self.seed)
+        return RunResult(
+            name=self.name, seed=self.seed, complete=stopped is None, stopped=stopped,
+            model=self.adapter.describe(),
+            data={"fingerprint": data.fingerprint, "n": len(data),
+                  "modality": data.modality, "labelled": data.labels is not None},
+            task=task.name, classes=[jsonable(c) for c in self.codes.classes],
+            severities=self.severities,
+            perturbations={p.name: p.record() for p in self.suite},
+            clean=_clean_summary(task, clean, self.clean_out, self.truth, self.seed),
+            rows=rows, examples=examples, crashes=crashes,
+            environment=environment(self.adapter),
+            timings={**timings, **_clean_latency(clean)}, source=source,
+        )
 
 
 def _kind(suite: list[Perturbation], name: str) -> str:
@@ -179,16 +226,10 @@ def _clean_summary(task: Task, clean: Clean, out: Outcomes, truth: np.ndarray | 
     }
 
 
-def _crashes(data: Dataset, clean: Clean, outcomes: list[UnitOutcome]) -> list[dict[str, Any]]:
-    out = [{"perturbation": None, "severity": None, "index": c.position, "type": c.kind,
-            "message": c.message, "input": input_at(data, c.position)}
-           for c in clean.crashes[:CRASHES_PER_ROW]]
-    for u in outcomes:
-        for c in u.crashes[:CRASHES_PER_ROW]:
-            out.append({"perturbation": u.perturbation, "severity": u.severity,
-                        "index": c.position, "type": c.kind, "message": c.message,
-                        "input": input_at(data, c.position)})
-    return out
+def _clean_crashes(data: Dataset, clean: Clean) -> list[dict[str, Any]]:
+    return [{"perturbation": None, "severity": None, "index": c.position, "type": c.kind,
+             "message": c.message, "input": input_at(data, c.position)}
+            for c in clean.crashes[:CRASHES_PER_ROW]]
 
 
 def _examples(task: Task, rows: list[Row], crashes: list[dict[str, Any]],

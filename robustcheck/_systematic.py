@@ -12,15 +12,20 @@ evaluated*: neither answered nor crashed, left out of every rate and of the pair
 samples of a comparison. Otherwise the rest is predicted as usual, the probes' answers
 kept.
 
-The probes are the first inputs of a permutation keyed by (seed, perturbation, severity),
-so the same run gives the same probes and the same result whatever the batch size, the
-worker count or the order units run in.
+The probes are chosen by *input*, not by position: every distinct perturbed input has a
+priority (its 64-bit key hash mixed with a hash of the seed, perturbation and severity),
+and the pilot is the :data:`PILOT` distinct inputs of lowest priority, the probes the
+:data:`PROBES` lowest. So the probes are the same whatever the batch size, the worker
+count, the order units run in, and however the data is split into shards: a shard's own
+lowest-priority inputs include every global probe that falls in it
+(:mod:`robustcheck._units` relies on that to decide a sharded unit exactly as an
+unsharded one).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,9 +34,10 @@ from perturbations import stable_hash
 
 from ._calls import Answers
 from ._crashpattern import pattern
+from ._outcomes import Crash
 from ._prediction_data import Prediction
 
-__all__ = ["PILOT", "PROBES", "SHARE", "predict_probing"]
+__all__ = ["PILOT", "PROBES", "SHARE", "decide", "merge", "predict_probing", "priority"]
 
 PILOT = 40
 """Inputs predicted first in a unit bigger than :data:`PROBES`."""
@@ -42,38 +48,51 @@ SHARE = 0.9
 those crashes has one exception type and message pattern."""
 
 
+def priority(keys: np.ndarray, key: tuple[Any, ...]) -> np.ndarray:
+    """The probing priority of each input key (``uint64``): lower goes first. The keys
+    salted with the unit's hash, through the SplitMix64 finaliser."""
+    z = np.asarray(keys, dtype=np.uint64) ^ np.uint64(stable_hash("probes", *key))
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def by_priority(keys: np.ndarray, key: tuple[Any, ...]) -> np.ndarray:
+    """Indices that sort ``keys`` (distinct) by probing priority."""
+    return np.argsort(priority(keys, key), kind="stable")
+
+
 def predict_probing(predict: Callable[[np.ndarray], Answers], positions: np.ndarray,
-                    key: tuple[Any, ...]) -> tuple[Answers, dict[str, Any] | None]:
-    """Predict ``positions`` (sorted distinct positions of changed inputs) with
-    ``predict``; a unit of more than :data:`PROBES` inputs is probed first (see the module
-    docstring). Returns the answers and, for a systematic crash, what the result records
-    of it: the exception ``type`` and message ``pattern``, the ``crashes`` among the
-    ``probes``, the distinct changed ``inputs`` and those left ``unasked`` (None
-    otherwise)."""
+                    keys: np.ndarray, key: tuple[Any, ...]) -> tuple[Answers, bool]:
+    """Predict ``positions`` (sorted distinct positions of changed inputs, whose input
+    keys are ``keys``) with ``predict``; more than :data:`PROBES` of them are probed first
+    (see the module docstring). Returns the answers and whether only the probes were
+    asked (the probes looked like a systematic crash)."""
     if len(positions) <= PROBES:
-        return predict(positions), None
-    order = positions[np.random.default_rng(stable_hash(*key) & 0xFFFFFFFF)
-                      .permutation(len(positions))]
+        return predict(positions), False
+    order = positions[by_priority(keys, key)]
     pilot = predict(np.sort(order[:PILOT]))
-    if _systematic(pilot, PILOT) is None:
-        return merge(pilot, predict(np.sort(order[PILOT:]))), None
+    if decide(pilot.crashes, PILOT) is None:
+        return merge(pilot, predict(np.sort(order[PILOT:]))), False
     probes = merge(pilot, predict(np.sort(order[PILOT:PROBES])))
-    found = _systematic(probes, PROBES)
-    if found is None:
-        return merge(probes, predict(np.sort(order[PROBES:]))), None
-    return probes, {**found, "probes": PROBES, "inputs": len(positions),
-                    "unasked": len(positions) - PROBES}
+    if decide(probes.crashes, PROBES) is None:
+        return merge(probes, predict(np.sort(order[PROBES:]))), False
+    return probes, True
 
 
-def _systematic(answers: Answers, probed: int) -> dict[str, Any] | None:
-    """The dominant crash of a probe set when it is systematic, else None."""
-    if len(answers.crashes) < SHARE * probed:
+def decide(crashes: Sequence[Crash], probed: int) -> dict[str, Any] | None:
+    """The dominant crash of ``probed`` inputs, of which ``crashes`` crashed, when it is
+    systematic; else None."""
+    if len(crashes) < SHARE * probed:
         return None
-    kinds = Counter((c.kind, pattern(c.message)) for c in answers.crashes)
+    kinds = Counter((c.kind, pattern(c.message)) for c in crashes)
     (kind, message), count = kinds.most_common(1)[0]
-    if count < SHARE * len(answers.crashes):
+    if count < SHARE * len(crashes):
         return None
-    return {"type": kind, "pattern": message, "crashes": len(answers.crashes)}
+    return {"type": kind, "pattern": message, "crashes": len(crashes)}
 
 
 def merge(a: Answers, b: Answers) -> Answers:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -25,23 +25,23 @@ import numpy as np
 from perturbations import Perturbation
 
 from . import tasks
-from ._assemble import assemble
+from ._assemble import Assembly
 from ._calls import Stop, call_model, describe_error, predict_isolating
 from ._cases import excerpt
 from ._files import jsonable
 from ._options import DEFAULT_SEVERITIES
 from ._outcomes import Clean, Crash, UnitOutcome, by_position
 from ._progress import progress_bar as _progress
+from ._schedule import check_shard_size, run_units
 from ._suite import select
-from ._systematic import predict_probing
+from ._units import ask, combine, evaluate_part
 from ._validate import check_batch_size, check_seed, check_severities, check_timeout
 from .adapters import Adapter, Prediction, adapt
 from .attack import Attack
 from .errors import (
     InvalidArgument,
-    is_infrastructure,
 )
-from .modalities import Dataset, make_dataset, perturb
+from .modalities import Dataset, make_dataset
 from .results import RunResult, Source
 from .strategies import minimal_failure
 
@@ -54,63 +54,17 @@ __all__ = ["Crash", "UnitOutcome", "run"]
 def evaluate_unit(adapter: Adapter, data: Dataset, p: Any, severity: float,
                   seed: int, batch_size: int, timeout: float | None,
                   minimal: bool = False) -> UnitOutcome:
-    """Perturb every input, predict each distinct changed one once, map answers back."""
+    """Perturb every input, predict each distinct changed one once, map answers back
+    (the whole unit in this process: one part, see :mod:`robustcheck._units`)."""
     if isinstance(p, Attack):
         return evaluate_attack(adapter, data, p, severity, seed, batch_size, timeout, minimal)
-    n = len(data)
-    perturbed = perturb(data, p, severity, seed)
-    changed = data.kind.changed(data.inputs, perturbed)
-    changed_pos = np.flatnonzero(changed)
-    owner = changed_pos[_first_of_equal(data.kind.keys(perturbed, changed_pos))]
-    unique = np.unique(owner)
-    shifted = data.like(perturbed)
-    got, systematic = predict_probing(
-        lambda positions: predict_isolating(adapter, shifted, positions, batch_size, timeout),
-        unique, (seed, p.name, severity))
-    pred, secs = got.prediction, got.seconds
-    # fan each distinct input's answer back out to every sample that had that input
-    slot = np.full(n, -1, dtype=np.int64)
-    slot[got.positions] = np.arange(len(got.positions))
-    source = slot[owner]
-    evaluated = None
-    lost = source < 0
-    if systematic is not None:  # only the probes were asked: the rest is not evaluated
-        probed = np.zeros(n, dtype=bool)
-        probed[got.positions] = True
-        probed[[c.position for c in got.crashes]] = True
-        evaluated = ~changed
-        evaluated[changed_pos] = probed[owner]
-        lost &= probed[owner]
-    crashed = np.zeros(n, dtype=bool)
-    crashed[changed_pos[lost]] = True
-    crash_of = {c.position: c for c in got.crashes}
-    sample_crashes = [Crash(pos, crash_of[o].kind, crash_of[o].message)
-                      for pos, o in zip(changed_pos[lost].tolist(), owner[lost].tolist())]
-    keep = source >= 0
-    return UnitOutcome(
-        perturbation=p.name, severity=severity, changed=changed, crashed=crashed,
-        answered=changed_pos[keep],
-        prediction=pred.take(source[keep]) if pred is not None else None,
-        seconds=secs[source[keep]] if len(secs) else np.zeros(0),
-        crashes=sample_crashes,
-        model_calls=len(unique) if systematic is None else int(systematic["probes"]),
-        calls=got.calls, groups=_groups(p, data, perturbed, changed_pos), evaluated=evaluated,
-        details={"systematic": systematic} if systematic is not None else {},
-    )
-
-
-def _groups(p: Perturbation, data: Dataset, perturbed: Any, positions: np.ndarray
-            ) -> dict[int, str]:
-    """Each changed sample's group of a counterfactual perturbation (see
-    ``Perturbation.groups``), read from the inputs as a result shows them."""
-    if p.groups is None:
-        return {}
-    show, found = data.kind.show, {}
-    for i in positions.tolist():
-        group = p.groups(show(data.inputs, i), show(perturbed, i))
-        if group is not None:
-            found[i] = str(group)
-    return found
+    part = evaluate_part(adapter, data, p, severity, seed, batch_size, timeout, 0, len(data))
+    extra: list[Any] = []
+    while True:
+        found = combine(p.name, severity, seed, [part], extra)
+        if isinstance(found, UnitOutcome):
+            return found
+        extra.append(ask(adapter, data, p, severity, seed, batch_size, timeout, found))
 
 
 def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: float, seed: int,
@@ -207,17 +161,6 @@ def _nan_none(x: float) -> float | None:
     return None if x is None or math.isnan(x) else round(float(x), 6)
 
 
-def _first_of_equal(keys: np.ndarray) -> np.ndarray:
-    """For each key, the position of the first equal key (pandas' hash table, in C)."""
-    import pandas as pd
-
-    if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    codes, _ = pd.factorize(keys)
-    _, first = np.unique(codes, return_index=True)
-    return first[codes]
-
-
 # -- the run --------------------------------------------------------------------------
 
 
@@ -236,6 +179,7 @@ def run(
     progress: bool | Callable[[int, int, str], Any] | None = None,
     expect: Mapping[str, str | Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None,
     minimal: bool = False,
+    shard_size: int | None = None,
 ) -> RunResult:
     """Audit ``model`` on ``inputs`` under every perturbation x severity.
 
@@ -254,6 +198,10 @@ def run(
     ``minimal``: for an ``attack.text`` row, also search the smallest breaking change of
     its first successes (a Hypothesis search, counted in ``model_calls``), shown next to
     the worst examples in the report; the CLI and the plugin ask for it with a report.
+    ``shard_size``: with an ``executor``, each unit's data is split into shards of this
+    many samples run as separate tasks, so two workers share one big unit (default
+    :data:`robustcheck._schedule.SHARD_SIZE`); the result is the same for any shard size
+    and worker count. Ignored in-process.
 
     A model error never aborts the run; Ctrl-C returns the result so far, marked
     incomplete.
@@ -267,6 +215,7 @@ def run(
     timeout = _timeout(timeout)
     expectations = _expectations(expect, suite)
     _check_executor(executor, adapter)
+    shard_size = check_shard_size(shard_size)
     started, clock = _now(), time.perf_counter()
     stopped: dict[str, str] | None = None
     try:
@@ -277,19 +226,20 @@ def run(
     except Stop as exc:
         clean, stopped = Clean.empty(len(data)), _stop(exc.kind, f"{exc} (during the clean "
                                                                  "pass)")
-    outcomes: list[UnitOutcome] = []
+    assembly = Assembly(
+        name=name or adapter.describe().get("name") or "model", adapter=adapter, data=data,
+        seed=seed, severities=levels, suite=suite, clean=clean, expectations=expectations)
     if stopped is None and clean.ok.any():
         _check_labels(data, clean)
         _check_expectations(expectations, clean)
         units = [(p, s) for p in suite for s in levels]
-        outcomes, stopped = _run_units(units, adapter, data, seed, batch_size, timeout,
-                                       executor, progress, minimal)
+        stopped = run_units(units, adapter, data, seed, batch_size, timeout, executor,
+                            _progress(progress, len(units)), minimal, shard_size,
+                            assembly.add, evaluate_unit)
     # With no clean answer there is nothing to measure a perturbation against: the units
     # are not run, and the result's clean row says why every check fails.
-    result: RunResult = assemble(
-        name=name or adapter.describe().get("name") or "model", adapter=adapter, data=data,
-        seed=seed, severities=levels, suite=suite, clean=clean, outcomes=outcomes,
-        expectations=expectations, stopped=stopped,
+    result: RunResult = assembly.finish(
+        stopped=stopped,
         timings={"started": started, "seconds": round(time.perf_counter() - clock, 3)},
         source=Source(data, {p.name: p for p in suite}),
     )
@@ -442,51 +392,3 @@ def _call_cost(adapter: Adapter, data: Dataset, calls: list[tuple[int, float]],
     t_big = float(np.median([b[1] for b in big]))
     per_input = max((t_big - t1) / (size - 1), 0.0) if size > 1 else t1
     return max(t1 - per_input, 0.0), per_input
-
-
-def _run_units(units: list[tuple[Perturbation, float]], adapter: Adapter, data: Dataset,
-               seed: int, batch_size: int, timeout: float | None, executor: Executor | None,
-               progress: Any, minimal: bool = False
-               ) -> tuple[list[UnitOutcome], dict[str, str] | None]:
-    """The outcome of every unit that finished, in unit order, and why the run stopped
-    early (None when it did not): Ctrl-C, an outage, a hung model or a dead worker. The
-    units finished before a stop are kept."""
-    bar = _progress(progress, len(units))
-    done: dict[int, UnitOutcome] = {}
-    futures: list[Future[UnitOutcome]] = []
-    stopped = None
-    try:
-        if executor is None:
-            for i, (p, s) in enumerate(units):
-                done[i] = evaluate_unit(adapter, data, p, s, seed, batch_size, timeout,
-                                        minimal)
-                bar(len(done), f"{p.name}@{s:g}")
-        else:
-            futures = [executor.submit(evaluate_unit, adapter, data, p, s, seed, batch_size,
-                                       timeout, minimal) for p, s in units]
-            for i, ((p, s), future) in enumerate(zip(units, futures)):
-                done[i] = future.result()
-                bar(len(done), f"{p.name}@{s:g}")
-    except KeyboardInterrupt:
-        stopped = _stop("interrupted", "interrupted (Ctrl-C)")
-    except Stop as exc:
-        stopped = _stop(exc.kind, exc.message)
-    except Exception as exc:
-        if not is_infrastructure(exc):
-            raise
-        worker = isinstance(exc, BrokenExecutor) or type(exc).__name__ == "KilledWorker"
-        what = "a worker process died" if worker else "the model could not be reached"
-        stopped = _stop("worker" if worker else "outage",
-                        f"{what} ({type(exc).__name__}: {describe_error(exc)[:300]})")
-    finally:
-        bar(-1, "")
-    if stopped is not None and futures:
-        for future in futures:
-            future.cancel()
-        for i, future in enumerate(futures):  # units another worker finished are kept
-            if i not in done and future.done() and not future.cancelled() and \
-                    future.exception() is None:
-                done[i] = future.result()
-    if stopped is not None:
-        stopped["message"] += f"; {len(done)} of {len(units)} units finished"
-    return [done[i] for i in sorted(done)], stopped

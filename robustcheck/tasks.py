@@ -69,6 +69,15 @@ class Codes:
     def label(self, code: int) -> Any:
         return None if code < 0 else jsonable(self.classes[code])
 
+    def union(self, other: Codes) -> Codes:
+        """Codes of the labels of both (``self`` when ``other`` adds none)."""
+        if all(c in self.index for c in other.classes):
+            return self
+        both = np.empty(len(self.classes) + len(other.classes), dtype=object)
+        for i, c in enumerate([*self.classes, *other.classes]):
+            both[i] = c
+        return Codes([both])
+
 
 def _distinct(group: np.ndarray) -> list[Any]:
     try:
@@ -112,6 +121,12 @@ class Task:
               outcomes: Sequence[UnitOutcome]) -> Codes:
         """The label coding of a run (empty when outputs are not labels)."""
         return Codes([])
+
+    def grow(self, codes: Codes, u: UnitOutcome) -> Codes:
+        """Codes that also cover the labels ``u`` answered: ``codes`` itself when they
+        already do. A result is assembled one unit at a time, and a perturbed input may
+        get a label no earlier pass gave."""
+        return codes.union(self.codes(None, None, [u]))
 
     def truth(self, labels: np.ndarray, codes: Codes) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.truth")

@@ -1,0 +1,190 @@
+"""Running the units of an audit: in this process one after the other, or on any
+``concurrent.futures`` executor as units x shards.
+
+On an executor each perturbation x severity is split into shards of ``shard_size``
+samples; every shard is a task (:func:`robustcheck._units.evaluate_part`), so the
+workers share one big unit. When every shard of a unit is back, the unit is combined
+(:func:`robustcheck._units.combine`), which may ask for a few more inputs (a shard that
+stopped at its probes while the unit as a whole is not a systematic crash); those go out
+as tasks too. Each finished unit is handed to ``add`` at once and dropped, so memory
+holds the shards in flight, not every unit's answers.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
+from typing import Any
+
+import numpy as np
+
+from ._calls import Stop, describe_error
+from ._outcomes import UnitOutcome
+from ._units import Part, ask, combine, evaluate_part, shards
+from .adapters import Adapter
+from .attack import Attack
+from .errors import InvalidArgument, is_infrastructure
+from .modalities import Dataset
+
+__all__ = ["SHARD_SIZE", "check_shard_size", "run_units"]
+
+SHARD_SIZE = 50_000
+"""Samples per shard on an executor, by default."""
+
+
+def check_shard_size(value: Any) -> int | None:
+    """None (the default) or a positive integer."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InvalidArgument(f"shard_size must be a positive integer or None, got {value!r}; "
+                              f"e.g. shard_size=10000 (samples per task on an executor)")
+    return int(value)
+
+
+def run_units(units: list[tuple[Any, float]], adapter: Adapter, data: Dataset, seed: int,
+              batch_size: int, timeout: float | None, executor: Executor | None,
+              bar: Callable[[int, str], Any], minimal: bool, shard_size: int | None,
+              add: Callable[[int, UnitOutcome], Any],
+              evaluate_unit: Callable[..., UnitOutcome]) -> dict[str, str] | None:
+    """Run every unit, handing each finished one to ``add(index, outcome)``; why the run
+    stopped early (None when it did not): Ctrl-C, an outage, a hung model or a dead
+    worker. The units finished before a stop are kept. ``evaluate_unit(adapter, data, p,
+    severity, seed, batch_size, timeout, minimal)`` evaluates a whole unit (a module-level
+    function: it is sent to workers for attacks, which are not sharded)."""
+    done = 0
+    stopped = None
+    pool: _Pool | None = None
+    try:
+        if executor is None:
+            for i, (p, s) in enumerate(units):
+                add(i, evaluate_unit(adapter, data, p, s, seed, batch_size, timeout, minimal))
+                done += 1
+                bar(done, f"{p.name}@{s:g}")
+        else:
+            pool = _Pool(executor, units, adapter, data, seed, batch_size, timeout, minimal,
+                         SHARD_SIZE if shard_size is None else shard_size, evaluate_unit)
+            for i, outcome in pool.results():
+                add(i, outcome)
+                done += 1
+                p, s = units[i]
+                bar(done, f"{p.name}@{s:g}")
+    except KeyboardInterrupt:
+        stopped = _stop("interrupted", "interrupted (Ctrl-C)")
+    except Stop as exc:
+        stopped = _stop(exc.kind, exc.message)
+    except Exception as exc:
+        if not is_infrastructure(exc):
+            raise
+        worker = isinstance(exc, BrokenExecutor) or type(exc).__name__ == "KilledWorker"
+        what = "a worker process died" if worker else "the model could not be reached"
+        stopped = _stop("worker" if worker else "outage",
+                        f"{what} ({type(exc).__name__}: {describe_error(exc)[:300]})")
+    finally:
+        bar(-1, "")
+    if stopped is not None and pool is not None:
+        for i, outcome in pool.salvage():  # units other workers finished are kept
+            add(i, outcome)
+            done += 1
+    if stopped is not None:
+        stopped["message"] += f"; {done} of {len(units)} units finished"
+    return stopped
+
+
+def _stop(kind: str, message: str) -> dict[str, str]:
+    return {"kind": kind, "message": message}
+
+
+class _Pool:
+    """The tasks of a run on an executor, and what came back of each unit so far."""
+
+    def __init__(self, executor: Executor, units: list[tuple[Any, float]], adapter: Adapter,
+                 data: Dataset, seed: int, batch_size: int, timeout: float | None,
+                 minimal: bool, shard_size: int, evaluate_unit: Callable[..., Any]) -> None:
+        self.executor, self.units, self.adapter = executor, units, adapter
+        self.seed, self.batch_size, self.timeout = seed, batch_size, timeout
+        self.minimal, self.shard_size = minimal, shard_size
+        self.data: Any = _shared(executor, data)
+        self.n = len(data)
+        self.futures: dict[Future[Any], tuple[str, int, int]] = {}
+        self.parts: dict[int, dict[int, Part]] = {}
+        self.extra: dict[int, list[Any]] = {}
+        self.asking: dict[int, int] = {}
+        self.spans = shards(self.n, shard_size)
+        self.stopping = False
+        for i, (p, s) in enumerate(units):
+            if isinstance(p, Attack):  # an attack runs on the whole data set
+                self._submit(("unit", i, 0), evaluate_unit, adapter, self.data, p, s, seed,
+                             batch_size, timeout, minimal)
+                continue
+            self.parts[i] = {}
+            for j, (start, stop) in enumerate(self.spans):
+                self._submit(("part", i, j), evaluate_part, adapter, self.data, p, s, seed,
+                             batch_size, timeout, start, stop)
+
+    def _submit(self, tag: tuple[str, int, int], fn: Callable[..., Any], *args: Any) -> None:
+        self.futures[self.executor.submit(fn, *args)] = tag
+
+    def results(self) -> Any:
+        """``(unit index, outcome)`` of each unit, as units finish."""
+        while self.futures:
+            finished, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: self.futures[f]):
+                tag = self.futures.pop(future)
+                got = self._take(tag, future.result())
+                if got is not None:
+                    yield got
+
+    def _take(self, tag: tuple[str, int, int], value: Any) -> tuple[int, UnitOutcome] | None:
+        kind, i, j = tag
+        if kind == "unit":
+            return i, value
+        if kind == "part":
+            self.parts[i][j] = value
+        else:
+            self.extra.setdefault(i, []).append(value)
+            self.asking[i] -= 1
+        if len(self.parts[i]) < len(self.spans) or self.asking.get(i, 0):
+            return None
+        p, s = self.units[i]
+        parts = [self.parts[i][k] for k in range(len(self.spans))]
+        found = combine(p.name, s, self.seed, parts, self.extra.get(i, []))
+        if isinstance(found, UnitOutcome):
+            del self.parts[i]
+            self.extra.pop(i, None)
+            return i, found
+        if self.stopping:  # no new task after a stop: the unit is not finished
+            return None
+        chunks = [found[k:k + self.shard_size] for k in range(0, len(found), self.shard_size)]
+        self.asking[i] = len(chunks)
+        for k, positions in enumerate(chunks):
+            self._submit(("ask", i, k), ask, self.adapter, self.data, p, s, self.seed,
+                         self.batch_size, self.timeout, np.asarray(positions))
+        return None
+
+    def salvage(self) -> list[tuple[int, UnitOutcome]]:
+        """After a stop: cancel what has not started; the units whose every task had
+        finished without error, combined."""
+        self.stopping = True
+        for future in self.futures:
+            future.cancel()
+        out = []
+        for future, tag in sorted(self.futures.items(), key=lambda item: item[1]):
+            if future.done() and not future.cancelled() and future.exception() is None:
+                try:
+                    got = self._take(tag, future.result())
+                except Exception:  # a unit that cannot be finished is dropped
+                    continue
+                if got is not None:
+                    out.append(got)
+        return out
+
+
+def _shared(executor: Executor, data: Dataset) -> Any:
+    """The data set as every task gets it: on a Dask cluster scattered to the workers
+    once (tasks then name it) rather than copied into each task."""
+    client = getattr(executor, "_client", None)
+    if client is not None and type(executor).__module__.startswith("distributed"):
+        return client.scatter(data, broadcast=True)
+    return data

@@ -1,0 +1,220 @@
+"""One unit (a perturbation at one severity), whole or in shards.
+
+A unit is evaluated in *parts*: each part perturbs the inputs of one shard of the data
+(with their positions, so the draws are those of the whole data set), finds the changed
+ones, predicts each distinct changed input once (with crash isolation, and the probing of
+:mod:`robustcheck._systematic` when the shard is big) and returns compact arrays. An
+unsharded unit is one part over all the data.
+
+:func:`combine` then decides the unit as if it had been one part: inputs are identified
+across shards by a 64-bit hash of their key (:meth:`~robustcheck.modalities.Modality.keys`),
+so an input that occurs in two shards is one distinct input, answered by its first
+occurrence; the systematic-crash decision is taken on the global lowest-priority inputs,
+which every shard has asked (a shard's own lowest-priority inputs include every global
+probe that falls in it). When a shard stopped at its probes but the unit as a whole is
+not a systematic crash, :func:`combine` says which inputs must still be asked
+(:func:`ask`), and is called again with those answers. The outcome is the same for any
+shard size and worker count, byte for byte (outside timings), as long as the model
+answers an input the same way each time it is asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _systematic
+from ._calls import Answers, predict_isolating
+from ._outcomes import Crash, UnitOutcome
+from ._prediction_data import Prediction
+from .adapters import Adapter
+from .modalities import Dataset, perturb
+
+__all__ = ["Part", "ask", "combine", "evaluate_part", "shards"]
+
+
+@dataclass
+class Part:
+    """What one shard of a unit produced (positions are positions in the whole data)."""
+
+    start: int
+    changed: np.ndarray        # bool, one per sample of the shard
+    keys: np.ndarray           # uint64 key hash of each changed sample, in position order
+    owners: np.ndarray         # first position of each distinct changed input of the shard
+    owner_keys: np.ndarray     # their key hashes
+    answers: Answers           # what was asked: answered positions, crashes, calls
+    probed: bool               # only the shard's probes were asked (see _systematic)
+    groups: dict[int, str] = field(default_factory=dict)
+
+
+def shards(n: int, size: int | None) -> list[tuple[int, int]]:
+    """``[start, stop)`` of each shard of ``n`` samples (one shard when ``size`` is None)."""
+    if size is None or size >= n:
+        return [(0, n)]
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def key_hashes(keys: np.ndarray) -> np.ndarray:
+    """A ``uint64`` per input key, equal for equal keys, the same in every process."""
+    import pandas as pd
+
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    return pd.util.hash_array(np.asarray(keys, dtype=object))
+
+
+def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
+                  batch_size: int, timeout: float | None, start: int, stop: int) -> Part:
+    """Perturb the samples ``start:stop``, predict each distinct changed one once."""
+    whole = start == 0 and stop == len(data)
+    positions = None if whole else np.arange(start, stop)
+    perturbed = perturb(data, p, severity, seed, positions)
+    before = data.inputs if positions is None else data.take(positions)
+    changed = np.asarray(data.kind.changed(before, perturbed), dtype=bool)
+    local = np.flatnonzero(changed)
+    exact = data.kind.keys(perturbed, local)
+    first = _first_of_equal(exact)
+    keys = key_hashes(exact)
+    distinct = np.unique(first)          # indices into ``local`` of each first occurrence
+    owners_local = local[distinct]
+    owner_keys = keys[distinct]
+    shifted = data.like(perturbed)
+    got, probed = _systematic.predict_probing(
+        lambda at: predict_isolating(adapter, shifted, at, batch_size, timeout),
+        owners_local, owner_keys, (seed, p.name, severity))
+    answers = Answers(got.positions + start, got.prediction, got.seconds,
+                      [Crash(c.position + start, c.kind, c.message) for c in got.crashes],
+                      got.calls, got.sent)
+    return Part(start, changed, keys, owners_local + start, owner_keys, answers, probed,
+                _groups(p, data, before, perturbed, local, start))
+
+
+def _groups(p: Any, data: Dataset, before: Any, after: Any, changed: np.ndarray,
+            start: int) -> dict[int, str]:
+    """Each changed sample's group of a counterfactual perturbation (see
+    ``Perturbation.groups``), read from the inputs as a result shows them."""
+    if getattr(p, "groups", None) is None:
+        return {}
+    show, found = data.kind.show, {}
+    for i in changed.tolist():
+        group = p.groups(show(before, i), show(after, i))
+        if group is not None:
+            found[i + start] = str(group)
+    return found
+
+
+def ask(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
+        batch_size: int, timeout: float | None, positions: np.ndarray) -> Answers:
+    """The perturbed inputs at ``positions`` (distinct, sorted), predicted."""
+    perturbed = perturb(data, p, severity, seed, positions)
+    got = predict_isolating(adapter, data.like(perturbed), np.arange(len(positions)),
+                            batch_size, timeout)
+    return Answers(positions[got.positions], got.prediction, got.seconds,
+                   [Crash(int(positions[c.position]), c.kind, c.message) for c in got.crashes],
+                   got.calls, got.sent)
+
+
+def combine(name: str, severity: float, seed: int, parts: list[Part],
+            extra: list[Answers]) -> UnitOutcome | np.ndarray:
+    """The unit's outcome from its parts (in position order) and the answers of earlier
+    :func:`ask` calls; or, when some distinct inputs are still to be asked, the sorted
+    positions to ask."""
+    changed = np.concatenate([pt.changed for pt in parts])
+    n = len(changed)
+    changed_pos = np.flatnonzero(changed)
+    keys = np.concatenate([pt.keys for pt in parts]) if parts else np.zeros(0, np.uint64)
+    distinct, first = np.unique(keys, return_index=True)
+    answers = [pt.answers for pt in parts] + extra
+    # every asked input by key: the answer (or crash) of its first position wins
+    pos_of, key_of, what = _asked(answers, changed_pos, keys)
+    systematic = None
+    if len(distinct) > _systematic.PROBES:
+        order = distinct[_systematic.by_priority(distinct, (seed, name, severity))]
+        if _systematic.decide(_crashes_of(order[:_systematic.PILOT], key_of, what, answers),
+                              _systematic.PILOT) is not None:
+            probes = order[:_systematic.PROBES]
+            found = _systematic.decide(_crashes_of(probes, key_of, what, answers),
+                                       _systematic.PROBES)
+            if found is not None:
+                systematic = {**found, "probes": _systematic.PROBES, "inputs": len(distinct),
+                              "unasked": len(distinct) - _systematic.PROBES}
+                keep = np.isin(key_of, probes)
+                pos_of, key_of, what = pos_of[keep], key_of[keep], what[keep]
+    if systematic is None:
+        missing = ~np.isin(distinct, key_of)
+        if missing.any():
+            return np.sort(changed_pos[first[missing]])
+    # each changed sample takes the answer of its input's key
+    slot = np.searchsorted(key_of, keys)
+    known = slot < len(key_of)
+    known[known] = key_of[slot[known]] == keys[known]
+    entry = np.where(known, what[np.minimum(slot, max(len(what) - 1, 0))], -1) \
+        if len(what) else np.full(len(keys), -1)
+    offsets = np.cumsum([0] + [len(a.positions) for a in answers])
+    answered_mask = known & (entry < offsets[-1])
+    crashed_mask = known & (entry >= offsets[-1])
+    crashed = np.zeros(n, dtype=bool)
+    crashed[changed_pos[crashed_mask]] = True
+    evaluated = None
+    if systematic is not None:
+        evaluated = ~changed
+        evaluated[changed_pos] = known
+    crash_list = [c for a in answers for c in a.crashes]
+    crashes = [Crash(int(pos), crash_list[e - offsets[-1]].kind,
+                     crash_list[e - offsets[-1]].message)
+               for pos, e in zip(changed_pos[crashed_mask].tolist(),
+                                 entry[crashed_mask].tolist())]
+    source = entry[answered_mask]
+    preds = [a.prediction for a in answers if a.prediction is not None]
+    prediction = Prediction.concat(preds).take(source) if preds and len(source) else None
+    seconds = np.concatenate([a.seconds for a in answers])[source] if len(source) \
+        else np.zeros(0)
+    groups = {i: g for pt in parts for i, g in pt.groups.items()}
+    return UnitOutcome(
+        perturbation=name, severity=severity, changed=changed, crashed=crashed,
+        answered=changed_pos[answered_mask], prediction=prediction, seconds=seconds,
+        crashes=crashes,
+        model_calls=len(distinct) if systematic is None else _systematic.PROBES,
+        calls=[c for a in answers for c in a.calls], groups=groups, evaluated=evaluated,
+        details={"systematic": systematic} if systematic is not None else {})
+
+
+def _asked(answers: list[Answers], changed_pos: np.ndarray, keys: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every asked input once, by key (sorted): its position, key and *entry*: an index
+    into the concatenated answered positions, or past them into the concatenated crashes.
+    Where one key was asked twice (in two shards), its first position wins."""
+    answered = np.concatenate([a.positions for a in answers]).astype(np.int64)
+    crashed = np.array([c.position for a in answers for c in a.crashes], dtype=np.int64)
+    pos = np.concatenate([answered, crashed])
+    what = np.arange(len(pos), dtype=np.int64)
+    key = keys[np.searchsorted(changed_pos, pos)] if len(pos) else np.zeros(0, np.uint64)
+    order = np.lexsort((pos, key))
+    pos, key, what = pos[order], key[order], what[order]
+    if len(key):
+        head = np.ones(len(key), dtype=bool)
+        head[1:] = key[1:] != key[:-1]
+        pos, key, what = pos[head], key[head], what[head]
+    return pos, key, what
+
+
+def _crashes_of(wanted: np.ndarray, key_of: np.ndarray, what: np.ndarray,
+                answers: list[Answers]) -> list[Crash]:
+    """The crashes among the inputs with keys ``wanted`` (each asked once)."""
+    answered = sum(len(a.positions) for a in answers)
+    crash_list = [c for a in answers for c in a.crashes]
+    hit = np.isin(key_of, wanted)
+    return [crash_list[e - answered] for e in what[hit].tolist() if e >= answered]
+
+
+def _first_of_equal(keys: np.ndarray) -> np.ndarray:
+    """For each key, the position of the first equal key (pandas' hash table, in C)."""
+    import pandas as pd
+
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes, _ = pd.factorize(keys)
+    _, first = np.unique(codes, return_index=True)
+    return first[codes]

@@ -1,0 +1,195 @@
+"""Units split into shards (issue: scale, item 4) and the result built one unit at a time
+(item 1): the JSON is the same, byte for byte outside timings, for any shard size,
+executor and worker count; inputs that repeat across shards, systematic crashes and labels
+first seen under a perturbation included; and the worst examples, failures() and cases()
+show exactly the inputs the model was sent."""
+
+from __future__ import annotations
+
+import gc
+import json
+import weakref
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import robustcheck
+from robustcheck import _assemble, _systematic
+from robustcheck.errors import InvalidArgument
+
+WORDS = ["room", "staff", "view", "food", "pool", "bar", "bed", "desk", "lift", "spa"]
+# 40 distinct texts, each 15 times: every shard boundary splits repeated inputs
+BASE = [f"the {WORDS[i % 10]} was {'good' if i % 3 else 'bad'} {i}" for i in range(40)]
+TEXTS = [BASE[(7 * i) % 40] for i in range(600)]
+LABELS = ["pos" if "good" in t else "neg" for t in TEXTS]
+SUITE = ["typo", "case.upper", "punctuation", "entity.person"]
+
+
+def reader(batch: list[str]) -> list[str]:
+    """Labels as words; a shouted input gets a label no clean input gets."""
+    return ["shouting" if t.isupper() else "pos" if "good" in t else "neg" for t in batch]
+
+
+def picky(batch: list[str]) -> list[int]:
+    """Crashes on capitals: a systematic crash of case.upper."""
+    for text in batch:
+        if text != text.lower():
+            raise ValueError(f"not lower case: {text[:10]!r}")
+    return [int("good" in t) for t in batch]
+
+
+def without_timings(result: robustcheck.RunResult) -> str:
+    d = json.loads(result.to_json())
+    d.pop("timings")
+    for row in d["rows"]:  # per-input seconds measured in this run
+        row.pop("latency", None)
+    return json.dumps(d, sort_keys=True)
+
+
+def audit(model: Any, texts: list[str] = TEXTS, **kwargs: Any) -> robustcheck.RunResult:
+    return robustcheck.run(model, texts, LABELS[:len(texts)], perturbations=SUITE,
+                           severities=(0.5, 1.0), seed=3, progress=False, name="m", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def local() -> str:
+    return without_timings(audit(reader))
+
+
+@pytest.mark.parametrize("shard_size", [1, 7, 64, 599, 600, 10_000])
+def test_any_shard_size_gives_the_in_process_json(local: str, shard_size: int) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        sharded = audit(reader, executor=pool, shard_size=shard_size)
+    assert without_timings(sharded) == local
+
+
+def test_a_label_first_seen_under_a_perturbation_gets_the_same_codes_in_any_order(
+        local: str) -> None:
+    result = json.loads(local)
+    assert result["classes"] == ["neg", "pos", "shouting"]
+    with ThreadPoolExecutor(4) as pool:  # units finish in another order
+        assert without_timings(audit(reader, executor=pool, shard_size=5)) == local
+
+
+def test_a_process_pool_with_shards_gives_the_in_process_json(local: str) -> None:
+    with ProcessPoolExecutor(2) as pool:
+        sharded = audit(reader, executor=pool, shard_size=128)
+    assert without_timings(sharded) == local
+
+
+def test_a_dask_cluster_with_shards_gives_the_in_process_json(local: str) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        sharded = audit(reader, executor=client.get_executor(), shard_size=150)
+    assert without_timings(sharded) == local
+
+
+def test_inputs_repeated_across_shards_are_counted_once(local: str) -> None:
+    row = next(r for r in json.loads(local)["rows"]
+               if r["perturbation"] == "case.upper" and r["severity"] == 1.0)
+    # 40 distinct texts: however they are sharded, the model is asked 40 distinct inputs
+    assert row["model_calls"] == 40
+
+
+def test_a_systematic_crash_is_decided_the_same_in_shards() -> None:
+    texts = [f"the {WORDS[i % 10]} was {WORDS[(i // 10) % 10]} {i}" for i in range(900)]
+    kwargs = {"perturbations": ["case.upper", "typo"], "severities": [1.0], "seed": 1,
+              "progress": False}
+    local = robustcheck.run(picky, texts, **kwargs)
+    row = local["case.upper"][0]
+    assert row.details["systematic"]["probes"] == _systematic.PROBES
+    assert int((row.changed & row.evaluated).sum()) == _systematic.PROBES
+    for shard_size in (100, 333, 900):
+        with ThreadPoolExecutor(2) as pool:
+            sharded = robustcheck.run(picky, texts, executor=pool, shard_size=shard_size,
+                                      **kwargs)
+        assert without_timings(sharded) == without_timings(local)
+
+
+def test_shards_that_stopped_at_their_probes_are_completed_when_the_unit_is_not_systematic(
+) -> None:
+    # the first 400 samples crash, the other 800 do not: a shard of the first 400 stops
+    # at its probes, but the unit as a whole is not a systematic crash
+    texts = [f"the {WORDS[i % 10]} {i}" for i in range(1200)]
+
+    def half(batch: list[str]) -> list[int]:
+        for text in batch:
+            if int(text.split()[-1].rstrip(".!?,;:")) < 400 and text != text.lower():
+                raise ValueError("early rows refuse capitals")
+        return [len(t) % 2 for t in batch]
+
+    kwargs = {"perturbations": ["case.upper"], "severities": [1.0], "seed": 0,
+              "progress": False}
+    local = robustcheck.run(half, texts, **kwargs)
+    row = local.rows[0]
+    assert "systematic" not in row.details and row.evaluated is None
+    assert int(row.crashed.sum()) == 400
+    with ThreadPoolExecutor(2) as pool:
+        sharded = robustcheck.run(half, texts, executor=pool, shard_size=400, **kwargs)
+    assert without_timings(sharded) == without_timings(local)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, True, "10"])
+def test_a_bad_shard_size_is_refused_with_the_value(bad: Any) -> None:
+    with pytest.raises(InvalidArgument, match=r"shard_size must be a positive integer.*"
+                                              + repr(bad).replace(".", r"\.")):
+        audit(reader, texts=TEXTS[:10], shard_size=bad)
+
+
+def test_tabular_shards_give_the_in_process_json() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "n": rng.integers(0, 5, 300),
+                          "c": rng.choice(["a", "b", "c"], 300)})
+
+    def model(df: pd.DataFrame) -> list[int]:
+        return (pd.to_numeric(df["x"], errors="coerce").fillna(0) > 0).astype(int).tolist()
+
+    kwargs = {"perturbations": ["missing", "noise", "format"], "severities": [0.5],
+              "seed": 2, "progress": False}
+    local = robustcheck.run(model, frame, **kwargs)
+    assert any(r.model_calls for r in local.rows)
+    with ThreadPoolExecutor(2) as pool:
+        sharded = robustcheck.run(model, frame, executor=pool, shard_size=45, **kwargs)
+    assert without_timings(sharded) == without_timings(local)
+
+
+def test_a_unit_outcome_is_dropped_once_its_row_is_built(monkeypatch: Any) -> None:
+    """Memory O(n), not O(n x units): no unit's predictions outlive its row."""
+    alive: list[weakref.ref[Any]] = []
+    seen_alive: list[int] = []
+    add = _assemble.Assembly.add
+
+    def spying(self: Any, index: int, u: Any) -> Any:
+        gc.collect()
+        seen_alive.append(sum(ref() is not None for ref in alive))
+        alive.append(weakref.ref(u.prediction)) if u.prediction is not None else None
+        return add(self, index, u)
+
+    monkeypatch.setattr(_assemble.Assembly, "add", spying)
+    result = audit(reader, texts=TEXTS[:100])
+    assert len(seen_alive) == len(result.rows) > 10
+    assert max(seen_alive) == 0  # earlier units' predictions were freed
+
+
+def test_examples_failures_and_cases_show_the_inputs_the_model_was_sent() -> None:
+    sent: set[str] = set()
+
+    def recording(batch: list[str]) -> list[str]:
+        sent.update(batch)
+        return reader(batch)
+
+    with ThreadPoolExecutor(2) as pool:
+        result = audit(recording, executor=pool, shard_size=50)
+    cases = result.cases()
+    changed = cases[~cases.crashed]
+    assert len(changed) and set(changed["perturbed"]) <= sent
+    failures = result.failures()
+    answered = [f["perturbed"] for f in failures if f.get("predicted") is not None]
+    assert answered and set(answered) <= sent
+    shown = [e["perturbed"] for examples in result.examples.values() for e in examples]
+    assert shown and set(shown) <= sent
