@@ -30,7 +30,6 @@ from ._data import (
     is_frame,
     labels_of,
     pack_rows,
-    row_keys,
     texts_of,
 )
 from .errors import InvalidArgument, load_plugins
@@ -76,7 +75,9 @@ class Modality:
 
     def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
         """Hashable keys of the perturbed inputs at ``positions``: equal inputs, equal
-        keys (each distinct input is predicted once)."""
+        keys, and different inputs, different keys (each distinct input is predicted
+        once). A key identifies the input itself, never its position: shards of a unit
+        are matched by their keys."""
         return np.array([repr(after[i]) for i in positions.tolist()], dtype=object)
 
     def show(self, data: Any, position: int) -> Any:
@@ -169,7 +170,11 @@ class Tabular(Modality):
         return changed_rows(before, after)
 
     def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
-        return np.asarray(row_keys(after), dtype=object)[positions]
+        try:
+            return hash_rows(after)[positions]
+        except InvalidArgument:  # a cell Python cannot hash (a list): the row's repr
+            return np.array([repr(tuple(after.iloc[i].tolist())) for i in positions.tolist()],
+                            dtype=object)
 
     def show(self, data: Any, position: int) -> Any:
         return {str(k): _jsonable(v) for k, v in data.iloc[position].items()}

@@ -193,3 +193,14 @@ def test_examples_failures_and_cases_show_the_inputs_the_model_was_sent() -> Non
     assert answered and set(answered) <= sent
     shown = [e["perturbed"] for examples in result.examples.values() for e in examples]
     assert shown and set(shown) <= sent
+
+
+def test_tabular_keys_name_the_row_not_its_position() -> None:
+    """Shards are matched by key: a row's key must be the same in any shard, and two
+    different rows must not share one, even with cells Python cannot hash."""
+    from robustcheck.modalities import TABULAR
+
+    frame = pd.DataFrame({"a": [1, 2, 1], "b": [[1], [2], [1]]})
+    first = TABULAR.keys(frame.iloc[:2].reset_index(drop=True), np.array([0, 1]))
+    second = TABULAR.keys(frame.iloc[1:].reset_index(drop=True), np.array([0, 1]))
+    assert first[0] == second[1] and first[1] == second[0] and first[0] != first[1]
