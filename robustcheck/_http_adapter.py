@@ -102,6 +102,7 @@ class HTTPAdapter(Adapter):
         self.classes = _check_classes(classes)
         self.requests_made = 0
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.concurrency)
         self._jitter = random.Random()  # never the global generator: the run is seeded
 
     def predict(self, inputs: Sequence[Any]) -> Prediction:
@@ -142,8 +143,9 @@ class HTTPAdapter(Adapter):
         where = f"POST {_safe_url(self.url)}"
         for attempt in range(self.retries + 1):
             try:
-                reply = _http.post(self.url, body, self.headers, timeout=self.timeout,
-                                   on_request=self._count)
+                with self._slots:  # at most ``concurrency`` requests, from any thread
+                    reply = _http.post(self.url, body, self.headers, timeout=self.timeout,
+                                       on_request=self._count)
             except InfrastructureError:
                 raise  # a redirect that is not followed: the same for every input
             except ssl.SSLCertVerificationError as err:
@@ -192,11 +194,20 @@ class HTTPAdapter(Adapter):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]  # locks don't pickle; process and Dask executors pickle adapters
+        del state["_slots"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.concurrency)
+
+    @property
+    def units_at_once(self) -> int:
+        """Units a run evaluates at once in its own threads: a unit with few changed
+        inputs fills only a few of the ``concurrency`` connections, so several units keep
+        them all busy (the connections stay capped at ``concurrency``)."""
+        return 4 if self.concurrency > 1 else 1
 
 
 def _check_host_and_port(url: str) -> None:

@@ -233,9 +233,14 @@ def run(
         _check_labels(data, clean)
         _check_expectations(expectations, clean)
         units = [(p, s) for p in suite for s in levels]
-        stopped = run_units(units, adapter, data, seed, batch_size, timeout, executor,
-                            _progress(progress, len(units)), minimal, shard_size,
-                            assembly.add, evaluate_unit)
+        own = _own_threads(adapter) if executor is None else None
+        try:
+            stopped = run_units(units, adapter, data, seed, batch_size, timeout,
+                                executor or own, _progress(progress, len(units)), minimal,
+                                shard_size, assembly.add, evaluate_unit)
+        finally:
+            if own is not None:
+                own.shutdown(wait=True, cancel_futures=True)
     # With no clean answer there is nothing to measure a perturbation against: the units
     # are not run, and the result's clean row says why every check fails.
     result: RunResult = assembly.finish(
@@ -244,6 +249,18 @@ def run(
         source=Source(data, {p.name: p for p in suite}),
     )
     return result
+
+
+def _own_threads(adapter: Adapter) -> Executor | None:
+    """Threads for an adapter that waits on a server (``units_at_once`` > 1, e.g. an
+    HTTP endpoint): several units in flight keep its connections busy. Results are the
+    same on any executor."""
+    at_once = getattr(adapter, "units_at_once", 1)
+    if not isinstance(at_once, int) or at_once <= 1:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(at_once, thread_name_prefix="robustcheck-unit")
 
 
 def _stop(kind: str, message: str) -> dict[str, str]:
