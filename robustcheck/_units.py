@@ -62,6 +62,8 @@ def key_hashes(keys: np.ndarray) -> np.ndarray:
 
     if len(keys) == 0:
         return np.zeros(0, dtype=np.uint64)
+    if isinstance(keys, np.ndarray) and keys.dtype == np.uint64:
+        return keys  # already a 64-bit hash of the input (a table's rows)
     return pd.util.hash_array(np.asarray(keys, dtype=object))
 
 
