@@ -107,8 +107,13 @@ def _restyle(s: pd.Series, hit: np.ndarray, choice: np.ndarray,
     rows = np.flatnonzero(hit)
     if rows.size == 0:
         return None
-    texts = values[rows].astype(str)
     picked = choice[rows]
+    codes, distinct = pd.factorize(values[rows])
+    if len(distinct) * len(variants) <= rows.size:  # repeated values: spell each once
+        texts = np.asarray(distinct, dtype=object).astype(str)
+        spellings = np.stack([variant(texts).astype(object) for variant in variants])
+        return write_text(s, hit, spellings[picked, codes])
+    texts = values[rows].astype(str)
     new = np.empty(rows.size, dtype=object)
     for k, variant in enumerate(variants):
         mine = picked == k

@@ -175,6 +175,15 @@ def as_objects(s: pd.Series) -> np.ndarray:
         missing = np.nan if isinstance(s.dtype, pd.CategoricalDtype) else s.dtype.na_value
         out = np.append(np.asarray(distinct, dtype=object), missing).take(codes)  # -1: last
         return out
+    if dtype_kind(s) in "Mm" and len(s) > 1:
+        # a pandas Timestamp takes microseconds to make: one per distinct value (dates
+        # repeat), when there are few enough to pay for finding them
+        codes, distinct = pd.factorize(s)
+        if 2 * len(distinct) <= len(s):
+            table = np.empty(len(distinct) + 1, dtype=object)
+            table[:-1] = np.asarray(distinct, dtype=object)
+            table[-1] = pd.NaT  # code -1, as to_numpy(dtype=object) writes a missing cell
+            return table.take(codes)
     return np.array(s.to_numpy(dtype=object), dtype=object, copy=True)
 
 

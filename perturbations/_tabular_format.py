@@ -47,7 +47,7 @@ def _format_numbers(frame: pd.DataFrame, draws: Draws, severity: float,
     for j, label, s in pick_columns(frame, columns, default, is_numeric):
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity), style)
         if hit.any():
-            set_column(out, j, objects_with(s, hit, texts.astype(object)))
+            set_column(out, j, objects_with(s, hit, texts))
     return out
 
 
@@ -91,7 +91,7 @@ def format_thousands_separator(frame: pd.DataFrame, *, draws: Draws, severity: f
         large = np.abs(floats(s)) >= 1000  # NaN compares False
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity) & large, style)
         if hit.any():
-            set_column(out, j, objects_with(s, hit, texts.astype(object)))
+            set_column(out, j, objects_with(s, hit, texts))
     return out
 
 
@@ -140,7 +140,7 @@ def format_percent(frame: pd.DataFrame, *, draws: Draws, severity: float,
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity), style,
                                    scale=100.0 if fractions else 1.0)
         if hit.any():
-            set_column(out, j, objects_with(s, hit, texts.astype(object)))
+            set_column(out, j, objects_with(s, hit, texts))
     return out
 
 

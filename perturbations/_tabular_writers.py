@@ -121,12 +121,19 @@ def write_numbers(s: pd.Series, hit: np.ndarray, values: np.ndarray, *,
 
 
 def objects_with(s: pd.Series, hit: np.ndarray, values: Any) -> np.ndarray:
-    """An object array: ``values`` under ``hit``, the column's own values elsewhere
-    (converted only where kept: boxing a million timestamps is slow)."""
+    """An object array: ``values`` under ``hit`` (a numpy str array becomes Python
+    strs as it is written in), the column's own values elsewhere (converted only where
+    kept: boxing a million timestamps is slow)."""
     out = np.empty(len(s), dtype=object)
     out[hit] = values
     keep = ~hit
-    if keep.any():
+    if not keep.any():
+        return out
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+        # numpy boxes its numbers as Python's, as pandas' to_numpy(dtype=object) does,
+        # straight into the object array: no Series, no intermediate object array
+        out[keep] = s.to_numpy()[keep]
+    else:
         out[keep] = as_objects(s[keep])
     return out
 
