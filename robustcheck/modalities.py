@@ -170,11 +170,22 @@ class Tabular(Modality):
         return changed_rows(before, after)
 
     def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
+        # a 64-bit hash of each row's content, with the type of every cell of an object
+        # column mixed in: pandas hashes such cells by their text, so 5 and "5" (a number
+        # written as a string) would otherwise be one input, predicted once
+        import pandas as pd
+
         try:
-            return hash_rows(after)[positions]
+            found = hash_rows(after)
         except InvalidArgument:  # a cell Python cannot hash (a list): the row's repr
             return np.array([repr(tuple(after.iloc[i].tolist())) for i in positions.tolist()],
                             dtype=object)
+        for j in range(after.shape[1]):
+            column = after.iloc[:, j]
+            if column.dtype == object:
+                kinds = _type_names(column.to_numpy())
+                found = found * np.uint64(0x100000001B3) ^ pd.util.hash_array(kinds)
+        return found[positions]
 
     def show(self, data: Any, position: int) -> Any:
         return {str(k): _jsonable(v) for k, v in data.iloc[position].items()}
@@ -192,6 +203,10 @@ class Tabular(Modality):
                       if str(c) in found[i] and found[i][str(c)] != row[c].iloc[0]}
             rows.append(pack_rows(row, [change]))
         return pd.concat(rows, ignore_index=True) if rows else data.iloc[:0]
+
+
+_type_names = np.frompyfunc(lambda value: type(value).__name__, 1, 1)
+"""The type name of every cell of an object array (numpy's loop, one call per cell)."""
 
 
 def _jsonable(value: Any) -> Any:

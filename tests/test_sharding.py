@@ -204,3 +204,24 @@ def test_tabular_keys_name_the_row_not_its_position() -> None:
     first = TABULAR.keys(frame.iloc[:2].reset_index(drop=True), np.array([0, 1]))
     second = TABULAR.keys(frame.iloc[1:].reset_index(drop=True), np.array([0, 1]))
     assert first[0] == second[1] and first[1] == second[0] and first[0] != first[1]
+
+
+def test_a_number_and_the_same_number_as_text_are_two_inputs() -> None:
+    """pandas hashes object cells by their text: 5 and "5" must still be told apart, or a
+    model that crashes on numbers written as strings is answered for the number."""
+    frame = pd.DataFrame({"x": pd.Series([5, "5", 5.0, "a"], dtype=object)})
+
+    def model(df: pd.DataFrame) -> list[int]:
+        if any(isinstance(v, str) for v in df["x"]):
+            raise TypeError("strings are not numbers")
+        return [1] * len(df)
+
+    from robustcheck.modalities import TABULAR
+
+    keys = TABULAR.keys(frame, np.arange(4))
+    assert keys[0] != keys[1] and keys[1] != keys[3]
+    result = robustcheck.run(model, pd.DataFrame({"x": [5, 6, 7, 8]}),
+                             perturbations=["format.number_as_string"], severities=[0.5],
+                             progress=False)
+    row = result.rows[0]
+    assert (row.crashed == row.changed).all()
