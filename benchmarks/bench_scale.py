@@ -1,0 +1,693 @@
+"""Scale benchmark for ``robustcheck.run`` (issue 17 "Scale"; run by hand, not in CI).
+
+    python benchmarks/bench_scale.py [--quick] [--only NAME] [--repeats N]
+                                     [--shard-size N] [--timeout S]
+
+Every configuration runs in a fresh child process (this script with ``--child KIND``),
+so one configuration's memory never hides another's; the child reports its own peak RSS
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and its timings as one JSON line. Figures
+(``--only`` takes these names, repeatable):
+
+``text``     100,000 texts, the whole text suite x severities (0.2, 0.5, 1.0), a trivial
+             model: wall time of ``robustcheck.run`` against the *perturbation floor*
+             (``p.apply(texts, severity=s, seed=0)`` for every perturbation and severity
+             of the same suite, nothing else), in the same child, in turns; peak RSS.
+``tabular``  1,000,000 x 10 mixed-dtype rows (``bench_perturbations.make_table``), the
+             whole tabular suite, a trivial vectorised model: wall time, peak RSS.
+``sharded``  the 100k text audit on a 2-worker Dask ``LocalCluster`` (processes) through
+             ``executor=client.get_executor(), shard_size=N`` against in-process, in the
+             same child, in turns; the two results' JSON compared (timings removed).
+``memory``   peak RSS at 10k / 100k / 300k texts (whole suite) and at 100k with a third
+             of the suite: linear in n, flat in the number of units.
+``hgb``      100,000 rows, the tabular suite, scikit-learn HistGradientBoostingClassifier
+             fitted on the clean numeric columns (numbers rendered as strings make it
+             raise: systematic crashes), ``OMP_NUM_THREADS=1`` in the child.
+``overhead`` runner overhead and HTTP concurrency: measured by ``bench_overhead.py``; the
+             command is printed (``--only overhead`` runs it).
+
+The corpus and the table come from ``bench_perturbations`` (fixed seeds). A child that
+runs past ``--timeout`` is stopped and reported with the units it had finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import resource
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_perturbations, from anywhere
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # robustcheck from a checkout
+
+from bench_perturbations import machine_facts, make_corpus, make_table, print_table
+
+HERE = Path(__file__).resolve().parent
+SCRIPT = "benchmarks/bench_scale.py"
+SEVERITIES = (0.2, 0.5, 1.0)
+SEED = 0  # the run's seed; the floor applies the perturbations with the same one
+NUMERIC = ["price", "score", "ratio", "income", "age", "visits"]
+FIGURES = ("text", "tabular", "sharded", "memory", "hgb", "overhead")
+OVERHEAD_ARGS = ["--texts", "5000", "--repeats", "3"]
+
+TARGETS = {
+    "run_over_floor": 1.3,  # text run / perturbation floor
+    "text_rss_mb": 600.0,
+    "tabular_seconds": 90.0,
+    "tabular_rss_mb": 2500.0,
+    "sharded_speedup": 1.6,  # in-process / sharded on 2 workers
+    "hgb_seconds": 180.0,
+    "linear": 1.25,  # this script's reading: MB per 1,000 inputs, largest n / middle n
+    "flat": 0.75,  # this script's reading: run MB with a third of the suite / whole suite
+}
+FULL = {"texts": 100_000, "rows": 1_000_000, "memory": (10_000, 100_000, 300_000),
+        "hgb_rows": 100_000, "shard_size": 25_000, "repeats": 1,
+        "timeouts": {"text": 3000, "tabular": 600, "memory": 1800, "hgb": 600}}
+QUICK = {"texts": 10_000, "rows": 100_000, "memory": (2_000, 10_000, 30_000),
+         "hgb_rows": 10_000, "shard_size": 2_500, "repeats": 1,
+         "timeouts": {"text": 900, "tabular": 600, "memory": 600, "hgb": 600}}
+
+
+# -- the trivial models (module level: a Dask worker gets them by pickling) -------------------
+
+
+def text_model(batch: Sequence[str]) -> list[int]:
+    return [len(t) % 2 for t in batch]
+
+
+def tabular_model(frame: Any) -> list[int]:
+    # .fillna: pandas' str dtype keeps a missing value missing, and a NaN answer is a crash
+    lengths = frame.iloc[:, 0].astype(str).str.len().fillna(0).to_numpy()
+    return (lengths.astype(np.int64) % 2).tolist()
+
+
+# -- the child: one configuration, one process -------------------------------------------------
+
+
+def maxrss_mb() -> float:
+    """Peak RSS of this process so far, MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def progress_printer(label: str) -> Callable[[int, int, str], None]:
+    """A ``run(progress=...)`` callback writing one line per unit to stderr: what the
+    parent reports when a child is stopped by its timeout."""
+    start = time.perf_counter()
+
+    def report(done: int, total: int, unit: str) -> None:
+        print(f"progress {label}: {done}/{total} units done ({unit}) after "
+              f"{time.perf_counter() - start:.0f} s, peak RSS so far {maxrss_mb():.0f} MB",
+              file=sys.stderr, flush=True)
+
+    return report
+
+
+def timed(func: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = func()
+    return time.perf_counter() - start, out
+
+
+def comparable(result: Any) -> dict[str, Any]:
+    """A result's JSON without what depends on the clock: timings, row latencies."""
+    d = json.loads(result.to_json())
+    d.pop("timings", None)
+    for row in d.get("rows", []):
+        row.pop("latency", None)
+    return d
+
+
+def differences(a: Any, b: Any, path: str = "", limit: int = 5) -> list[str]:
+    """Up to ``limit`` paths where two JSON values differ."""
+    if type(a) is not type(b):
+        return [path or "/"]
+    if isinstance(a, dict):
+        out: list[str] = []
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                out.append(f"{path}/{key}")
+            else:
+                out += differences(a[key], b[key], f"{path}/{key}", limit - len(out))
+            if len(out) >= limit:
+                break
+        return out[:limit]
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return [f"{path} (length {len(a)} vs {len(b)})"]
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += differences(x, y, f"{path}/{i}", limit - len(out))
+            if len(out) >= limit:
+                break
+        return out[:limit]
+    return [] if a == b else [path or "/"]
+
+
+def child_text(args: argparse.Namespace) -> dict[str, Any]:
+    import robustcheck
+    from robustcheck._suite import select  # what run(perturbations="text") runs
+
+    parts = args.parts.split(",")
+    start = time.perf_counter()
+    corpus = make_corpus(args.n)
+    out: dict[str, Any] = {"n": args.n, "corpus_seconds": time.perf_counter() - start,
+                           "chars": sum(map(len, corpus))}
+    suite = select("text", "text")
+    if args.units == "third":
+        suite = suite[::3]
+    spec: Any = "text" if args.units == "all" else [p.name for p in suite]
+    out.update(perturbations=len(suite), units=len(suite) * len(SEVERITIES))
+
+    def run(**kwargs: Any) -> Any:
+        return robustcheck.run(text_model, corpus, perturbations=spec, severities=SEVERITIES,
+                               seed=SEED, **kwargs)
+
+    def floor() -> None:
+        for p in suite:
+            for s in SEVERITIES:
+                p.apply(corpus, severity=s, seed=SEED)
+
+    # warm-up on 200 texts: imports, lazy lexicons and caches, for every contender alike
+    robustcheck.run(text_model, corpus[:200], perturbations=spec, severities=SEVERITIES,
+                    seed=SEED, progress=False)
+    out["rss_base_mb"] = maxrss_mb()
+    times: dict[str, list[float]] = {k: [] for k in parts}
+    results: dict[str, Any] = {}
+    client = cluster = None
+    try:
+        for round_ in range(args.repeats):
+            if "run" in parts:
+                t, results["run"] = timed(lambda: run(progress=progress_printer("run")))
+                times["run"].append(t)
+                if round_ == 0:
+                    out["rss_run_mb"] = maxrss_mb()  # before the floor or Dask add theirs
+                    out["inner_seconds"] = float(results["run"].timings["seconds"])
+            if "floor" in parts:
+                times["floor"].append(timed(floor)[0])
+            if "dask" in parts:
+                if client is None:
+                    client, cluster, out["cluster_seconds"] = start_cluster()
+                t, results["dask"] = timed(functools.partial(
+                    run, executor=client.get_executor(), shard_size=args.shard_size,
+                    progress=progress_printer("dask")))
+                times["dask"].append(t)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    out["times"] = times
+    for key, result in results.items():
+        out[f"{key}_complete"] = bool(result.complete)
+        out[f"{key}_crashes"] = int(sum(int(r.crashed.sum()) for r in result.rows))
+        out[f"{key}_model_calls"] = int(sum(r.model_calls for r in result.rows))
+    if "run" in results and "dask" in results:
+        a, b = comparable(results["run"]), comparable(results["dask"])
+        out["json_identical"] = a == b
+        out["json_differences"] = differences(a, b)
+        out["json_chars"] = len(json.dumps(a))
+    return out
+
+
+def start_cluster() -> tuple[Any, Any, float]:
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    start = time.perf_counter()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address=None)
+    client = Client(cluster)
+    return client, cluster, time.perf_counter() - start
+
+
+def child_tabular(args: argparse.Namespace) -> dict[str, Any]:
+    import robustcheck
+
+    start = time.perf_counter()
+    frame = make_table(args.n)
+    out: dict[str, Any] = {"n": args.n, "columns": frame.shape[1],
+                           "table_seconds": time.perf_counter() - start}
+    robustcheck.run(tabular_model, frame.iloc[:500], perturbations="tabular", seed=SEED,
+                    progress=False)  # warm-up: imports
+    out["rss_base_mb"] = maxrss_mb()
+    t, result = timed(lambda: robustcheck.run(tabular_model, frame, perturbations="tabular",
+                                              seed=SEED, progress=progress_printer("run")))
+    out.update(seconds=t, rss_mb=maxrss_mb(), **summary(result))
+    return out
+
+
+def hgb_labels(frame: Any) -> np.ndarray:
+    """A learnable binary target: a noisy threshold on two of the columns."""
+    rng = np.random.default_rng(1)
+    signal_ = frame["score"].to_numpy() + 2.0 * (frame["ratio"].to_numpy() - 0.5)
+    return (signal_ + rng.normal(0.0, 0.5, len(frame)) > 0).astype(np.int64)
+
+
+def child_hgb(args: argparse.Namespace) -> dict[str, Any]:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    import robustcheck
+
+    frame = make_table(args.n)[NUMERIC]
+    labels = hgb_labels(frame)
+    model = HistGradientBoostingClassifier(max_iter=100, random_state=0)
+    fit_seconds, _ = timed(lambda: model.fit(frame, labels))
+    out: dict[str, Any] = {"n": args.n, "columns": frame.shape[1], "fit_seconds": fit_seconds,
+                           "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
+    robustcheck.run(model, frame.iloc[:500], labels[:500], perturbations="tabular",
+                    seed=SEED, progress=False)  # warm-up: imports
+    t, result = timed(lambda: robustcheck.run(model, frame, labels, perturbations="tabular",
+                                              seed=SEED, progress=progress_printer("run")))
+    out.update(seconds=t, rss_mb=maxrss_mb(), **summary(result))
+    out["clean_accuracy"] = float((model.predict(frame) == labels).mean())
+    return out
+
+
+def summary(result: Any) -> dict[str, Any]:
+    rows = result.rows
+    systematic = [r.key for r in rows if (r.details or {}).get("systematic")]
+    crashing = [r.key for r in rows if r.crashed.any()]
+    return {"units": len(rows), "severities": list(result.severities),
+            "complete": bool(result.complete),
+            "model_calls": int(sum(r.model_calls for r in rows)),
+            "crashes": int(sum(int(r.crashed.sum()) for r in rows)),
+            "crashing_units": len(crashing), "systematic_units": systematic,
+            "inner_seconds": float(result.timings["seconds"])}
+
+
+CHILDREN = {"text": child_text, "tabular": child_tabular, "hgb": child_hgb}
+
+
+def child_main(args: argparse.Namespace) -> int:
+    out = CHILDREN[args.child](args)
+    out["rss_peak_mb"] = maxrss_mb()
+    print("RESULT " + json.dumps(out), flush=True)
+    return 0
+
+
+# -- the parent: one child per configuration, the tables ------------------------------------
+
+
+class Child:
+    """What a child process reported: its result (None when it failed or timed out)."""
+
+    def __init__(self, argv: list[str], result: dict[str, Any] | None, seconds: float,
+                 error: str, progress: str, load: tuple[float, float, float]) -> None:
+        self.argv, self.result, self.seconds = argv, result, seconds
+        self.error, self.progress, self.load = error, progress, load
+
+    @property
+    def command(self) -> str:
+        return "python " + shlex.join([SCRIPT, *self.argv])
+
+
+def run_child(argv: list[str], timeout: float, env: dict[str, str] | None = None) -> Child:
+    """This script with ``argv`` in a new process (group), stopped after ``timeout`` s."""
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})}, start_new_session=True)
+    start = time.perf_counter()
+    error = ""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the child and the Dask workers it started
+        stdout, stderr = proc.communicate()
+        error = f"stopped after the timeout of {timeout:.0f} s"
+    seconds = time.perf_counter() - start
+    result = None
+    for line in stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+    if result is None and not error:
+        tail = [x for x in stderr.splitlines() if not x.startswith("progress ")][-25:]
+        error = f"exit code {proc.returncode}:\n" + "\n".join("    " + x for x in tail)
+    progress = [x for x in stderr.splitlines() if x.startswith("progress ")]
+    return Child(argv, result, seconds, error, progress[-1] if progress else "",
+                 os.getloadavg())
+
+
+def fmt_load(load: Sequence[float]) -> str:
+    return " ".join(f"{x:.1f}" for x in load)
+
+
+def verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("PASS" if ok else "MISS")
+
+
+class Report:
+    def __init__(self, args: argparse.Namespace, reproduce_extra: list[str]) -> None:
+        self.args = args
+        self.extra = reproduce_extra
+        self.summary: list[list[str]] = []
+
+    def reproduce(self, name: str) -> str:
+        return "python " + shlex.join([SCRIPT, "--only", name, *self.extra])
+
+    def child_line(self, child: Child) -> None:
+        print(f"child:       {child.command}")
+        print(f"             {child.seconds:.0f} s wall; load average at its end "
+              f"{fmt_load(child.load)}")
+        if child.error:
+            print(f"FAILED:      {child.error}")
+            if child.progress:
+                print(f"last unit:   {child.progress.split(' ', 1)[1]}")
+
+    def figure(self, name: str, rows: list[list[str]]) -> None:
+        """``rows``: [measure, value, target, verdict]; printed and kept for the summary."""
+        print_table(["measure", "value", "target", "verdict"], rows, align="lrrl")
+        print(f"reproduce:   {self.reproduce(name)}\n", flush=True)
+        for row in rows:
+            self.summary.append([name, *row])
+
+    def absolute(self, ok: bool) -> bool | None:
+        """Absolute targets (seconds, MB) are for the issue's sizes, not --quick's."""
+        return None if self.args.quick else ok
+
+
+def text_figures(report: Report, args: argparse.Namespace, want: set[str]
+                 ) -> dict[str, Any] | None:
+    parts = ["run"] + (["floor"] if "text" in want else []) + \
+        (["dask"] if "sharded" in want else [])
+    argv = ["--child", "text", "--n", str(args.texts), "--parts", ",".join(parts),
+            "--repeats", str(args.repeats)]
+    if "dask" in parts:
+        argv += ["--shard-size", str(args.shard_size)]
+    what = " + ".join({"run": "in-process run", "floor": "perturbation floor",
+                       "dask": "sharded run"}[p] for p in parts)
+    print(f"## Text, {args.texts:,} inputs: {what}\n")
+    print(f"whole text suite (perturbations=\"text\") x severities {SEVERITIES}, seed {SEED}, "
+          f"model text_model (len(t) % 2), batch_size 256 (the default)")
+    child = run_child(argv, args.timeout or args.timeouts["text"])
+    report.child_line(child)
+    r = child.result
+    if r is None:
+        print()
+        for name in ("text", "sharded"):
+            if name in want:
+                report.figure(name, [[f"{name}: did not finish", "-", "-", "MISS"]])
+        return None
+    times = r["times"]
+    print(f"corpus:      {r['n']:,} sentences, {r['chars']:,} characters (built in "
+          f"{r['corpus_seconds']:.1f} s); {r['perturbations']} perturbations x "
+          f"{len(SEVERITIES)} = {r['units']} units")
+    print(f"RSS:         {r['rss_base_mb']:.0f} MB before the run (imports, corpus, a "
+          f"200-text warm-up run); peak {r['rss_run_mb']:.0f} MB after the in-process run")
+    print(f"timed:       {args.repeats} round(s), contenders in turns ({', '.join(parts)}), "
+          f"best = min wall time")
+    for key in parts:
+        print(f"  {key:6} {', '.join(f'{t:.1f}' for t in times[key])} s; "
+              + (f"{r[key + '_model_calls']:,} inputs sent to the model, "
+                 f"{r[key + '_crashes']:,} crashes, complete={r[key + '_complete']}"
+                 if key != "floor" else f"{r['units']} x p.apply(texts, severity=s, seed=0)"))
+    run_s = min(times["run"])
+    print(f"run split:   {r['inner_seconds']:.1f} s in clean predictions + units "
+          f"(result.timings['seconds']) of {times['run'][0]:.1f} s (first round)\n")
+    if "text" in want:
+        print(f"### 1. Text: run vs the perturbation floor, peak RSS ({r['n']:,} inputs)\n")
+        floor_s = min(times["floor"])
+        ratio = run_s / floor_s
+        report.figure("text", [
+            ["run s", f"{run_s:.1f}", "-", ""],
+            ["perturbation floor s", f"{floor_s:.1f}", "-", ""],
+            ["run / floor", f"{ratio:.2f}x", f"<= {TARGETS['run_over_floor']}x",
+             verdict(ratio <= TARGETS["run_over_floor"])],
+            ["peak RSS (child, after the run)", f"{r['rss_run_mb']:.0f} MB",
+             f"<= {TARGETS['text_rss_mb']:.0f} MB",
+             verdict(report.absolute(r["rss_run_mb"] <= TARGETS["text_rss_mb"]))]])
+    if "sharded" in want:
+        print(f"### 3. Sharded: 2-worker Dask LocalCluster (processes), shard_size="
+              f"{args.shard_size:,}, vs in-process ({r['n']:,} inputs)\n")
+        print(f"cluster:     LocalCluster(n_workers=2, threads_per_worker=1, processes=True, "
+              f"host=\"127.0.0.1\", dashboard_address=None), started in "
+              f"{r.get('cluster_seconds', float('nan')):.1f} s (not timed); "
+              f"executor=client.get_executor()")
+        dask_s = min(times["dask"])
+        speedup = run_s / dask_s
+        same = r.get("json_identical")
+        print(f"JSON:        {r.get('json_chars', 0):,} characters each, without 'timings' "
+              f"(and rows' 'latency'); "
+              + ("identical" if same else f"DIFFERENT at {r.get('json_differences')}") + "\n")
+        report.figure("sharded", [
+            ["in-process s", f"{run_s:.1f}", "-", ""],
+            ["sharded s", f"{dask_s:.1f}", "-", ""],
+            ["speedup in-process / sharded", f"{speedup:.2f}x",
+             f">= {TARGETS['sharded_speedup']}x", verdict(speedup >= TARGETS["sharded_speedup"])],
+            ["JSON identical", "yes" if same else "no", "yes", verdict(bool(same))]])
+    return r
+
+
+def tabular_figure(report: Report, args: argparse.Namespace) -> None:
+    print(f"## 2. Tabular: {args.rows:,} rows x 10 columns, whole tabular suite\n")
+    print("table: bench_perturbations.make_table (float, int, bool, category, str, datetime); "
+          "model tabular_model (length of column 0 as text % 2), default severities and "
+          "batch_size 256")
+    child = run_child(["--child", "tabular", "--n", str(args.rows)],
+                      args.timeout or args.timeouts["tabular"])
+    report.child_line(child)
+    r = child.result
+    if r is None:
+        print()
+        report.figure("tabular", [["run s", f"> {child.seconds:.0f} (did not finish)",
+                                   f"<= {TARGETS['tabular_seconds']:.0f}",
+                                   verdict(report.absolute(False))]])
+        return
+    describe_run(r, "table", r["table_seconds"])
+    report.figure("tabular", [
+        ["run s", f"{r['seconds']:.1f}", f"<= {TARGETS['tabular_seconds']:.0f}",
+         verdict(report.absolute(r["seconds"] <= TARGETS["tabular_seconds"]))],
+        ["peak RSS (child)", f"{r['rss_mb']:.0f} MB", f"<= {TARGETS['tabular_rss_mb']:.0f} MB",
+         verdict(report.absolute(r["rss_mb"] <= TARGETS["tabular_rss_mb"]))]])
+
+
+def describe_run(r: dict[str, Any], what: str, built: float) -> None:
+    print(f"{what}:       {r['n']:,} x {r['columns']} built in {built:.1f} s; RSS "
+          f"{r.get('rss_base_mb', float('nan')):.0f} MB before the run")
+    print(f"run:         {r['units']} units (severities {r['severities']}), "
+          f"{r['model_calls']:,} inputs sent to the model, {r['crashes']:,} crashed samples "
+          f"in {r['crashing_units']} units, {len(r['systematic_units'])} systematic-crash "
+          f"units, complete={r['complete']}; {r['inner_seconds']:.1f} s in clean predictions "
+          f"+ units\n")
+
+
+def hgb_figure(report: Report, args: argparse.Namespace) -> None:
+    print(f"## 5. HistGradientBoostingClassifier: {args.hgb_rows:,} rows, tabular suite\n")
+    print(f"frame: make_table's numeric columns {NUMERIC}; labels: score + 2 (ratio - 0.5) "
+          f"+ N(0, 0.5) > 0; HistGradientBoostingClassifier(max_iter=100, random_state=0) "
+          f"fitted on the clean frame (not timed); OMP_NUM_THREADS=1 in the child")
+    child = run_child(["--child", "hgb", "--n", str(args.hgb_rows)],
+                      args.timeout or args.timeouts["hgb"], env={"OMP_NUM_THREADS": "1"})
+    report.child_line(child)
+    r = child.result
+    if r is None:
+        print()
+        report.figure("hgb", [["run s", f"> {child.seconds:.0f} (did not finish)",
+                               f"<= {TARGETS['hgb_seconds']:.0f}",
+                               verdict(report.absolute(False))]])
+        return
+    print(f"fit:         {r['fit_seconds']:.1f} s; clean accuracy {r['clean_accuracy']:.3f}; "
+          f"OMP_NUM_THREADS={r['omp_num_threads']}")
+    describe_run(r, "frame", float("nan"))
+    print("systematic:  " + (", ".join(r["systematic_units"]) or "none") + "\n")
+    report.figure("hgb", [
+        ["run s", f"{r['seconds']:.1f}", f"<= {TARGETS['hgb_seconds']:.0f}",
+         verdict(report.absolute(r["seconds"] <= TARGETS["hgb_seconds"]))],
+        ["peak RSS (child)", f"{r['rss_mb']:.0f} MB", "-", ""]])
+
+
+def memory_figure(report: Report, args: argparse.Namespace,
+                  reuse: dict[str, Any] | None) -> None:
+    sizes = list(args.memory)
+    middle = sizes[len(sizes) // 2]
+    print(f"## 4. Memory: peak RSS at {' / '.join(f'{n:,}' for n in sizes)} texts (whole text "
+          f"suite) and at {middle:,} with a third of it, x severities {SEVERITIES}\n")
+    print("each configuration in its own child (parts=run: the in-process run, nothing "
+          "else); 'run MB' = peak - RSS before the run (imports, corpus, a 200-text warm-up)")
+    configs = [(n, "all") for n in sizes[:-1]] + [(middle, "third"), (sizes[-1], "all")]
+    found: dict[tuple[int, str], dict[str, Any]] = {}
+    failed: list[Child] = []
+    headers = ["texts", "suite", "units", "peak MB", "before MB", "run MB",
+               "run MB / 1,000 inputs", "run s", "child"]
+    widths = [7, 5, 5, 7, 9, 6, 21, 6]
+
+    def line(values: Sequence[str]) -> None:  # a row as soon as its child is back
+        cells = [v.rjust(w) if i not in (1,) else v.ljust(w)
+                 for i, (v, w) in enumerate(zip(values, widths))]
+        print("  ".join([*cells, values[-1]]).rstrip(), flush=True)
+
+    print()
+    line(headers)
+    print("  ".join("-" * w for w in [*widths, 30]))
+    for n, units in configs:
+        if reuse is not None and units == "all" and reuse["n"] == n:
+            found[(n, units)] = reuse
+            note = "figure 1's child"
+        else:
+            child = run_child(["--child", "text", "--n", str(n), "--parts", "run",
+                               "--repeats", "1", "--units", units],
+                              args.timeout or args.timeouts["memory"])
+            if child.result is None:
+                failed.append(child)
+                line([f"{n:,}", units, "-", "-", "-", "-", "-", "-",
+                      f"failed after {child.seconds:.0f} s (below)"])
+                continue
+            found[(n, units)] = child.result
+            note = f"{child.seconds:.0f} s, load {fmt_load(child.load)}"
+        r = found[(n, units)]
+        run_mb = r["rss_run_mb"] - r["rss_base_mb"]
+        line([f"{n:,}", units, str(r["units"]), f"{r['rss_run_mb']:.0f}",
+              f"{r['rss_base_mb']:.0f}", f"{run_mb:.0f}", f"{run_mb / (n / 1000):.2f}",
+              f"{min(r['times']['run']):.1f}", note])
+    print()
+    for child in failed:
+        report.child_line(child)
+    if failed:
+        print()
+
+    def per_k(key: tuple[int, str]) -> float | None:
+        r = found.get(key)
+        return None if r is None else (r["rss_run_mb"] - r["rss_base_mb"]) / (key[0] / 1000)
+
+    figure = []
+    big, mid = per_k((sizes[-1], "all")), per_k((middle, "all"))
+    if big is not None and mid is not None and mid > 0:
+        linear = big / mid
+        figure.append([f"linear in n: MB/1,000 at {sizes[-1]:,} / at {middle:,}",
+                       f"{linear:.2f}", f"<= {TARGETS['linear']}",
+                       verdict(linear <= TARGETS["linear"])])
+    whole, third = found.get((middle, "all")), found.get((middle, "third"))
+    if whole is not None and third is not None:
+        flat = (third["rss_run_mb"] - third["rss_base_mb"]) / max(
+            whole["rss_run_mb"] - whole["rss_base_mb"], 1e-9)
+        figure.append([f"flat in units: run MB, third / whole suite at {middle:,}",
+                       f"{flat:.2f}", f">= {TARGETS['flat']}", verdict(flat >= TARGETS["flat"])])
+    if not figure:
+        figure.append(["memory", "incomplete", "-", "MISS"])
+    print("targets: the issue asks to show 'linear in n, flat in the number of units'; "
+          "the thresholds are this script's reading of that (1.0 = exactly linear / flat; a "
+          "footprint proportional to the units would give 0.33)\n")
+    report.figure("memory", figure)
+
+
+def overhead_figure(report: Report, run_it: bool) -> None:
+    command = ["benchmarks/bench_overhead.py", *OVERHEAD_ARGS]
+    print("## 6. Runner overhead and HTTP concurrency: bench_overhead.py\n")
+    print("targets: run / fair baseline <= 1.10; HTTP through run at 16 connections >= 10x "
+          "sequential")
+    if not run_it:
+        print(f"not measured here; run:  python {shlex.join(command)}")
+        print(f"(or:  {report.reproduce('overhead')})\n", flush=True)
+        report.summary.append(["overhead", "see bench_overhead.py", "-", "-", "-"])
+        return
+    print(f"running:     python {shlex.join(command)}\n", flush=True)
+    code = subprocess.call([sys.executable, str(HERE / "bench_overhead.py"), *OVERHEAD_ARGS])
+    print(f"\n(bench_overhead.py exit code {code})\n")
+    report.summary.append(["overhead", "printed by bench_overhead.py above", "-", "-", "-"])
+
+
+def print_header(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    import importlib
+
+    print("# robustcheck scale benchmark (issue 17 \"Scale\")\n")
+    facts = machine_facts()
+    facts.pop("nlpaug", None)
+    for module in ("sklearn", "distributed"):
+        try:
+            facts[module] = importlib.import_module(module).__version__
+        except ImportError:
+            facts[module] = "not installed"
+    for key, value in facts.items():
+        print(f"{key + ':':12} {value}")
+    print(f"{'load avg:':12} {fmt_load(os.getloadavg())} (1, 5, 15 min, at the start)")
+    memory = " / ".join(f"{n:,}" for n in args.memory)
+    print(f"{'sizes:':12} {'quick' if args.quick else 'full'}: texts {args.texts:,}, "
+          f"rows {args.rows:,}, memory at {memory} texts, hgb rows {args.hgb_rows:,}, "
+          f"shard_size {args.shard_size:,}, repeats {args.repeats}")
+    print("reproduce:   python " + shlex.join([SCRIPT, *argv]))
+    if args.quick:
+        print("\n--quick: smaller than the issue's sizes; absolute targets (s, MB) are not "
+              "judged ('-'), ratios are")
+    print(flush=True)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="10k texts, 100k rows, memory at 2k/10k/30k, 10k hgb rows")
+    parser.add_argument("--only", choices=FIGURES, action="append",
+                        help="run this figure only (repeatable)")
+    parser.add_argument("--texts", type=int, help="texts for figures 1 and 3 (100,000)")
+    parser.add_argument("--rows", type=int, help="rows for figure 2 (1,000,000)")
+    parser.add_argument("--hgb-rows", type=int, help="rows for figure 5 (100,000)")
+    parser.add_argument("--shard-size", type=int, help="shard_size of figure 3 (25,000)")
+    parser.add_argument("--repeats", type=int,
+                        help="rounds of the text contenders, in turns (1)")
+    parser.add_argument("--timeout", type=float,
+                        help="seconds after which a child is stopped (default per figure: "
+                             "text 3000, tabular 600, memory 1800 each, hgb 600; "
+                             "--quick: 900 / 600)")
+    # the child side
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--parts", default="run", help=argparse.SUPPRESS)
+    parser.add_argument("--units", choices=["all", "third"], default="all",
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    defaults = QUICK if args.quick else FULL
+    args.memory, args.timeouts = defaults["memory"], defaults["timeouts"]
+    for key in ("texts", "rows", "hgb_rows", "shard_size", "repeats"):
+        if getattr(args, key) is None:
+            setattr(args, key, defaults[key])
+    if args.child and args.n is None:
+        parser.error("--child needs --n")
+    if min(args.texts, args.rows, args.hgb_rows, args.shard_size, args.repeats) < 1:
+        parser.error("sizes and repeats must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.child:
+        return child_main(args)
+    want = set(args.only or FIGURES)
+    extra = [a for i, a in enumerate(argv)  # the reproduce command of one figure
+             if a != "--only" and not a.startswith("--only=")
+             and not (i and argv[i - 1] == "--only")]
+    report = Report(args, extra)
+    print_header(args, argv)
+    started = time.perf_counter()
+    reuse = None
+    if want & {"text", "sharded"}:
+        reuse = text_figures(report, args, want)
+    if "tabular" in want:
+        tabular_figure(report, args)
+    if "hgb" in want:
+        hgb_figure(report, args)
+    if "memory" in want:
+        memory_figure(report, args, reuse)
+    if "overhead" in want:
+        overhead_figure(report, run_it=bool(args.only))
+    print("## Summary\n")
+    print_table(["figure", "measure", "value", "target", "verdict"], report.summary,
+                align="llrrl")
+    print(f"load average at the end: {fmt_load(os.getloadavg())}")
+    print(f"total wall time: {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
