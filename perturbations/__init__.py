@@ -37,6 +37,7 @@ from ._registry import (
     select,
     unregister,
 )
+from ._text_corpus import TextCorpus
 from ._validity import validity_phrase
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "Perturbation",
     "PerturbationError",
     "RegistrationError",
+    "TextCorpus",
     "UnknownPerturbation",
     "add_modality",
     "catalogue",

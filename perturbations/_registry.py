@@ -18,6 +18,7 @@ import numpy as np
 
 from ._errors import InvalidArgument, ModalityError, RegistrationError, UnknownPerturbation
 from ._random import Draws, stable_hash
+from ._text_corpus import TextCorpus, apply_in_chunks
 
 __all__ = [
     "EXPECTATIONS",
@@ -207,20 +208,13 @@ class Perturbation:
             out = list(texts)
         else:
             draws = self._draws(seed, len(texts), indices)
-            if self.batched:
-                # In chunks: the engine's arrays stay cache-sized, so time per text does
-                # not grow with the batch; draws are keyed per input, so the output is the
-                # same for any chunking.
-                out = []
-                for start in range(0, len(texts), TEXT_CHUNK):
-                    part = texts[start:start + TEXT_CHUNK]
-                    out.extend(self.func(part, draws=Draws(draws.base, draws.indices[
-                        start:start + len(part)]), severity=severity, **params))
+            if self.batched:  # in chunks (a TextCorpus hands over each one's analysis)
+                out = apply_in_chunks(self.func, texts, draws, severity, params, TEXT_CHUNK)
             else:
                 func = self.func
                 out = [func(text, rng=draws.generator(i), severity=severity, **params)
                        for i, text in enumerate(texts)]
-            if len(out) != len(texts) or not all(type(t) is str for t in out):
+            if len(out) != len(texts) or not set(map(type, out)) <= {str}:
                 raise RegistrationError(
                     f"perturbation {self.name!r} returned {len(out)} outputs for {len(texts)} "
                     "strings, or a non-string: a bug in the perturbation, please report it"
@@ -318,6 +312,8 @@ def _as_text_list(p: Perturbation, inputs: Any) -> list[str]:
         raise _wrong_modality(p, "inputs", inputs)
     if isinstance(inputs, np.ndarray) and inputs.ndim != 1:
         raise _wrong_modality(p, "inputs", inputs)
+    if isinstance(inputs, TextCorpus) and set(map(type, inputs)) <= {str}:
+        return inputs  # perturbed as it is: its chunks come with their analysis
     try:
         texts = list(inputs)
     except TypeError:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -148,16 +149,31 @@ class TextBatch:
     position among its text's words).
     """
 
+    texts: list[str]
+    joined: str
+    offsets: np.ndarray
+    cps: np.ndarray
+    breaks: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    owner: np.ndarray
+    ordinal: np.ndarray
+
     def __init__(self, texts: Sequence[str]) -> None:
+        shared = texts.analysis() if isinstance(texts, AnalysedTexts) else None
+        if shared is not None and shared.texts == texts:  # not changed since analysed
+            shared.unpack(self)
+            return
         self.texts = list(texts)
+        self._analyse()
+
+    def _analyse(self) -> None:
+        """Encode ``self.texts`` and find their words (see the class docstring)."""
         lengths = np.fromiter(map(len, self.texts), dtype=np.int64, count=len(self.texts))
         self.offsets = np.zeros(len(self.texts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.offsets[1:])
-        self.joined = "".join(self.texts)
-        self.cps = np.frombuffer(self.joined.encode("utf-32-le", "surrogatepass"),
-                                 dtype=np.uint32)
+        self._encode("".join(self.texts))
         n = len(self.cps)
-        self.breaks = text_breaks(self.offsets, n)
         letter = word_mask(self.cps, self.breaks)
         prev = np.zeros(n, dtype=bool)
         prev[1:] = letter[:-1]
@@ -170,6 +186,12 @@ class TextBatch:
         self.owner = np.searchsorted(self.offsets, self.start, side="right") - 1
         first = np.searchsorted(self.owner, np.arange(len(self.texts)))
         self.ordinal = np.arange(len(self.start)) - first[self.owner]
+
+    def _encode(self, joined: str) -> None:
+        """``joined``, ``cps`` and ``breaks`` from the joined texts (``offsets`` set)."""
+        self.joined = joined
+        self.cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        self.breaks = text_breaks(self.offsets, len(self.cps))
 
     @property
     def lengths(self) -> np.ndarray:
@@ -260,6 +282,84 @@ class TextBatch:
         out = np.zeros(len(self.texts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=out[1:])
         return out
+
+
+class Analysis:
+    """What :class:`TextBatch` finds in a chunk of clean texts that no perturbation or
+    severity changes, kept compactly to be shared by every unit of a run: the texts, their
+    offsets and the word spans (``start``, ``end``, ``owner``, ``ordinal``, each in the
+    smallest unsigned type that holds it: about 11 bytes a word). ``joined``, ``cps`` and
+    ``breaks`` cost more to keep (``cps`` is 4 bytes a character) than to rebuild (a join
+    and an encoding, in C), so each unit rebuilds them. Every array a unit gets is its
+    own, so no unit can change what another sees.
+    """
+
+    __slots__ = ("end", "offsets", "ordinal", "owner", "start", "texts")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        batch = TextBatch(texts)
+        self.offsets = batch.offsets
+        self.start, self.end, self.owner, self.ordinal = (
+            a.astype(np.min_scalar_type(int(a.max()) if len(a) else 0))
+            for a in (batch.start, batch.end, batch.owner, batch.ordinal))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the analysis: its arrays and its list (of the corpus's own
+        strings, which it does not copy)."""
+        arrays = (self.offsets, self.start, self.end, self.owner, self.ordinal)
+        return sum(a.nbytes for a in arrays) + 8 * len(self.texts)
+
+    def unpack(self, batch: TextBatch) -> None:
+        """Fill ``batch`` as ``TextBatch(self.texts)`` would, with arrays of its own."""
+        batch.texts = list(self.texts)
+        batch.offsets = self.offsets.copy()
+        batch._encode("".join(batch.texts))
+        batch.start, batch.end, batch.owner, batch.ordinal = (
+            a.astype(np.int64) for a in (self.start, self.end, self.owner, self.ordinal))
+
+
+class SharedAnalysis:
+    """The :class:`Analysis` of one chunk of texts, made on first use (by the first
+    unit that builds a :class:`TextBatch` of the chunk), once, then kept."""
+
+    __slots__ = ("_lock", "_value", "texts")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self._value: Analysis | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Analysis:
+        if self._value is None:
+            with self._lock:  # units on threads: one analyses, the others wait for it
+                if self._value is None:
+                    self._value = Analysis(self.texts)
+        return self._value
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self._value is None else self._value.nbytes
+
+
+class AnalysedTexts(list[str]):
+    """A chunk of texts as a batched perturbation gets it from a
+    :class:`~perturbations._text_corpus.TextCorpus`: a plain list of its strings that
+    also carries the chunk's :class:`SharedAnalysis`, which :class:`TextBatch` uses
+    instead of analysing the texts again. Pickled, it is a plain list."""
+
+    __slots__ = ("_shared",)
+
+    def __init__(self, texts: list[str], shared: SharedAnalysis) -> None:
+        super().__init__(texts)
+        self._shared = shared
+
+    def analysis(self) -> Analysis:
+        return self._shared.get()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (list(self),))
 
 
 def rank_select(draws: Draws, stream: int, owner: np.ndarray, counter: np.ndarray,

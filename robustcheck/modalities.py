@@ -103,7 +103,34 @@ class Text(Modality):
         return not is_frame(inputs)  # the fallback: anything else must be texts
 
     def prepare(self, inputs: Any, labels: Any) -> tuple[Any, Any, Any]:
-        return texts_of(inputs, labels), labels, None
+        # a corpus: the batched perturbations analyse each chunk of the clean texts once
+        # per run (code points, words), not once per perturbation and severity
+        return catalogue.TextCorpus(texts_of(inputs, labels)), labels, None
+
+    def perturb(self, p: Perturbation, data: Any, severity: float, seed: int,
+                positions: np.ndarray | None = None) -> Any:
+        # a contiguous shard of a corpus (an executor's part of a unit) is perturbed as a
+        # span of it, which shares its analyses; other subsets are analysed as they come
+        span = self._span(data, positions)
+        if span is None:
+            return super().perturb(p, data, severity, seed, positions)
+        return p.apply(data.span(*span), severity=severity, seed=seed, indices=positions)
+
+    @staticmethod
+    def _span(data: Any, positions: np.ndarray | None) -> tuple[int, int] | None:
+        """``(start, stop)`` when ``positions`` are ``start, start + 1, ..., stop - 1`` of
+        a corpus, else None."""
+        if positions is None or not isinstance(data, catalogue.TextCorpus):
+            return None
+        positions = np.asarray(positions)
+        if positions.ndim != 1 or len(positions) == 0 or positions.dtype.kind not in "iu":
+            return None
+        start = int(positions[0])
+        stop = start + len(positions)
+        if start < 0 or stop > len(data) or not np.array_equal(
+                positions, np.arange(start, stop)):
+            return None
+        return start, stop
 
     def hash_into(self, digest: Any, data: Any) -> None:
         for text in data:
