@@ -64,7 +64,13 @@ def key_hashes(keys: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     if isinstance(keys, np.ndarray) and keys.dtype == np.uint64:
         return keys  # already a 64-bit hash of the input (a table's rows)
-    return pd.util.hash_array(np.asarray(keys, dtype=object))
+    try:
+        return pd.util.hash_array(np.asarray(keys, dtype=object))
+    except UnicodeEncodeError:  # a lone surrogate (scraped text): hashed by its escaped
+        # form; text without one round-trips unchanged, so it hashes as above in any shard
+        safe = [k.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+                if isinstance(k, str) else k for k in np.asarray(keys, dtype=object).tolist()]
+        return pd.util.hash_array(np.array(safe, dtype=object))
 
 
 def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
