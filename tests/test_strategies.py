@@ -156,6 +156,24 @@ def test_an_edit_the_failure_does_not_need_is_dropped_before_returning() -> None
     assert _one_minimal(edits, answer, "pos") == [Edit(0, 0, "delete", "")]
 
 
+def test_the_model_is_not_line_traced_after_the_first_failure() -> None:
+    # Hypothesis's explain phase traces every line run after a failure turns up, the
+    # model's included, to explain it in a report that ``find`` never prints: several
+    # times slower for nothing
+    import sys
+
+    traced = []
+
+    class Watching(Counting):
+        def predict(self, inputs: Sequence[Any]) -> robustcheck.Prediction:
+            traced.append(sys.gettrace() is not before)
+            return super().predict(inputs)
+
+    before = sys.gettrace()
+    assert minimal_failure(Watching({"lovely", "great"}), TEXT, max_examples=100, seed=0)
+    assert len(traced) > 10 and not any(traced)
+
+
 def test_a_model_no_edit_can_flip_gives_none() -> None:
     model = Counting({"great"})  # no typo of "the food was fine" makes the word "great"
     assert minimal_failure(model, "the food was fine", max_examples=30) is None
