@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 import robustcheck
 from robustcheck import demo
@@ -116,12 +118,23 @@ def test_attack_rows_are_deterministic_and_comparable(
     assert all(r["verdict"] == "no significant change" for r in comparison.rows)
 
 
-def test_the_tabular_attack_runs_in_a_tabular_suite() -> None:
-    data = load_breast_cancer(as_frame=True).frame.iloc[:50]
-    x, y = data.drop(columns=["target"]), data["target"].to_numpy()
-    model = LogisticRegression(max_iter=5000).fit(x, y)
+@pytest.fixture(scope="module")
+def cancer_suite() -> tuple[Any, pd.DataFrame, robustcheck.RunResult]:
+    """A scaled logistic regression on 30 rows and the ten "mean" features of the breast
+    cancer data (the attack's queries cost in rows times columns), audited once with the
+    tabular attack next to Gaussian noise."""
+    data = load_breast_cancer(as_frame=True).frame.iloc[:30]
+    x, y = data.drop(columns=["target"]).iloc[:, :10], data["target"].to_numpy()
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
     r = robustcheck.run(model, x, y, perturbations=["attack.tabular", "noise.gaussian"],
                         severities=[1.0])
+    return model, x, r
+
+
+def test_the_tabular_attack_runs_in_a_tabular_suite(
+    cancer_suite: tuple[Any, pd.DataFrame, robustcheck.RunResult],
+) -> None:
+    model, x, r = cancer_suite
     row = r["attack.tabular"][0]
     assert row.metrics["flip_rate"].value > r["noise.gaussian"][0].metrics["flip_rate"].value
     flipped = np.flatnonzero(row.failed)
@@ -142,10 +155,11 @@ def test_attack_queries_past_the_timeout_are_crashed_candidates_not_a_hung_run()
     from robustcheck.attack import ATTACKS
 
     texts = ["the food was great", "a great day", "not so great"]
+    hang = 0.5  # seconds, fifty times the timeout
 
     def slow_on_anything_new(batch: list[str]) -> list[int]:
         if any(t not in texts for t in batch):
-            time.sleep(1.0)  # every edited candidate hangs
+            time.sleep(hang)  # every edited candidate hangs
         return [int("great" in t) for t in batch]
 
     attack = ATTACKS["attack.text"].configure(max_queries=20)
@@ -156,7 +170,7 @@ def test_attack_queries_past_the_timeout_are_crashed_candidates_not_a_hung_run()
     row = r["attack.text"][0]
     assert row.metrics["flip_rate"].value == 0.0  # no candidate ever answered
     assert row.details["attack"]["queries_total"] > 3
-    assert elapsed < row.details["attack"]["queries_total"] * 1.0 / 2  # sleeps were cut short
+    assert elapsed < row.details["attack"]["queries_total"] * hang / 2  # sleeps were cut short
 
 
 def test_an_attack_on_an_executor_gives_the_in_process_result(
@@ -172,10 +186,9 @@ def test_an_attack_on_an_executor_gives_the_in_process_result(
     assert without_timings(pooled) == without_timings(result)
 
 
-def test_the_tabular_attack_reports_the_smallest_change_in_standard_deviations() -> None:
-    data = load_breast_cancer(as_frame=True).frame.iloc[:30]
-    x, y = data.drop(columns=["target"]), data["target"].to_numpy()
-    model = LogisticRegression(max_iter=5000).fit(x, y)
-    r = robustcheck.run(model, x, y, perturbations=["attack.tabular"], severities=[1.0])
+def test_the_tabular_attack_reports_the_smallest_change_in_standard_deviations(
+    cancer_suite: tuple[Any, pd.DataFrame, robustcheck.RunResult],
+) -> None:
+    _, _, r = cancer_suite
     distance = r["attack.tabular"][0].details["attack"]["median_distance"]
     assert distance is not None and 0 < distance <= 3.0

@@ -21,6 +21,7 @@ def run_pytest(project: Path, *args: str, **env: str) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.slow  # three pytest sessions of the shipped project, each a fresh interpreter
 def test_the_pytest_project_is_green_as_shipped_and_gates_a_worse_version(
     tmp_path: Path,
 ) -> None:
@@ -51,6 +52,7 @@ def test_the_pytest_project_is_green_as_shipped_and_gates_a_worse_version(
     assert "Regressions (they fail the session)" in regressions and "case.upper" in regressions
 
 
+@pytest.mark.slow  # each shipped example end to end, in its own interpreter
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
 def test_each_example_script_runs(script: str, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(EXAMPLES / script), "--out", str(tmp_path)],

@@ -51,6 +51,7 @@ def test_a_process_pool_gives_the_in_process_result(model: Any) -> None:
     assert without_timings(pooled) == without_timings(local)
 
 
+@pytest.mark.slow  # starts a local Dask cluster: a scheduler and two worker processes
 def test_a_dask_cluster_gives_the_in_process_result(model: Any) -> None:
     distributed = pytest.importorskip("distributed")
     local = robustcheck.run(model, TEXTS, LABELS, perturbations=SUITE, seed=2)

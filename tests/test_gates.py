@@ -9,7 +9,11 @@ import textwrap
 
 import pytest
 
+# In-process pytester runs drop the modules a run imported; numpy cannot be imported
+# twice in one process, so everything heavy is imported here, before any run.
 import robustcheck
+import robustcheck.comparison
+import robustcheck.runner
 from robustcheck.errors import InvalidArgument, RobustnessError
 
 pytest_plugins = ["pytester"]
@@ -112,13 +116,15 @@ def test_the_plugin_takes_the_gate_from_the_command_line_ini_and_marker(pytester
         def test_marker_min_samples(robustcheck):
             robustcheck.run(model, TEXTS, perturbations=["case.upper"], severities=[1.0])
     """))
-    point = pytester.runpytest_subprocess()
+    # in process, as the plugin's other pytester tests: four fresh interpreters cost
+    # seconds each and test nothing more
+    point = pytester.runpytest()
     point.assert_outcomes(passed=1, failed=2)  # only the marker's interval gate passes
-    interval = pytester.runpytest_subprocess("--robustcheck-gate=interval")
+    interval = pytester.runpytest("--robustcheck-gate=interval")
     interval.assert_outcomes(passed=2, failed=1)
     pytester.makeini("[pytest]\nrobustcheck_gate = interval\n")
-    pytester.runpytest_subprocess().assert_outcomes(passed=2, failed=1)
-    bad = pytester.runpytest_subprocess("--robustcheck-gate=loose")
+    pytester.runpytest().assert_outcomes(passed=2, failed=1)
+    bad = pytester.runpytest("--robustcheck-gate=loose")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
 
 

@@ -109,7 +109,7 @@ def test_the_changed_rows_of_a_run_over_nullable_columns_are_the_rows_that_diffe
 def test_a_scikit_learn_model_fed_floats_runs_over_nullable_columns() -> None:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    frame = nullable_frame(120)
+    frame = nullable_frame()
     numeric = ["count", "small", "price", "flag", "plain"]
     labels = (frame["plain"] > 0.5).astype(int).to_numpy()
     fitted = HistGradientBoostingClassifier(max_iter=10).fit(

@@ -367,6 +367,7 @@ def test_under_github_actions_the_session_summary_is_appended_only_with_results(
     assert text.startswith("earlier\n## robustcheck\n") and "test\\_strict" in text
 
 
+@pytest.mark.slow  # an xdist session: a controller and two worker interpreters
 def test_outcomes_from_xdist_workers_reach_the_summary(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -178,6 +178,7 @@ def test_a_missing_or_corrupt_baseline_is_a_usage_error(
     out.stderr.fnmatch_lines([f"*--robustcheck-baseline base.json: {message}*"])
 
 
+@pytest.mark.slow  # a serial and an xdist session, each starting fresh interpreters
 def test_xdist_workers_give_the_same_numbers_as_a_serial_run(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     project(pytester, """

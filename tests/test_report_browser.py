@@ -50,7 +50,10 @@ from robustcheck.results import RunResult
 
 BROWSER = (shutil.which("chromium") or shutil.which("chromium-headless-shell")
            or shutil.which("google-chrome"))
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="no Chromium or Chrome on PATH")
+pytestmark = [
+    pytest.mark.skipif(BROWSER is None, reason="no Chromium or Chrome on PATH"),
+    pytest.mark.slow,  # each test starts a real headless Chromium, some several times
+]
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run")

@@ -19,7 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+# In-process pytester runs drop the modules a run imported; numpy cannot be imported
+# twice in one process, so everything heavy is imported here, before any run.
 import robustcheck
+import robustcheck.comparison
+import robustcheck.runner
 from robustcheck import _calls
 from robustcheck.errors import (
     InfrastructureError,
@@ -478,7 +482,7 @@ def test_the_marker_fails_a_test_whose_model_crashes_on_clean_inputs(pytester):
             robustcheck.run(crashes_on_most, TEXTS, LABELS, perturbations=["case.upper"],
                             name="sentiment")
     """))
-    out = pytester.runpytest_subprocess()
+    out = pytester.runpytest()
     out.assert_outcomes(failed=1)
     out.stdout.fnmatch_lines(["*(model sentiment, seed 0)*", "*clean  crash_rate 0.*> 0*"])
 
@@ -491,6 +495,6 @@ def test_an_outage_fails_the_test_even_without_a_threshold(pytester):
         def test_runs(robustcheck):
             robustcheck.run(unreachable, TEXTS, LABELS, perturbations=["case.upper"])
     """))
-    out = pytester.runpytest_subprocess()
+    out = pytester.runpytest()  # in process: the quick retries above apply
     out.assert_outcomes(failed=1)
     out.stdout.fnmatch_lines(["*stopped early (outage: the model could not be reached*"])
