@@ -82,6 +82,9 @@ def _parse_outputs(raw: Any, n: int, *, numbers: bool | None, classes: np.ndarra
     items = _output_items(raw, n, source, hint)
     if isinstance(items, np.ndarray) and items.dtype != object:
         arr = items
+    elif isinstance(items, (list, tuple)) and len(set(map(type, items))) == 1 \
+            and type(items[0]) in _PLAIN:  # the common case, one pass: plain labels
+        arr = _flat_array(items, source)
     else:
         seq = list(items)
         for i, x in enumerate(seq):
@@ -96,10 +99,7 @@ def _parse_outputs(raw: Any, n: int, *, numbers: bool | None, classes: np.ndarra
         if any(isinstance(x, Mapping) or _is_record_list(x) for x in seq):
             raise ModelOutputError(f"{source} returned dicts for some inputs and other values "
                                    f"for others: {_snip(seq)}")
-        try:
-            arr = _label_array(seq, "outputs") if not _is_nested(seq) else np.asarray(seq)
-        except (ModelOutputError, ValueError) as err:
-            raise ModelOutputError(f"{source} returned {_snip(seq)}: {err}") from None
+        arr = _flat_array(seq, source) if not _is_nested(seq) else _nested_array(seq, source)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim == 2:
@@ -111,6 +111,25 @@ def _parse_outputs(raw: Any, n: int, *, numbers: bool | None, classes: np.ndarra
         raise ModelOutputError(f"{source} returned an array of shape {arr.shape}; expected "
                                f"{n} labels, {n} numbers or an ({n}, k) array of scores")
     return _from_flat(arr, numbers, n, source)
+
+
+def _flat_array(seq: Sequence[Any], source: str) -> np.ndarray:
+    try:
+        return _label_array(seq, "outputs")
+    except ModelOutputError as err:
+        raise ModelOutputError(f"{source} returned {_snip(seq)}: {err}") from None
+
+
+def _nested_array(seq: Sequence[Any], source: str) -> np.ndarray:
+    try:
+        return np.asarray(seq)
+    except ValueError as err:  # ragged
+        raise ModelOutputError(f"{source} returned {_snip(seq)}: {err}") from None
+
+
+_PLAIN = frozenset({int, float, str, bool})
+"""Output types a list of labels or numbers usually holds (exactly these, not subclasses:
+a dict or list subclass must take the general path)."""
 
 
 def _output_items(raw: Any, n: int, source: str, hint: str) -> Any:
