@@ -26,13 +26,14 @@ from typing import Any
 import numpy as np
 
 from . import _systematic
+from ._arrays import contains, merge_distinct
 from ._calls import Answers, predict_isolating
 from ._outcomes import Crash, UnitOutcome
 from ._prediction_data import Prediction
 from .adapters import Adapter
 from .modalities import Dataset, perturb
 
-__all__ = ["Part", "ask", "combine", "evaluate_part", "shards"]
+__all__ = ["Part", "ask", "combine", "evaluate_in_parts", "evaluate_part", "shards"]
 
 
 @dataclass
@@ -74,8 +75,12 @@ def key_hashes(keys: np.ndarray) -> np.ndarray:
 
 
 def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
-                  batch_size: int, timeout: float | None, start: int, stop: int) -> Part:
-    """Perturb the samples ``start:stop``, predict each distinct changed one once."""
+                  batch_size: int, timeout: float | None, start: int, stop: int,
+                  seen: Seen | None = None) -> Part:
+    """Perturb the samples ``start:stop``, predict each distinct changed one once.
+
+    ``seen``: what the earlier parts of the unit asked, in this process (see
+    :func:`evaluate_in_parts`); an input asked there is not asked again."""
     whole = start == 0 and stop == len(data)
     positions = None if whole else np.arange(start, stop)
     perturbed = perturb(data, p, severity, seed, positions)
@@ -85,18 +90,82 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
     exact = data.kind.keys(perturbed, local)
     first = _first_of_equal(exact)
     keys = key_hashes(exact)
-    distinct = np.unique(first)          # indices into ``local`` of each first occurrence
+    distinct = np.flatnonzero(first == np.arange(len(first)))  # first occurrences
     owners_local = local[distinct]
     owner_keys = keys[distinct]
     shifted = data.like(perturbed)
-    got, probed = _systematic.predict_probing(
-        lambda at: predict_isolating(adapter, shifted, at, batch_size, timeout),
-        owners_local, owner_keys, (seed, p.name, severity))
+
+    def predict(at: np.ndarray) -> Answers:
+        return predict_isolating(adapter, shifted, at, batch_size, timeout)
+
+    unit = (seed, p.name, severity)
+    if seen is None:
+        got, probed = _systematic.predict_probing(predict, owners_local, owner_keys, unit)
+    else:
+        new = ~contains(seen.asked, owner_keys)
+        priorities = _systematic.priority(owner_keys, unit)
+        seen.see(priorities)
+        if seen.probing:
+            # only what may still be among the unit's probes: the lowest priorities of
+            # every input seen so far (the unit's own probes can only be lower)
+            new &= priorities <= seen.limit()
+            got, probed = predict(owners_local[new]), True
+        else:
+            got, probed = _systematic.predict_probing(predict, owners_local[new],
+                                                      owner_keys[new], unit)
+        asked = np.concatenate([got.positions, [c.position for c in got.crashes]])
+        seen.ask(owner_keys[np.searchsorted(owners_local, asked.astype(np.int64))], got,
+                 probed)
     answers = Answers(got.positions + start, got.prediction, got.seconds,
                       [Crash(c.position + start, c.kind, c.message) for c in got.crashes],
                       got.calls, got.sent)
     return Part(start, changed, keys, owners_local + start, owner_keys, answers, probed,
                 _groups(p, data, before, perturbed, local, start))
+
+
+@dataclass
+class Seen:
+    """The inputs the earlier parts of a unit saw and asked, when its parts run one after
+    the other in this process: a later part asks none of them again, and while every
+    part so far looked like a systematic crash, asks only possible probes."""
+
+    lowest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    """The :data:`~robustcheck._systematic.PROBES` lowest priorities seen (sorted)."""
+    asked: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    """The keys asked (sorted)."""
+    probing: bool = False
+
+    def see(self, priorities: np.ndarray) -> None:
+        self.lowest = merge_distinct(self.lowest, priorities)[:_systematic.PROBES]
+
+    def limit(self) -> np.uint64:
+        """The highest priority an input can have and still be one of the unit's probes."""
+        if len(self.lowest) < _systematic.PROBES:
+            return np.uint64(np.iinfo(np.uint64).max)
+        return self.lowest[-1]
+
+    def ask(self, asked: np.ndarray, got: Answers, probed: bool) -> None:
+        self.asked = merge_distinct(self.asked, asked)
+        self.probing = probed and (
+            len(asked) == 0 or len(got.crashes) >= _systematic.SHARE * len(asked))
+
+
+def evaluate_in_parts(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
+                      batch_size: int, timeout: float | None, size: int) -> UnitOutcome:
+    """A whole unit in this process, perturbed and predicted ``size`` samples at a time:
+    only one part's perturbed inputs are alive at once. The outcome is that of one part
+    over all the data (see :func:`combine`); an input repeated across parts is asked
+    once, and a systematic crash is probed in the first part, then only where a later
+    part may hold one of the unit's probes."""
+    seen = Seen()
+    parts = [evaluate_part(adapter, data, p, severity, seed, batch_size, timeout, start, stop,
+                           seen) for start, stop in shards(len(data), size)]
+    extra: list[Answers] = []
+    while True:
+        found = combine(p.name, severity, seed, parts, extra)
+        if isinstance(found, UnitOutcome):
+            return found
+        extra.append(ask(adapter, data, p, severity, seed, batch_size, timeout, found))
 
 
 def _groups(p: Any, data: Dataset, before: Any, after: Any, changed: np.ndarray,
@@ -148,10 +217,10 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
             if found is not None:
                 systematic = {**found, "probes": _systematic.PROBES, "inputs": len(distinct),
                               "unasked": len(distinct) - _systematic.PROBES}
-                keep = np.isin(key_of, probes)
+                keep = contains(np.sort(probes), key_of)
                 pos_of, key_of, what = pos_of[keep], key_of[keep], what[keep]
     if systematic is None:
-        missing = ~np.isin(distinct, key_of)
+        missing = ~contains(key_of, distinct)  # key_of is sorted
         if missing.any():
             return np.sort(changed_pos[first[missing]])
     # each changed sample takes the answer of its input's key
@@ -213,7 +282,7 @@ def _crashes_of(wanted: np.ndarray, key_of: np.ndarray, what: np.ndarray,
     """The crashes among the inputs with keys ``wanted`` (each asked once)."""
     answered = sum(len(a.positions) for a in answers)
     crash_list = [c for a in answers for c in a.crashes]
-    hit = np.isin(key_of, wanted)
+    hit = contains(np.sort(wanted), key_of)
     return [crash_list[e - answered] for e in what[hit].tolist() if e >= answered]
 
 

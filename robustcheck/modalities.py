@@ -42,6 +42,9 @@ class Modality:
     below; ``data`` is what :meth:`prepare` returned (a validated copy)."""
 
     name: ClassVar[str] = ""
+    part_size: ClassVar[int] = 10_000
+    """Samples a unit perturbs and predicts at a time in one process: what bounds the
+    memory of the perturbed inputs (results do not depend on it)."""
 
     def accepts(self, inputs: Any) -> bool:
         """Whether ``inputs`` (as the user passed them) are of this modality."""
@@ -58,6 +61,9 @@ class Modality:
 
     def take(self, data: Any, positions: np.ndarray) -> Any:
         """The inputs at ``positions``, in the form the model is called with."""
+        run = _run(positions)
+        if run is not None and isinstance(data, list):
+            return data[run[0]:run[1]]  # a new list, as below, without a loop
         return [data[i] for i in positions.tolist()]
 
     def perturb(self, p: Perturbation, data: Any, severity: float, seed: int,
@@ -183,6 +189,11 @@ class Tabular(Modality):
         digest.update(hash_rows(data).tobytes())
 
     def take(self, data: Any, positions: np.ndarray) -> Any:
+        run = _run(positions)
+        if run is not None and _copy_on_write():
+            # a slice: 4x cheaper than a take per model call, and with copy-on-write a
+            # model that writes into its batch cannot write into ``data``
+            return data.iloc[run[0]:run[1]]
         return data.iloc[positions]
 
     def perturb(self, p: Perturbation, data: Any, severity: float, seed: int,
@@ -286,6 +297,25 @@ def _load_entry_points() -> None:
         return
     _ENTRY_POINTS_LOADED = True
     load_plugins("robustcheck.modalities", "modality", register)
+
+
+def _run(positions: np.ndarray) -> tuple[int, int] | None:
+    """``(start, stop)`` when ``positions`` are ``start, start + 1, ..., stop - 1``."""
+    if len(positions) == 0 or getattr(positions, "dtype", None) is None \
+            or positions.dtype.kind not in "iu":
+        return None
+    start, last = int(positions[0]), int(positions[-1])
+    if last - start != len(positions) - 1 or not (np.diff(positions) == 1).all():
+        return None
+    return start, last + 1
+
+
+def _copy_on_write() -> bool:
+    """Whether pandas copies a slice before anything writes into it (always from pandas
+    3; an option in pandas 2)."""
+    import pandas as pd
+
+    return int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True
 
 
 # -- the data set of a run ----------------------------------------------------------------

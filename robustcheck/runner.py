@@ -34,7 +34,7 @@ from ._outcomes import Clean, Crash, UnitOutcome, by_position
 from ._progress import progress_bar as _progress
 from ._schedule import check_shard_size, run_units
 from ._suite import select
-from ._units import ask, combine, evaluate_part
+from ._units import evaluate_in_parts
 from ._validate import check_batch_size, check_seed, check_severities, check_timeout
 from .adapters import Adapter, Prediction, adapt
 from .attack import Attack
@@ -55,16 +55,12 @@ def evaluate_unit(adapter: Adapter, data: Dataset, p: Any, severity: float,
                   seed: int, batch_size: int, timeout: float | None,
                   minimal: bool = False) -> UnitOutcome:
     """Perturb every input, predict each distinct changed one once, map answers back
-    (the whole unit in this process: one part, see :mod:`robustcheck._units`)."""
+    (the whole unit in this process, in parts of the modality's ``part_size`` samples,
+    see :mod:`robustcheck._units`)."""
     if isinstance(p, Attack):
         return evaluate_attack(adapter, data, p, severity, seed, batch_size, timeout, minimal)
-    part = evaluate_part(adapter, data, p, severity, seed, batch_size, timeout, 0, len(data))
-    extra: list[Any] = []
-    while True:
-        found = combine(p.name, severity, seed, [part], extra)
-        if isinstance(found, UnitOutcome):
-            return found
-        extra.append(ask(adapter, data, p, severity, seed, batch_size, timeout, found))
+    return evaluate_in_parts(adapter, data, p, severity, seed, batch_size, timeout,
+                             data.kind.part_size)
 
 
 def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: float, seed: int,

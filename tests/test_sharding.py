@@ -233,3 +233,70 @@ def test_a_number_and_the_same_number_as_text_are_two_inputs() -> None:
                              progress=False)
     row = result.rows[0]
     assert (row.crashed == row.changed).all()
+
+
+# -- in one process, a unit in parts ------------------------------------------------------
+
+
+@pytest.mark.parametrize("part_size", [1, 7, 64, 599])
+def test_any_part_size_in_one_process_gives_the_same_json(
+        local: str, part_size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from robustcheck.modalities import Text
+
+    texts = TEXTS if part_size > 1 else TEXTS[:90]
+    whole = local if part_size > 1 else without_timings(audit(reader, texts))
+    monkeypatch.setattr(Text, "part_size", part_size)
+    assert without_timings(audit(reader, texts)) == whole
+
+
+def test_in_one_process_only_one_part_of_perturbed_inputs_is_alive_at_a_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from robustcheck import _units
+    from robustcheck.modalities import Text
+
+    class Tracked(list):  # a list that can be weakly referenced
+        pass
+
+    alive: list[weakref.ref[Tracked]] = []
+    most = [0]
+    perturb = _units.perturb
+
+    def tracking(*args: Any, **kwargs: Any) -> Any:
+        out = Tracked(perturb(*args, **kwargs))
+        alive.append(weakref.ref(out))
+        return out
+
+    def model(batch: list[str]) -> list[str]:
+        gc.collect()
+        most[0] = max(most[0], sum(len(x) for r in alive if (x := r()) is not None))
+        return reader(batch)
+
+    monkeypatch.setattr(_units, "perturb", tracking)
+    monkeypatch.setattr(Text, "part_size", 100)
+    robustcheck.run(model, TEXTS, perturbations=["case.upper"], progress=False)
+    assert 0 < most[0] <= 100  # one part's inputs, not the 600 of the unit
+
+
+def test_a_systematic_crash_in_parts_asks_only_possible_probes_after_the_first_part(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from robustcheck.modalities import Text
+
+    texts = [f"the {WORDS[i % 10]} was {WORDS[(i // 10) % 10]} {i}" for i in range(2000)]
+    sent: set[str] = set()
+
+    def counting(batch: list[str]) -> list[int]:
+        sent.update(batch)
+        return picky(batch)
+
+    kwargs = {"perturbations": ["case.upper"], "severities": [1.0], "seed": 1,
+              "progress": False}
+    whole = robustcheck.run(counting, texts, **kwargs)
+    assert len(sent - set(texts)) == _systematic.PROBES  # one part: the probes alone
+    sent.clear()
+    monkeypatch.setattr(Text, "part_size", 500)
+    parted = robustcheck.run(counting, texts, **kwargs)
+    assert without_timings(parted) == without_timings(whole)
+    # the first part's 300 probes, then in each later part only inputs whose priority
+    # is below the 300th lowest so far: about 300 x (1 + 1/2 + 1/3 + 1/4) = 625 in all,
+    # not the 2,000 of the unit
+    assert _systematic.PROBES < len(sent - set(texts)) < 800
