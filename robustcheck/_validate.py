@@ -163,10 +163,12 @@ def parse_threshold(text: str) -> tuple[str, float]:
 # -- run options -----------------------------------------------------------------------
 
 
-def check_batch_size(value: Any) -> int:
-    """A positive integer."""
+def check_batch_size(value: Any) -> int | None:
+    """None (the modality's default) or a positive integer."""
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise _invalid(f"batch_size must be a positive integer, got {value!r}; e.g. "
+        raise _invalid(f"batch_size must be a positive integer or None, got {value!r}; e.g. "
                        "batch_size=256 (1 calls the model once per input)")
     return int(value)
 

@@ -333,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--perturbations", nargs="+", metavar="NAME",
                      help="names, families or a modality (default: the modality's suite)")
     run.add_argument("--name", help="the model's name in the report (default: MODULE:ATTR)")
-    run.add_argument("--batch-size", type=_positive_int, default=256, metavar="N")
+    run.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                     help="inputs per model call (default: 256 texts, 4096 table rows)")
     run.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                      help="seconds per input after which a call counts as a crash")
     run.add_argument("--report", metavar="PATH", help="write the HTML report here")

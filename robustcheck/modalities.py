@@ -42,6 +42,8 @@ class Modality:
     below; ``data`` is what :meth:`prepare` returned (a validated copy)."""
 
     name: ClassVar[str] = ""
+    batch_size: ClassVar[int] = 256
+    """Inputs per model call unless ``run(batch_size=...)`` says otherwise."""
     part_size: ClassVar[int] = 10_000
     """Samples a unit perturbs and predicts at a time in one process: what bounds the
     memory of the perturbed inputs (results do not depend on it)."""
@@ -167,6 +169,7 @@ class Tabular(Modality):
     """A pandas DataFrame whose rows are samples; labels may name one of its columns."""
 
     name = "tabular"
+    batch_size = 4096  # table models are vectorised: at 256 rows a call is mostly overhead
 
     def accepts(self, inputs: Any) -> bool:
         return is_frame(inputs)

@@ -169,7 +169,7 @@ def run(
     severities: Sequence[float] = DEFAULT_SEVERITIES,
     seed: int = 0,
     name: str | None = None,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     timeout: float | None = None,
     executor: Executor | None = None,
     progress: bool | Callable[[int, int, str], Any] | None = None,
@@ -194,7 +194,8 @@ def run(
     ``minimal``: for an ``attack.text`` row, also search the smallest breaking change of
     its first successes (a Hypothesis search, counted in ``model_calls``), shown next to
     the worst examples in the report; the CLI and the plugin ask for it with a report.
-    ``shard_size``: with an ``executor``, each unit's data is split into shards of this
+    ``batch_size``: inputs per model call (default: the modality's, 256 texts or 4,096
+    table rows). ``shard_size``: with an ``executor``, each unit's data is split into shards of this
     many samples run as separate tasks, so two workers share one big unit (default
     :data:`robustcheck._schedule.SHARD_SIZE`); the result is the same for any shard size
     and worker count. Ignored in-process.
@@ -207,7 +208,7 @@ def run(
     suite = select(perturbations, data.modality)
     levels = _severities(severities)
     seed = _seed(seed)
-    batch_size = _batch_size(batch_size)
+    batch_size = _batch_size(batch_size) or data.kind.batch_size
     timeout = _timeout(timeout)
     expectations = _expectations(expect, suite)
     _check_executor(executor, adapter)

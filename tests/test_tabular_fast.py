@@ -420,3 +420,25 @@ def test_a_model_that_writes_into_its_batch_changes_neither_the_data_nor_the_res
     for a, b in zip(writing.rows, clean.rows):
         assert np.array_equal(a.labels, b.labels) and np.array_equal(a.changed, b.changed)
         assert a.metrics["flip_rate"].value == b.metrics["flip_rate"].value
+
+
+def test_model_calls_take_4096_rows_or_256_texts_unless_batch_size_says() -> None:
+    import robustcheck
+
+    sizes: list[int] = []
+
+    def model(batch: Any) -> list[int]:
+        sizes.append(len(batch))
+        return [0] * len(batch)
+
+    frame = pd.DataFrame({"x": np.arange(10_000, dtype=float)})
+    robustcheck.run(model, frame, perturbations=["missing.nan"], progress=False)
+    assert max(sizes) == 4096
+    sizes.clear()
+    robustcheck.run(model, frame, perturbations=["missing.nan"], batch_size=1000,
+                    progress=False)
+    assert max(sizes) == 1000
+    sizes.clear()
+    robustcheck.run(model, [f"text {i}" for i in range(1000)], perturbations=["case.upper"],
+                    progress=False)
+    assert max(sizes) == 256
