@@ -7,9 +7,9 @@ ones, predicts each distinct changed input once (with crash isolation, and the p
 unsharded unit is one part over all the data.
 
 :func:`combine` then decides the unit as if it had been one part: inputs are identified
-across shards by a 64-bit hash of their key (:meth:`~robustcheck.modalities.Modality.keys`),
-so an input that occurs in two shards is one distinct input, answered by its first
-occurrence; the systematic-crash decision is taken on the global lowest-priority inputs,
+(within a part as across shards) by a 64-bit hash of their key
+(:meth:`~robustcheck.modalities.Modality.keys`), so an input that occurs in two shards is
+one distinct input, answered by its first occurrence; the systematic-crash decision is taken on the global lowest-priority inputs,
 which every shard has asked (a shard's own lowest-priority inputs include every global
 probe that falls in it). When a shard stopped at its probes but the unit as a whole is
 not a systematic crash, :func:`combine` says which inputs must still be asked
@@ -66,12 +66,13 @@ def key_hashes(keys: np.ndarray) -> np.ndarray:
     if isinstance(keys, np.ndarray) and keys.dtype == np.uint64:
         return keys  # already a 64-bit hash of the input (a table's rows)
     try:
-        return pd.util.hash_array(np.asarray(keys, dtype=object))
+        # categorize=False: 7x faster on distinct texts, and the same hashes for strings
+        return pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
     except UnicodeEncodeError:  # a lone surrogate (scraped text): hashed by its escaped
         # form; text without one round-trips unchanged, so it hashes as above in any shard
         safe = [k.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
                 if isinstance(k, str) else k for k in np.asarray(keys, dtype=object).tolist()]
-        return pd.util.hash_array(np.array(safe, dtype=object))
+        return pd.util.hash_array(np.array(safe, dtype=object), categorize=False)
 
 
 def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
@@ -87,9 +88,8 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
     before = data.inputs if positions is None else data.take(positions)
     changed = np.asarray(data.kind.changed(before, perturbed), dtype=bool)
     local = np.flatnonzero(changed)
-    exact = data.kind.keys(perturbed, local)
-    first = _first_of_equal(exact)
-    keys = key_hashes(exact)
+    keys = key_hashes(data.kind.keys(perturbed, local))
+    first = _first_of_equal(keys)
     distinct = np.flatnonzero(first == np.arange(len(first)))  # first occurrences
     owners_local = local[distinct]
     owner_keys = keys[distinct]
@@ -287,11 +287,11 @@ def _crashes_of(wanted: np.ndarray, key_of: np.ndarray, what: np.ndarray,
 
 
 def _first_of_equal(keys: np.ndarray) -> np.ndarray:
-    """For each key, the position of the first equal key (pandas' hash table, in C)."""
-    import pandas as pd
-
-    if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    codes, _ = pd.factorize(keys)
-    _, first = np.unique(codes, return_index=True)
-    return first[codes]
+    """For each key hash, the position of the first equal one (a stable sort)."""
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    head = np.ones(len(keys), dtype=bool)
+    np.not_equal(ranked[1:], ranked[:-1], out=head[1:])
+    first = np.empty(len(keys), dtype=np.int64)
+    first[order] = order[head][np.cumsum(head) - 1]
+    return first
