@@ -9,8 +9,8 @@ unsharded unit is one part over all the data.
 :func:`combine` then decides the unit as if it had been one part: inputs are identified
 (within a part as across shards) by a 64-bit hash of their key
 (:meth:`~robustcheck.modalities.Modality.keys`), so an input that occurs in two shards is
-one distinct input, answered by its first occurrence; the systematic-crash decision is taken on the global lowest-priority inputs,
-which every shard has asked (a shard's own lowest-priority inputs include every global
+one distinct input, answered by its first occurrence; the systematic-crash decision is
+taken on the global lowest-priority inputs, which every shard has asked (a shard's own lowest-priority inputs include every global
 probe that falls in it). When a shard stopped at its probes but the unit as a whole is
 not a systematic crash, :func:`combine` says which inputs must still be asked
 (:func:`ask`), and is called again with those answers. The outcome is the same for any
