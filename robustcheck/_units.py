@@ -10,12 +10,12 @@ unsharded unit is one part over all the data.
 (within a part as across shards) by a 64-bit hash of their key
 (:meth:`~robustcheck.modalities.Modality.keys`), so an input that occurs in two shards is
 one distinct input, answered by its first occurrence; the systematic-crash decision is
-taken on the global lowest-priority inputs, which every shard has asked (a shard's own lowest-priority inputs include every global
-probe that falls in it). When a shard stopped at its probes but the unit as a whole is
-not a systematic crash, :func:`combine` says which inputs must still be asked
-(:func:`ask`), and is called again with those answers. The outcome is the same for any
-shard size and worker count, byte for byte (outside timings), as long as the model
-answers an input the same way each time it is asked.
+taken on the global lowest-priority inputs, which every shard has asked (a shard's own
+lowest-priority inputs include every global probe that falls in it). When a shard stopped
+at its probes but the unit as a whole is not a systematic crash, :func:`combine` says
+which inputs must still be asked (:func:`ask`), and is called again with those answers.
+The outcome is the same for any shard size and worker count, byte for byte (outside
+timings), as long as the model answers an input the same way each time it is asked.
 """
 
 from __future__ import annotations
