@@ -3,8 +3,10 @@
 A unit is evaluated in *parts*: each part perturbs the inputs of one shard of the data
 (with their positions, so the draws are those of the whole data set), finds the changed
 ones, predicts each distinct changed input once (with crash isolation, and the probing of
-:mod:`robustcheck._systematic` when the shard is big) and returns compact arrays. An
-unsharded unit is one part over all the data.
+:mod:`robustcheck._systematic` when the shard is big) and returns compact arrays. On an
+executor the parts are shards run as separate tasks; in one process a unit runs in parts
+of its modality's ``part_size`` samples, one after the other (:func:`evaluate_in_parts`),
+so that only one part's perturbed inputs are alive at a time.
 
 :func:`combine` then decides the unit as if it had been one part: inputs are identified
 (within a part as across shards) by a 64-bit hash of their key
