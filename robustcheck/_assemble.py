@@ -241,30 +241,11 @@ def _examples(task: Task, rows: list[Row], crashes: list[dict[str, Any]],
     out: dict[str, list[dict[str, Any]]] = {}
     by_name = {p.name: p for p in suite}
     for name in dict.fromkeys(r.perturbation for r in rows):
-        candidates = []
-        for row in (r for r in rows if r.perturbation == name):
-            if row.failed is None:
-                continue
-            searched = minimal.get(row.key, {})
-            for i in np.flatnonzero(row.failed).tolist():
-                drop = 0.0
-                if clean.score is not None and row.score_of_clean is not None:
-                    d = clean.score[i] - float(row.score_of_clean[i])
-                    drop = 0.0 if math.isnan(d) else d
-                candidates.append((not row.crashed[i], row.severity, str(i) not in searched,
-                                   -drop, i, row))
-        candidates.sort(key=lambda c: c[:5])
-        chosen, seen = [], set()
-        for cand in candidates:
-            if cand[4] not in seen:
-                seen.add(cand[4])
-                chosen.append(cand)
-            if len(chosen) == EXAMPLES_PER_PERTURBATION:
-                break
+        chosen = _worst([r for r in rows if r.perturbation == name], clean, minimal)
         if not chosen:
             continue
         examples = []
-        for crashed_not, severity, _, neg_drop, i, row in chosen:
+        for crashed_not, severity, neg_drop, i, row in chosen:
             after = (row.inputs[i] if i in row.inputs else
                      perturbed_at(data, by_name[name], severity, seed, np.array([i]))[0])
             example = {
@@ -287,6 +268,43 @@ def _examples(task: Task, rows: list[Row], crashes: list[dict[str, Any]],
             examples.append(example)
         out[name] = examples
     return out
+
+
+def _worst(rows: list[Row], clean: Outcomes, minimal: dict[str, dict[str, Any]]
+           ) -> list[tuple[bool, float, float, int, Row]]:
+    """The failing samples of one perturbation's rows, worst first, each sample once, at
+    most :data:`EXAMPLES_PER_PERTURBATION`: ``(not crashed, severity, -confidence drop,
+    index, row)``. The order: crashes first, then the lowest severity, then those with a
+    minimal counterexample, then the largest confidence drop, then the index."""
+    keys: list[list[np.ndarray]] = [[], [], [], [], [], []]
+    for k, row in enumerate(rows):
+        if row.failed is None:
+            continue
+        at = np.flatnonzero(row.failed)
+        drop = np.zeros(len(at))
+        if clean.score is not None and row.score_of_clean is not None:
+            drop = clean.score[at] - row.score_of_clean[at].astype(float)
+            drop[np.isnan(drop)] = 0.0
+        searched = np.array([int(i) for i in minimal.get(row.key, {})], dtype=np.int64)
+        for column, values in zip(keys, (~row.crashed[at], np.full(len(at), row.severity),
+                                         ~np.isin(at, searched), -drop, at,
+                                         np.full(len(at), k))):
+            column.append(values)
+    if not keys[0]:
+        return []
+    crashed_not, severity, unsearched, neg_drop, index, which = (
+        np.concatenate(column) for column in keys)
+    chosen: list[tuple[bool, float, float, int, Row]] = []
+    seen: set[int] = set()
+    for j in np.lexsort((index, neg_drop, unsearched, severity, crashed_not)).tolist():
+        i = int(index[j])
+        if i not in seen:
+            seen.add(i)
+            chosen.append((bool(crashed_not[j]), float(severity[j]), float(neg_drop[j]), i,
+                           rows[int(which[j])]))
+            if len(chosen) == EXAMPLES_PER_PERTURBATION:
+                break
+    return chosen
 
 
 def _confidence(scores: np.ndarray | None, i: int) -> float | None:
