@@ -122,7 +122,7 @@ class FaultServer:
         self.port = int(self._httpd.server_address[1])
         self.origin = f"http://127.0.0.1:{self.port}"
         self.url = self.origin + path
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.01,),
                                         name=f"faultserver-{self.port}", daemon=True)
 
     # -- lifecycle

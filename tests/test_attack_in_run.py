@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import without_timings
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -18,17 +18,17 @@ from robustcheck import demo
 from robustcheck.attack import attack_text
 
 SEVERITIES = (0.2, 1.0)
+# Held-out reviews (positions in demo.validation_split's audit texts): the attack breaks
+# three with one edit, a fourth only with more edits, and none of the others. With
+# minimal=True every break also costs a Hypothesis search of its smallest breaking change
+# (about a second for a review that needs several edits), so the audit keeps few breaks.
+REVIEWS = (6, 10, 12, 14, 16, 19, 22, 26, 27, 28, 31, 37, 4)
 
 
 @pytest.fixture(scope="module")
 def reviews() -> tuple[list[str], list[str]]:
     _, _, texts, labels = demo.validation_split()
-    return texts[:40], labels[:40]
-
-
-@pytest.fixture(scope="module")
-def word_model() -> Any:
-    return demo.word_model()
+    return [texts[i] for i in REVIEWS], [labels[i] for i in REVIEWS]
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +36,6 @@ def result(word_model: Any, reviews: tuple[list[str], list[str]]) -> robustcheck
     texts, labels = reviews
     return robustcheck.run(word_model, texts, labels, seed=0, severities=SEVERITIES,
                            perturbations=["typo.keyboard", "attack.text"], minimal=True)
-
-
-def without_timings(r: robustcheck.RunResult) -> str:
-    d = json.loads(r.to_json())
-    d.pop("timings")
-    return json.dumps(d, sort_keys=True)
 
 
 def test_an_attack_row_reports_the_attack_success_rate_as_its_flip_rate(
@@ -61,7 +55,7 @@ def test_a_stronger_severity_gives_the_attack_a_larger_budget(
 ) -> None:
     weak, strong = result["attack.text"]
     assert weak.details["attack"]["max_edits"] == 1 and strong.details["attack"]["max_edits"] == 5
-    assert strong.metrics["flip_rate"].value >= weak.metrics["flip_rate"].value
+    assert strong.metrics["flip_rate"].value > weak.metrics["flip_rate"].value > 0
 
 
 def test_adversarial_inputs_are_kept_and_really_flip_the_model(
@@ -120,12 +114,13 @@ def test_attack_rows_are_deterministic_and_comparable(
 
 @pytest.fixture(scope="module")
 def cancer_suite() -> tuple[Any, pd.DataFrame, robustcheck.RunResult]:
-    """A scaled logistic regression on 30 rows and the ten "mean" features of the breast
-    cancer data (the attack's queries cost in rows times columns), audited once with the
-    tabular attack next to Gaussian noise."""
+    """A scaled logistic regression fitted on 30 rows and the ten "mean" features of the
+    breast cancer data, audited once on the last 15 of them (the attack's queries cost in
+    rows times columns) with the tabular attack next to Gaussian noise."""
     data = load_breast_cancer(as_frame=True).frame.iloc[:30]
     x, y = data.drop(columns=["target"]).iloc[:, :10], data["target"].to_numpy()
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+    x, y = x.iloc[15:], y[15:]
     r = robustcheck.run(model, x, y, perturbations=["attack.tabular", "noise.gaussian"],
                         severities=[1.0])
     return model, x, r
@@ -162,7 +157,7 @@ def test_attack_queries_past_the_timeout_are_crashed_candidates_not_a_hung_run()
             time.sleep(hang)  # every edited candidate hangs
         return [int("great" in t) for t in batch]
 
-    attack = ATTACKS["attack.text"].configure(max_queries=20)
+    attack = ATTACKS["attack.text"].configure(max_queries=8)
     start = time.perf_counter()
     r = robustcheck.run(slow_on_anything_new, texts, perturbations=[attack], severities=[1.0],
                         timeout=0.01, progress=False)

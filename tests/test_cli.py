@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import without_timings
 
 import perturbations
 import robustcheck
@@ -79,14 +80,8 @@ def review_csv(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def without_timings(text: str) -> str:
-    d = json.loads(text)
-    d.pop("timings")
-    return json.dumps(d, sort_keys=True)
-
-
 def test_run_from_the_command_line_matches_the_python_api(
-    review_csv: str, tmp_path: Any, capsys: pytest.CaptureFixture[str],
+    review_csv: str, tmp_path: Any, capsys: pytest.CaptureFixture[str], word_model: Any,
 ) -> None:
     out = tmp_path / "cli.json"
     status = main(["run", "--model", "robustcheck.demo:word_model", "--data", review_csv,
@@ -97,7 +92,7 @@ def test_run_from_the_command_line_matches_the_python_api(
     import pandas as pd
 
     frame = pd.read_csv(review_csv)
-    api = robustcheck.run(demo.word_model(), frame["text"].tolist(), frame["label"].tolist(),
+    api = robustcheck.run(word_model, frame["text"].tolist(), frame["label"].tolist(),
                           perturbations=["typo", "case"], seed=3,
                           name="robustcheck.demo:word_model")
     assert without_timings(out.read_text()) == without_timings(api.to_json())
@@ -336,7 +331,7 @@ def test_a_stop_outranks_a_failed_check(
 
 def test_a_model_that_cannot_be_reached_stops_the_run_with_exit_3(
     review_csv: str, tmp_path: Path, model_module: Callable[[str], str],
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], quick_retries: None,
 ) -> None:
     name = model_module("""
         from robustcheck.errors import InfrastructureError

@@ -47,11 +47,17 @@ def runs() -> tuple[robustcheck.RunResult, robustcheck.RunResult]:
             robustcheck.run(word, texts, labels, perturbations=SUITE, name="word"))
 
 
+@pytest.fixture(scope="module")
+def comparison(runs: tuple[robustcheck.RunResult, robustcheck.RunResult]
+               ) -> robustcheck.Comparison:
+    """The character-level run against the word-level one, compared once (a paired
+    bootstrap of 600 samples per row)."""
+    return robustcheck.compare(*runs)
+
+
 def test_a_word_level_model_is_significantly_worse_on_typos_than_a_character_level_one(
-    runs: tuple[robustcheck.RunResult, robustcheck.RunResult],
+    comparison: robustcheck.Comparison,
 ) -> None:
-    char, word = runs
-    comparison = robustcheck.compare(char, word)
     typo_rows = [r for r in comparison.rows if r["perturbation"].startswith("typo.")]
     assert typo_rows and all(r["verdict"] == "regression" for r in typo_rows)
     for r in typo_rows:
@@ -77,9 +83,8 @@ def test_swapping_the_runs_turns_regressions_into_improvements(
 
 
 def test_holm_adjusted_p_values_are_never_below_the_raw_ones(
-    runs: tuple[robustcheck.RunResult, robustcheck.RunResult],
+    comparison: robustcheck.Comparison,
 ) -> None:
-    comparison = robustcheck.compare(*runs)
     for row in comparison.rows:
         for entry in row["metrics"].values():
             if entry["p_value"] is not None:

@@ -23,6 +23,8 @@ TRICKY = [*"abcOIN'’ _-1٣²½Ⅻ①éΩωЖаο中ǅ\u0301\u200d\t", "𝐀", 
 TEXTS = st.one_of(st.text(max_size=40), st.text(st.sampled_from(TRICKY), max_size=40))
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
+# for the properties checked once per perturbation of SCRIPTS (six times in all)
+PER_NAME = settings(SETTINGS, max_examples=60)
 
 
 def reference_words(text: str) -> list[tuple[int, int]]:
@@ -262,7 +264,7 @@ def one_edit_outputs(name: str, text: str) -> set[str]:
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-@SETTINGS
+@PER_NAME
 @given(text=TEXTS, seed=st.integers(0, 2**32 - 1))
 def test_a_catalogue_typo_is_one_of_the_edits_the_attacks_can_make(name, text, seed):
     # At a tiny severity the catalogue edits exactly one word (at least one is its rule).
@@ -283,7 +285,7 @@ def test_the_catalogue_reaches_every_edit_the_attacks_can_make(name, text):
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(PER_NAME, max_examples=30)
 @given(texts=st.lists(st.text(st.sampled_from(list("ab'’ cd")), max_size=8), max_size=6),
        seed=st.integers(0, 2**32 - 1))
 def test_a_typo_of_one_text_does_not_depend_on_the_texts_next_to_it(name, texts, seed):

@@ -19,6 +19,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "examples" / "plugin_package"
 GROUP = "robustcheck.perturbations"
 NAME = "brand.competitor"
@@ -89,6 +91,7 @@ def test_the_pyproject_declares_the_package_module_as_its_entry_point() -> None:
     assert entries == {"brands": "robustcheck_brands"}
 
 
+@pytest.mark.slow  # asks a fresh interpreter, which imports robustcheck
 def test_an_installed_plugin_package_adds_its_perturbation_through_the_entry_point(
     tmp_path: Path,
 ) -> None:
@@ -106,6 +109,7 @@ def test_an_installed_plugin_package_adds_its_perturbation_through_the_entry_poi
     }
 
 
+@pytest.mark.slow  # asks a fresh interpreter, which imports robustcheck
 def test_without_the_entry_point_metadata_the_perturbation_is_not_found(tmp_path: Path) -> None:
     # The control: the module alone on sys.path is never imported, so the test above
     # passes only because the entry point was read.

@@ -397,7 +397,7 @@ def hostile_frames(draw: Callable[..., Any]) -> pd.DataFrame:
     return frame
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=hostile_frames())
 def test_any_small_frame_gives_a_dataset_or_an_invalid_argument_and_is_never_modified(
     frame: pd.DataFrame,

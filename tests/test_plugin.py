@@ -210,6 +210,7 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow  # a pytest session in a fresh interpreter
 def test_a_pytest_session_that_does_not_use_robustcheck_stays_light(
     pytester: pytest.Pytester,
 ) -> None:

@@ -148,6 +148,18 @@ def tabular_result() -> RunResult:
                            seed=0, name="tumour classifier")
 
 
+@pytest.fixture(scope="module")
+def text_html(text_result: RunResult) -> str:
+    """The report of ``text_result``, rendered once for the tests that only read it."""
+    return report.render_run(text_result)
+
+
+@pytest.fixture(scope="module")
+def tabular_html(tabular_result: RunResult) -> str:
+    """The report of ``tabular_result``, rendered once for the tests that only read it."""
+    return report.render_run(tabular_result)
+
+
 def hostile_model(texts: list[str]) -> list[str]:
     """Answers with hostile labels; crashes, with a hostile message, on non-ASCII text."""
     if any(any(ord(c) > 127 for c in t) for t in texts):
@@ -220,8 +232,9 @@ def synthetic(n: int, *, perturbations: int = 20, text_chars: int = 2000,
 # -- sections -------------------------------------------------------------------------
 
 
-def test_a_text_audit_shows_every_section_with_the_score_first(text_result: RunResult) -> None:
-    html = report.render_run(text_result)
+def test_a_text_audit_shows_every_section_with_the_score_first(text_result: RunResult,
+                                                              text_html: str) -> None:
+    html = text_html
     page = Page(html)
     for element_id in ("overview", "score", "checks", "manifest", "worst", "worst-chart",
                        "perturbations", "results", "curves", "curves-chart", "examples",
@@ -241,9 +254,9 @@ def test_a_text_audit_shows_every_section_with_the_score_first(text_result: RunR
 
 
 def test_the_checks_count_passes_and_failures_from_the_rows_and_the_clean_inputs(
-    text_result: RunResult,
+    text_result: RunResult, text_html: str,
 ) -> None:
-    checks = text_of(section(report.render_run(text_result), "checks"))
+    checks = text_of(section(text_html, "checks"))
     clean = text_result.clean.get("passed")
     passed = sum(1 for r in text_result.rows if r.passed) + (clean is True)
     failed = sum(1 for r in text_result.rows if r.passed is False) + (clean is False)
@@ -253,16 +266,16 @@ def test_the_checks_count_passes_and_failures_from_the_rows_and_the_clean_inputs
     assert "max_flip_rate ≤ 0.2" in checks
 
 
-def test_without_thresholds_the_report_says_none_were_checked(tabular_result: RunResult) -> None:
-    html = report.render_run(tabular_result)
+def test_without_thresholds_the_report_says_none_were_checked(tabular_html: str) -> None:
+    html = tabular_html
     assert 'id="no-thresholds"' in html
     assert "No thresholds were checked" in html
 
 
 def test_a_tabular_audit_with_crashes_groups_them_and_shows_only_changed_columns(
-    tabular_result: RunResult,
+    tabular_result: RunResult, tabular_html: str,
 ) -> None:
-    html = report.render_run(tabular_result)
+    html = tabular_html
     crashes = section(html, "crashes")
     crashed = sum(int(r.crashed.sum()) for r in tabular_result.rows
                   if r.perturbation == "missing.nan")
@@ -295,9 +308,9 @@ def stopped_early(result: RunResult, kind: str, message: str, rows: int) -> RunR
 
 
 def test_an_incomplete_run_shows_a_banner_with_the_cause_and_how_much_was_run(
-    text_result: RunResult,
+    text_result: RunResult, text_html: str,
 ) -> None:
-    assert 'id="incomplete"' not in report.render_run(text_result)
+    assert 'id="incomplete"' not in text_html
     message = f"the model could not be reached (ConnectError: {HOSTILE})."
     partial = stopped_early(text_result, "outage", message, rows=5)
     html = report.render_run(partial)
@@ -512,10 +525,9 @@ def test_the_inline_script_is_valid_javascript(hostile_html: str, tmp_path: Path
 
 
 def test_no_report_loads_anything_from_the_network(
-    text_result: RunResult, tabular_result: RunResult, hostile_html: str,
+    text_html: str, tabular_html: str, hostile_html: str,
 ) -> None:
-    for html in (report.render_run(text_result), report.render_run(tabular_result),
-                 hostile_html):
+    for html in (text_html, tabular_html, hostile_html):
         assert_self_contained(html)
 
 
@@ -556,9 +568,9 @@ def test_the_highlight_marks_exactly_the_changed_characters() -> None:
 
 
 def test_the_table_is_server_rendered_with_one_row_per_perturbation_and_severity(
-    text_result: RunResult,
+    text_result: RunResult, text_html: str,
 ) -> None:
-    html = report.render_run(text_result)
+    html = text_html
     table = html[html.index('<table id="results"'):]
     table = table[:table.index("</table>")]
     keys = re.findall(r'<tr data-row data-key="([^"]+)"', table)

@@ -12,9 +12,6 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase, InMemoryExampleDatabase
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
 import perturbations
 import robustcheck
@@ -37,14 +34,6 @@ class Counting(robustcheck.Adapter):
         self.inputs += len(inputs)
         return robustcheck.Prediction(labels=np.array(
             ["pos" if self.keywords & set(t.split()) else "neg" for t in inputs]))
-
-
-@pytest.fixture(scope="module")
-def word_model() -> Any:
-    from robustcheck.demo import validation_split
-
-    texts, labels, _, _ = validation_split()
-    return make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(texts, labels)
 
 
 # -- perturbed ------------------------------------------------------------------------

@@ -55,16 +55,22 @@ def numbers(n: int = 20_000, seed: int = 1) -> pd.DataFrame:
                          "y": rng.uniform(0, 1, n)})
 
 
-def cell(value: Any) -> Any:
+def cell(value: Any, missing: bool) -> Any:
     """A cell in a form where equal cells compare equal: missing is None, strings stay
     distinct from the numbers they spell."""
-    if np.ndim(value) == 0 and pd.isna(value):
+    if missing:
         return None
     return ("str", value) if isinstance(value, str) else ("other", value)
 
 
 def cells(frame: pd.DataFrame) -> list[list[Any]]:
-    return [[cell(v) for v in frame.iloc[:, j].astype(object)] for j in range(frame.shape[1])]
+    """Each column's cells as :func:`cell` puts them; missing as ``pd.isna`` says of each
+    value, asked once per column rather than once per cell."""
+    out = []
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j].astype(object).to_numpy()
+        out.append([cell(v, m) for v, m in zip(values, pd.isna(values).tolist())])
+    return out
 
 
 def assert_same_cells(left: pd.DataFrame, right: pd.DataFrame) -> None:
@@ -75,9 +81,11 @@ def assert_same_cells(left: pd.DataFrame, right: pd.DataFrame) -> None:
     assert cells(left) == cells(right)
 
 
-def changed(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
-    """Which cells of ``before``'s columns differ in ``after`` (matched by label)."""
-    old = cells(before)
+def changed(before: pd.DataFrame, after: pd.DataFrame,
+            old: list[list[Any]] | None = None) -> np.ndarray:
+    """Which cells of ``before``'s columns differ in ``after`` (matched by label);
+    ``old`` is ``cells(before)`` when the caller has it already."""
+    old = cells(before) if old is None else old
     new = cells(after[before.columns])
     return np.array([[a != b for a, b in zip(o, w)] for o, w in zip(old, new)]).T
 
@@ -141,7 +149,9 @@ def test_a_cell_depends_on_its_column_name_not_on_the_column_order(
 @pytest.mark.parametrize("p", TABULAR, ids=NAMES)
 def test_a_higher_severity_changes_a_superset_of_the_cells(p: perturbations.Perturbation) -> None:
     frame = mixed(200)
-    masks = [changed(frame, p.apply(frame, severity=s, seed=6)) for s in (0.1, 0.3, 0.6, 1.0)]
+    old = cells(frame)
+    masks = [changed(frame, p.apply(frame, severity=s, seed=6), old)
+             for s in (0.1, 0.3, 0.6, 1.0)]
     for weaker, stronger in itertools.pairwise(masks):
         assert not (weaker & ~stronger).any()
     assert masks[-1].any() or p.family == "schema"
@@ -223,7 +233,7 @@ def odd_frames(draw: st.DrawFn) -> pd.DataFrame:
 
 
 @pytest.mark.filterwarnings("error")
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=odd_frames(), name=st.sampled_from(NAMES), severity=st.floats(0.0, 1.0),
        seed=st.integers(0, 2**32))
 def test_any_small_frame_is_perturbed_without_error(frame: pd.DataFrame, name: str,
