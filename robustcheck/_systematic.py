@@ -1,16 +1,17 @@
-"""Systematic crashes: a unit on which the model raises one exception on nearly every
-input is measured on a seeded sample of probes instead of on every input.
+"""Systematic crashes: a unit on which the model raises one exception on a large share of
+its inputs is measured on a seeded sample of probes instead of on every input.
 
-Crash isolation costs about one model call per input when every input fails (a model
-fed numbers as strings, say), which on 100k rows is hours for a finding the first few
-crashes already show. So before a big unit is predicted, a seeded *pilot* of its inputs
-goes first. When nearly all of the pilot crashes, with one exception type and message
-pattern, the probes are extended to :data:`PROBES` inputs; when those confirm it, the
-unit is recorded as a systematic crash: its rates are estimated from the probes (with
-their intervals), the crash with its examples, and every other changed input is *not
-evaluated*: neither answered nor crashed, left out of every rate and of the paired
-samples of a comparison. Otherwise the rest is predicted as usual, the probes' answers
-kept.
+Crash isolation costs about one model call per crashing input once crashes are dense (a
+model fed numbers as strings, say: every row, or every row with a large number), which
+on 100k rows is hours for a finding the first few crashes already show. So before a big
+unit is predicted, a seeded *pilot* of its inputs goes first. When at least
+:data:`DENSE` of the pilot crashes, with one exception type and message pattern (at
+least :data:`SHARE` of the crashes), the probes are extended to :data:`PROBES` inputs;
+when those confirm it, the unit is recorded as a systematic crash: its rates are
+estimated from the probes (with their intervals), the crash with its examples, and every
+other changed input is *not evaluated*: neither answered nor crashed, left out of every
+rate and of the paired samples of a comparison. Otherwise the rest is predicted as
+usual, the probes' answers kept.
 
 The probes are chosen by *input*, not by position: every distinct perturbed input has a
 priority (its 64-bit key hash mixed with a hash of the seed, perturbation and severity),
@@ -37,15 +38,18 @@ from ._crashpattern import pattern
 from ._outcomes import Crash
 from ._prediction_data import Prediction
 
-__all__ = ["PILOT", "PROBES", "SHARE", "decide", "merge", "predict_probing", "priority"]
+__all__ = ["DENSE", "PILOT", "PROBES", "SHARE", "decide", "merge", "predict_probing", "priority"]
 
 PILOT = 40
 """Inputs predicted first in a unit bigger than :data:`PROBES`."""
 PROBES = 300
 """Inputs a systematic crash is measured on (a Wilson interval of about ±1% at 100%)."""
+DENSE = 0.2
+"""A systematic crash: at least this share of the probes crashed (from here on, crash
+isolation costs about a call per crashing input: dense)..."""
 SHARE = 0.9
-"""A systematic crash: at least this share of the probes crashed, and this share of
-those crashes has one exception type and message pattern."""
+"""...and at least this share of those crashes has one exception type and message
+pattern."""
 
 
 def priority(keys: np.ndarray, key: tuple[Any, ...]) -> np.ndarray:
@@ -86,7 +90,7 @@ def predict_probing(predict: Callable[[np.ndarray], Answers], positions: np.ndar
 def decide(crashes: Sequence[Crash], probed: int) -> dict[str, Any] | None:
     """The dominant crash of ``probed`` inputs, of which ``crashes`` crashed, when it is
     systematic; else None."""
-    if len(crashes) < SHARE * probed:
+    if not crashes or len(crashes) < DENSE * probed:
         return None
     kinds = Counter((c.kind, pattern(c.message)) for c in crashes)
     (kind, message), count = kinds.most_common(1)[0]

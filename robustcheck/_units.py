@@ -149,7 +149,7 @@ class Seen:
     def ask(self, asked: np.ndarray, got: Answers, probed: bool) -> None:
         self.asked = merge_distinct(self.asked, asked)
         self.probing = probed and (
-            len(asked) == 0 or len(got.crashes) >= _systematic.SHARE * len(asked))
+            len(asked) == 0 or len(got.crashes) >= _systematic.DENSE * len(asked))
 
 
 def evaluate_in_parts(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,

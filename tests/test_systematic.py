@@ -1,7 +1,7 @@
 """Systematic crashes (issue: scale, item 0): a big unit on which the model raises one
-exception on nearly every input is measured on a seeded sample of probes; the other
-changed inputs are *not evaluated*, never counted as crashes, and pair with nothing in a
-comparison."""
+exception on a dense share of its inputs (20% or more) is measured on a seeded sample of
+probes; the other changed inputs are *not evaluated*, never counted as crashes, and pair
+with nothing in a comparison."""
 
 from __future__ import annotations
 
@@ -79,6 +79,13 @@ def dense_but_mixed(batch: list[str]) -> list[int]:
     return tolerant(batch)
 
 
+def sparse(batch: list[str]) -> list[int]:
+    for text in batch:
+        if text != text.lower() and int(text.split()[-1]) % 10 == 0:
+            raise ValueError(f"one in ten: {text!r}")
+    return tolerant(batch)
+
+
 def half(batch: list[str]) -> list[int]:
     for text in batch:
         if text != text.lower() and len(text) % 2:
@@ -86,13 +93,28 @@ def half(batch: list[str]) -> list[int]:
     return tolerant(batch)
 
 
-@pytest.mark.parametrize("model", [dense_but_mixed, half], ids=["two exceptions", "half"])
+@pytest.mark.parametrize("model", [dense_but_mixed, sparse], ids=["two exceptions", "sparse"])
 def test_crashes_that_are_not_one_dense_exception_are_all_evaluated(model):
     row = audit(model)["case.upper"][0]
     assert row.evaluated is None and "systematic" not in row.details
     assert row.model_calls == 1000
-    expected = sum(1 for t in TEXTS if model is dense_but_mixed or len(t) % 2)
+    expected = sum(1 for i, t in enumerate(TEXTS)
+                   if model is dense_but_mixed or i % 10 == 0)
     assert int(row.crashed.sum()) == expected
+
+
+def test_one_exception_on_half_the_inputs_is_measured_on_the_probes():
+    # dense enough that isolating every crash would cost a call per crash
+    row = audit(half)["case.upper"][0]
+    assert row.details["systematic"]["probes"] == _systematic.PROBES
+    assert row.model_calls == _systematic.PROBES
+    truth = sum(len(t) % 2 for t in TEXTS) / len(TEXTS)
+    crash = row.metrics["crash_rate"]
+    assert crash.n == _systematic.PROBES and crash.low <= truth <= crash.high
+    assert 0.3 < crash.value < 0.7
+    # the probes that answered are measured as usual; the unasked inputs are in no rate
+    answered = row.changed & row.evaluated & ~row.crashed
+    assert int(answered.sum()) == _systematic.PROBES - int(row.crashed.sum()) > 100
 
 
 def test_a_small_unit_is_never_probed():
