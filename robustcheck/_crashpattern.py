@@ -1,6 +1,6 @@
 """What two crashes of one bug have in common: the exception message with the values that
 vary between inputs masked. The report groups crashes by it, and the runner recognises a
-*systematic* crash (one exception on nearly every input of a unit) by it."""
+*systematic* crash (one exception on a dense share of a unit's inputs) by it."""
 
 from __future__ import annotations
 
