@@ -6,6 +6,7 @@ telling changed rows from unchanged ones, nullable dtypes included. A leaf: nump
 from __future__ import annotations
 
 import functools
+import operator
 import reprlib
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -15,7 +16,7 @@ import numpy as np
 from .errors import InvalidArgument
 
 __all__ = ["changed_rows", "check_column_names", "hash_rows", "is_frame", "labels_of",
-           "pack_rows", "row_keys", "texts_of"]
+           "pack_rows", "row_keys", "texts_of", "unit_keys"]
 
 
 def is_frame(x: Any) -> bool:
@@ -163,6 +164,244 @@ def _hash_column(column: Any) -> np.ndarray:
                 f"frame[{column.name!r}].map(tuple) or .astype(str)") from None
         texts[i] = f"{type(value).__module__}.{type(value).__qualname__}:{value!r}"
     return np.asarray(pd.util.hash_array(texts))
+
+
+def unit_keys(frame: Any, positions: np.ndarray) -> np.ndarray:
+    """A 64-bit key (uint64) of each row of ``frame`` at ``positions``: equal for equal
+    rows, different (but for a 64-bit collision) for different ones, the same in every
+    process, so shards of a unit can match their rows by key. What the runner keys each
+    changed input of a unit by; not :func:`hash_rows`, which fingerprints a data set.
+
+    A row is equal to another when each column has the same name and dtype and holds the
+    same cell: the same value of the same type (5, 5.0, "5" and np.int64(5) are four
+    cells in an object column; -0.0 is 0.0, NaN is NaN). Each column is read as a whole
+    (numbers as their bits, strings hashed in C, an object column type by type) and only
+    at ``positions``; the columns are folded into the key one after the other. A cell
+    Python cannot hash (a list) raises :class:`InvalidArgument`."""
+    n = len(frame)
+    positions = np.asarray(positions, dtype=np.intp)
+    every = len(positions) == n and np.array_equal(positions, np.arange(n))
+    h = np.full(len(positions), _tag("rows", frame.shape[1]), dtype=np.uint64)
+    spare = np.empty_like(h)
+    labels, dtypes = list(frame.columns), frame.dtypes.tolist()
+    with np.errstate(over="ignore"):
+        for j in range(frame.shape[1]):
+            cells = _cell_keys(frame.iloc[:, j], None if every else positions)
+            cells ^= _tag("column", _label_text(labels[j]), str(dtypes[j]))
+            h ^= cells
+            _mix(h, spare)
+    return h
+
+
+def _label_text(label: Any) -> str:
+    """A column name as text that is the same in every process (no object address)."""
+    if label is None or isinstance(label, (str, int, float, bool, np.generic)):
+        return f"{type(label).__name__}:{label!r}"
+    if isinstance(label, tuple):
+        return "(" + ",".join(_label_text(x) for x in label) + ")"
+    return f"{type(label).__module__}.{type(label).__qualname__}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag(*parts: Any) -> np.uint64:
+    """A 64-bit constant named by ``parts`` (blake2b: the same in every process)."""
+    import hashlib
+
+    text = "\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")
+    return np.uint64(int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little"))
+
+
+def _cell_keys(column: Any, positions: np.ndarray | None) -> np.ndarray:
+    """A uint64 per cell of ``column`` (at ``positions``), well mixed: equal cells, equal
+    keys (see :func:`unit_keys`). A new array, which the caller may change."""
+    import pandas as pd
+
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind != "O":
+        values = column.to_numpy()
+        if positions is not None:
+            values = values[positions]
+        return _finished(_plain_identity(values))
+    if isinstance(dtype, pd.CategoricalDtype):  # the categories' keys, taken by code
+        codes = column.cat.codes.to_numpy()
+        if positions is not None:
+            codes = codes[positions]
+        table = np.append(_cell_keys(pd.Series(dtype.categories, dtype=object), None),
+                          _tag("missing", "category"))
+        return table.take(codes)  # code -1: the last entry
+    if not isinstance(dtype, np.dtype):  # an extension array: hashed by pandas, per cell
+        array = column.array if positions is None else column.array.take(positions)
+        try:
+            return _finished(np.asarray(pd.util.hash_array(array), dtype=np.uint64))
+        except (TypeError, ValueError):
+            values = np.asarray(array.astype(object), dtype=object)
+    else:
+        values = column.to_numpy()
+        if positions is not None:
+            values = values[positions]
+    return _object_keys(values)
+
+
+def _finished(identity: np.ndarray) -> np.ndarray:
+    """``identity`` (a uint64 per cell, equal for equal cells) mixed in place."""
+    with np.errstate(over="ignore"):
+        _mix(identity, np.empty_like(identity))
+    return identity
+
+
+def _plain_identity(values: np.ndarray) -> np.ndarray:
+    """A new uint64 array equal exactly where the cells of a numpy array of no object
+    dtype are (float bits with one NaN and one zero)."""
+    kind = values.dtype.kind
+    if kind == "b":
+        return values.astype(np.uint64)
+    if kind in "iu":
+        return values.astype(np.int64 if kind == "i" else np.uint64).view(np.uint64)
+    if kind in "mM":
+        return values.view(np.int64).astype(np.uint64)  # a copy
+    if kind == "f" and values.dtype.itemsize <= 8:
+        return _float_identity(values)
+    if kind == "c" and values.dtype.itemsize <= 16:
+        real = _float_identity(values.real)
+        with np.errstate(over="ignore"):
+            _mix(real, np.empty_like(real))
+            real ^= _float_identity(values.imag)
+        return real
+    return _object_keys(values.astype(object))  # float128 and the like: by repr
+
+
+_KNOWN_FLOATS = (float, np.float64, np.float32, np.float16)
+_KNOWN_INTS = (int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, np.uint32)
+_KNOWN_BOOLS = (bool, np.bool_)
+
+
+def _object_keys(values: np.ndarray) -> np.ndarray:
+    """Mixed uint64 keys of the cells of an object array: each cell's type, and its value
+    within its type (floats and integers by their bits, strings hashed in C, timestamps
+    as integers, other values by their repr)."""
+    import pandas as pd
+
+    n = len(values)
+    out = np.empty(n, dtype=np.uint64)
+    if n == 0:
+        return out
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # str cells only
+        groups: list[tuple[Any, Any]] = [(str, slice(None))]
+    else:
+        groups = _type_groups(_TYPE_OF(values))
+    for t, rows in groups:
+        identity = _typed_identity(t, values[rows])
+        identity ^= _type_tag(t)
+        out[rows] = _finished(identity)
+    return out
+
+
+def _type_groups(types: np.ndarray, passes: int = 8) -> list[tuple[Any, Any]]:
+    """The cells of each type (a slice when there is one type, else positions). A pass
+    of numpy's ``==`` per type for the first few types (a column holds one to three),
+    then the rest at once by pandas' hash table."""
+    import pandas as pd
+
+    n = len(types)
+    groups: list[tuple[Any, Any]] = []
+    left = np.arange(n)
+    boxed = np.empty((), dtype=object)
+    while left.size and len(groups) < passes:
+        t = types[left[0]]
+        boxed[()] = t  # numpy would read a numpy type as a dtype, not as an object
+        mine = np.equal(types if left.size == n else types[left], boxed, dtype=bool)
+        if left.size == n and mine.all():
+            return [(t, slice(None))]
+        groups.append((t, left[mine]))
+        left = left[~mine]
+    if left.size:  # a column of many types: the rest grouped by a hash table
+        codes, found = pd.factorize(types[left])
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(found) + 1))
+        groups += [(t, left[order[bounds[k]:bounds[k + 1]]]) for k, t in enumerate(found)]
+    return groups
+
+
+def _typed_identity(t: type, values: np.ndarray) -> np.ndarray:
+    """uint64 identities of object cells all of type ``t``. A cell's identity depends on
+    that cell alone, never on the other cells (the same row in another shard)."""
+    import pandas as pd
+
+    if t is str or t is np.str_:
+        return _string_hashes(values)
+    if t in _KNOWN_FLOATS:
+        return _float_identity(np.asarray(values, dtype=np.float64))
+    if t in _KNOWN_BOOLS:
+        return np.asarray(values, dtype=bool).astype(np.uint64)
+    if t in _KNOWN_INTS:
+        if t is not int:  # numpy's fit in int64
+            return np.asarray(values, dtype=np.int64).view(np.uint64)
+        fits = (np.greater_equal(values, -(2**63), dtype=bool)
+                & np.less(values, 2**63, dtype=bool))
+        out = np.empty(len(values), dtype=np.uint64)
+        out[fits] = np.asarray(values[fits], dtype=np.int64).view(np.uint64)
+        if not fits.all():  # beyond int64: by repr
+            out[~fits] = _repr_hashes(values[~fits]) ^ _tag("big int")
+        return out
+    if t in (type(None), type(pd.NA), type(pd.NaT)):
+        return np.zeros(len(values), dtype=np.uint64)
+    if t is pd.Timestamp:
+        return _stamp_identity(values)
+    return _repr_hashes(values)
+
+
+_TZ_OF: Any = np.frompyfunc(operator.attrgetter("tzinfo"), 1, 1)  # in numpy's C loop
+
+
+def _stamp_identity(values: np.ndarray) -> np.ndarray:
+    """Timestamps: the nanoseconds since the epoch and the time zone's name (by repr
+    beyond the nanosecond range, years 1677 to 2262)."""
+    import pandas as pd
+
+    out = np.empty(len(values), dtype=np.uint64)
+    zones = _TZ_OF(values)
+    codes, found = pd.factorize(zones, use_na_sentinel=False)  # None: a zone too
+    for k, zone in enumerate(found):
+        rows = np.flatnonzero(codes == k) if len(found) > 1 else slice(None)
+        try:
+            nanos = pd.DatetimeIndex(values[rows]).as_unit("ns").asi8
+            out[rows] = nanos.view(np.uint64) ^ _tag("stamp", str(zone))
+        except (TypeError, ValueError, OverflowError):  # out of range: by repr
+            out[rows] = _repr_hashes(values[rows])
+    return out
+
+
+def _type_tag(t: type) -> np.uint64:
+    if t is np.str_:  # a str (what a column of only strs is tagged, see _object_keys)
+        t = str
+    return _tag("type", t.__module__, t.__qualname__)
+
+
+def _string_hashes(values: np.ndarray) -> np.ndarray:
+    """siphash of the UTF-8 of each str (pandas, in C); lone surrogates are kept."""
+    import pandas as pd
+
+    try:
+        return np.asarray(pd.util.hash_array(values, categorize=False), dtype=np.uint64)
+    except UnicodeEncodeError:
+        encoded = np.array([v.encode("utf-8", "surrogatepass") for v in values.tolist()]
+                           + [b""], dtype=object)[:-1]
+        return np.asarray(pd.util.hash_array(encoded, categorize=False), dtype=np.uint64)
+
+
+def _repr_hashes(values: np.ndarray) -> np.ndarray:
+    """Hashes of the reprs of cells of another type (a loop over cells, but only for
+    types none of the above reads); a cell Python cannot hash is refused."""
+    texts = []
+    for i, value in enumerate(values.tolist()):
+        try:
+            hash(value)
+        except TypeError:
+            raise InvalidArgument(
+                f"a cell cannot be hashed: row {i} of a column is {reprlib.repr(value)} "
+                f"(a {type(value).__name__})") from None
+        texts.append(repr(value))
+    return _string_hashes(np.array([*texts, ""], dtype=object)[:-1])
 
 
 def changed_rows(before: Any, after: Any) -> np.ndarray:

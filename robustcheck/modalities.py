@@ -31,6 +31,7 @@ from ._data import (
     labels_of,
     pack_rows,
     texts_of,
+    unit_keys,
 )
 from .errors import InvalidArgument, load_plugins
 
@@ -211,22 +212,13 @@ class Tabular(Modality):
         return changed_rows(before, after)
 
     def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
-        # a 64-bit hash of each row's content, with the type of every cell of an object
-        # column mixed in: pandas hashes such cells by their text, so 5 and "5" (a number
-        # written as a string) would otherwise be one input, predicted once
-        import pandas as pd
-
+        # a 64-bit key of each row's content (column names and dtypes, each cell's type
+        # and value: 5 and "5" are two inputs), computed on the rows at ``positions`` only
         try:
-            found = hash_rows(after)
+            return unit_keys(after, positions)
         except InvalidArgument:  # a cell Python cannot hash (a list): the row's repr
             return np.array([repr(tuple(after.iloc[i].tolist())) for i in positions.tolist()],
                             dtype=object)
-        for j in range(after.shape[1]):
-            column = after.iloc[:, j]
-            if column.dtype == object:
-                kinds = _type_names(column.to_numpy())
-                found = found * np.uint64(0x100000001B3) ^ pd.util.hash_array(kinds)
-        return found[positions]
 
     def show(self, data: Any, position: int) -> Any:
         return {str(k): _jsonable(v) for k, v in data.iloc[position].items()}
@@ -244,10 +236,6 @@ class Tabular(Modality):
                       if str(c) in found[i] and found[i][str(c)] != row[c].iloc[0]}
             rows.append(pack_rows(row, [change]))
         return pd.concat(rows, ignore_index=True) if rows else data.iloc[:0]
-
-
-_type_names = np.frompyfunc(lambda value: type(value).__name__, 1, 1)
-"""The type name of every cell of an object array (numpy's loop, one call per cell)."""
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,0 +1,205 @@
+"""Fast tables (issue 17, "Fast tables"): the fast paths of the runner's tabular keys
+(``robustcheck._data.unit_keys``, what ``Tabular.keys`` computes) and of the tabular
+perturbations, each against a simple per-cell reference."""
+
+from __future__ import annotations
+
+import decimal
+import math
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from robustcheck._data import unit_keys
+from robustcheck.modalities import TABULAR
+
+SETTINGS = settings(max_examples=80, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+# -- unit keys --------------------------------------------------------------------------
+
+
+def reference_cell(column: pd.Series, i: int) -> Any:
+    """A cell as the unit keys must tell it apart: the column's name and dtype, the
+    cell's type (a str and a numpy str are one type) and its value (-0.0 is 0.0 and NaN
+    is NaN; other values by repr)."""
+    value = column.iloc[i]
+    head = (repr(column.name), str(column.dtype))
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return head + (("missing",) if column.cat.codes.iloc[i] < 0 else ("category", value))
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fc":
+        return (*head, "float", "nan" if np.isnan(value) else float(value) + 0.0)
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "mM":
+        return (*head, "time", int(column.to_numpy()[i:i + 1].view(np.int64)[0]))
+    if value is pd.NA or value is None:
+        return (*head, type(value).__name__)
+    kind = "str" if type(value) in (str, np.str_) else type(value).__qualname__
+    if isinstance(value, (float, np.floating)):
+        return (*head, kind, "nan" if math.isnan(value) else float(value) + 0.0)
+    if isinstance(value, (bool, np.bool_, int, np.integer)):
+        return (*head, kind, int(value))
+    if isinstance(value, str):
+        return (*head, kind, str(value))
+    return (*head, kind, repr(value))
+
+
+def reference_rows(frame: pd.DataFrame) -> list[Any]:
+    return [tuple(reference_cell(frame.iloc[:, j], i) for j in range(frame.shape[1]))
+            for i in range(len(frame))]
+
+
+def agree(keys: np.ndarray, reference: list[Any]) -> bool:
+    """Equal keys exactly where the reference rows are equal."""
+    pairs = set(zip(keys.tolist(), reference))
+    return len(pairs) == len(set(keys.tolist())) == len(set(reference))
+
+
+POOL: list[Any] = [0, 1, 5, "5", 5.0, -0.0, 0.0, True, False, 1.0, "a", "A", "", "é",
+                   None, np.nan, pd.NA, pd.NaT, (1, 2), np.float32(2.5), np.int64(7),
+                   np.int64(5), np.str_("5"), 2**70, decimal.Decimal("1.5"),
+                   pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01", tz="UTC"),
+                   np.float64(5.0), np.uint8(5)]
+
+
+@st.composite
+def frames(draw: Any) -> pd.DataFrame:
+    n = draw(st.integers(0, 25))
+    small = st.integers(0, 3)  # few distinct values: many equal rows
+    columns: dict[str, Any] = {}
+    kinds = draw(st.lists(st.sampled_from(
+        ["float", "int", "bool", "object", "category", "string", "Int64", "str",
+         "datetime", "float32", "uint8", "intcat"]), min_size=0, max_size=5))
+    for k, kind in enumerate(kinds):
+        codes = draw(st.lists(small, min_size=n, max_size=n))
+        if kind == "float":
+            col: Any = np.array([[0.5, -0.0, 0.0, np.nan][c] for c in codes])
+        elif kind == "float32":
+            col = np.array([[0.5, -0.0, 1e-40, np.nan][c] for c in codes], dtype=np.float32)
+        elif kind == "int":
+            col = np.array([[-(2**63), 2**63 - 1, 0, 7][c] for c in codes], dtype=np.int64)
+        elif kind == "uint8":
+            col = np.array(codes, dtype=np.uint8)
+        elif kind == "bool":
+            col = np.array([c % 2 == 0 for c in codes])
+        elif kind == "object":
+            picks = draw(st.lists(st.sampled_from(POOL), min_size=n, max_size=n))
+            col = pd.Series([*picks, None], dtype=object).iloc[:n]
+        elif kind == "category":
+            col = pd.Categorical([["x", "y", None, "x"][c] for c in codes])
+        elif kind == "intcat":
+            col = pd.Categorical([[1, 5, None, 5][c] for c in codes])
+        elif kind == "string":
+            col = pd.array([["x", "y", None, ""][c] for c in codes], dtype="string")
+        elif kind == "str":
+            col = pd.Series([["x", "5", None, ""][c] for c in codes], dtype="str")
+        elif kind == "Int64":
+            col = pd.array([[1, 2, None, 2][c] for c in codes], dtype="Int64")
+        else:
+            col = pd.to_datetime(pd.Series([["2024-01-01", None, "2024-01-02", "2024-01-01"]
+                                             [c] for c in codes], dtype=object))
+        columns[f"{kind}_{k}" if draw(st.booleans()) else f"c{k}"] = col
+    return pd.DataFrame(columns, index=range(n))
+
+
+@SETTINGS
+@given(frames())
+def test_unit_keys_are_equal_exactly_when_rows_are_equal(frame: pd.DataFrame) -> None:
+    keys = unit_keys(frame, np.arange(len(frame)))
+    assert keys.dtype == np.uint64
+    assert agree(keys, reference_rows(frame))
+
+
+@SETTINGS
+@given(frames(), st.data())
+def test_unit_keys_of_some_rows_are_those_of_the_whole_frame(frame: pd.DataFrame,
+                                                            data: Any) -> None:
+    """Keys are computed on the changed rows only: the same keys as on every row."""
+    every = unit_keys(frame, np.arange(len(frame)))
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, max(len(frame) - 1, 0)),
+                                             max_size=len(frame)))), dtype=np.intp)
+    rows = rows[rows < len(frame)]
+    assert np.array_equal(unit_keys(frame, rows), every[rows])
+    # and a shard of the frame keys its rows as the whole frame does (same dtypes)
+    if len(frame) > 2:
+        shard = frame.iloc[1:].reset_index(drop=True)
+        if list(shard.dtypes) == list(frame.dtypes):
+            assert np.array_equal(unit_keys(shard, np.arange(len(shard))), every[1:])
+
+
+def test_unit_keys_tell_apart_what_a_model_would_see_differently() -> None:
+    cells = [5, "5", 5.0, np.int64(5), True, 1, None, np.nan, pd.NA, "", " ", (5,),
+             pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01", tz="UTC"), 2**70,
+             2**70 + 1]
+    frame = pd.DataFrame({"x": pd.Series(cells, dtype=object)})
+    keys = unit_keys(frame, np.arange(len(cells)))
+    assert len(set(keys.tolist())) == len(cells)
+    # a name, a dtype and the column order are part of the row
+    a = pd.DataFrame({"x": [1.0], "y": [2.0]})
+    variants = [a, a.rename(columns={"x": "z"}), a.astype({"x": np.float32}),
+                a[["y", "x"]].set_axis(["x", "y"], axis=1), a.astype(object)]
+    assert len({int(unit_keys(v, np.arange(1))[0]) for v in variants}) == len(variants)
+    # -0.0 is 0.0, NaN is NaN
+    b = pd.DataFrame({"x": [0.0, -0.0, np.nan, float("-nan")]})
+    keys = unit_keys(b, np.arange(4))
+    assert keys[0] == keys[1] and keys[2] == keys[3] and keys[0] != keys[2]
+
+
+def test_unit_keys_of_strings_with_lone_surrogates_and_many_types() -> None:
+    texts = ["a\ud800", "a\udc00", "a"]
+    frame = pd.DataFrame({"x": pd.Series(texts, dtype=object)})
+    assert len(set(unit_keys(frame, np.arange(3)).tolist())) == 3
+
+    class Thing:
+        def __init__(self, v: int) -> None:
+            self.v = v
+
+        def __repr__(self) -> str:
+            return f"Thing({self.v})"
+
+        def __hash__(self) -> int:
+            return self.v
+
+    kinds = [type(f"T{i}", (Thing,), {}) for i in range(12)]  # more types than passes
+    cells = [kinds[i % 12](i % 5) for i in range(60)] + [1, "1", 1.0]
+    frame = pd.DataFrame({"x": pd.Series(cells, dtype=object)})
+    keys = unit_keys(frame, np.arange(len(cells)))
+    reference = [(type(c).__qualname__, repr(c)) for c in cells]
+    assert agree(keys, reference)
+
+
+def test_tabular_keys_fall_back_to_reprs_for_cells_python_cannot_hash() -> None:
+    frame = pd.DataFrame({"a": [1, 2, 1], "b": [[1], [2], [1]]})
+    keys = TABULAR.keys(frame, np.arange(3))
+    assert keys.dtype == object and keys[0] == keys[2] != keys[1]
+
+
+def test_unit_keys_are_the_same_in_another_process() -> None:
+    """Shards in other processes (other hash seeds) must key a row the same way."""
+    code = textwrap.dedent("""
+        import numpy as np, pandas as pd
+        from robustcheck._data import unit_keys
+        frame = pd.DataFrame({
+            "a": [1.5, np.nan], "b": pd.Series(["x", 5], dtype=object),
+            "c": pd.Categorical(["u", None]), "d": pd.Series(["s", None], dtype="str"),
+            "e": pd.to_datetime(["2024-01-01", None]), (1, "t"): [True, False],
+            "f": pd.Series([pd.Timestamp("2024-01-01"), decimal], dtype=object)})
+        print(",".join(str(k) for k in unit_keys(frame, np.arange(2)).tolist()))
+    """).replace("decimal]", "__import__('decimal').Decimal('1.5')]")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={"PYTHONHASHSEED": seed, "PATH": ""},
+                           cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+            for seed in ("1", "2")]
+    assert runs[0].stdout == runs[1].stdout and runs[0].stdout.strip()
+
+
+def test_unit_keys_follow_the_positions_asked_in_any_order() -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": pd.Series(["a", 5, None], dtype=object)})
+    every = unit_keys(frame, np.arange(3))
+    assert np.array_equal(unit_keys(frame, np.array([2, 0, 1])), every[[2, 0, 1]])
+    assert np.array_equal(unit_keys(frame, np.array([1, 1])), every[[1, 1]])
