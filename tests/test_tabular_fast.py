@@ -258,14 +258,22 @@ POOL: list[Any] = [0, 1, 5, "5", 5.0, -0.0, 0.0, True, False, 1.0, "a", "A", "",
                    decimal.Decimal("1.5"), decimal.Decimal("NaN"), pd.Timestamp("2024-01-01")]
 
 
+COLUMN_KINDS = ("float", "int", "bool", "object", "category", "string", "Int64", "Float64",
+                "datetime", "float32", "uint8")
+
+
 @st.composite
-def frames(draw: Any, rows: int | None = None) -> pd.DataFrame:
+def frames(draw: Any, rows: int | None = None, kinds: tuple[str, ...] = COLUMN_KINDS,
+           min_columns: int = 1, names: bool = False, pool: list[Any] | None = None
+           ) -> pd.DataFrame:
+    """Small frames of the given column kinds, with few distinct values (many equal rows);
+    ``names``: columns sometimes named by their kind, sometimes not; ``pool``: the cells
+    of object columns (default :data:`POOL`)."""
     n = rows if rows is not None else draw(st.integers(0, 30))
     small = st.integers(0, 3)  # few distinct values: many equal rows
     columns: dict[str, Any] = {}
-    for k, kind in enumerate(draw(st.lists(st.sampled_from(
-            ["float", "int", "bool", "object", "category", "string", "Int64", "Float64",
-             "datetime", "float32", "uint8"]), min_size=1, max_size=6))):
+    for k, kind in enumerate(draw(st.lists(st.sampled_from(kinds), min_size=min_columns,
+                                           max_size=6))):
         codes = draw(st.lists(small, min_size=n, max_size=n))
         if kind == "float":
             col: Any = np.array([[0.5, -0.0, 0.0, np.nan][c] for c in codes])
@@ -278,12 +286,16 @@ def frames(draw: Any, rows: int | None = None) -> pd.DataFrame:
         elif kind == "bool":
             col = np.array([c % 2 == 0 for c in codes])
         elif kind == "object":
-            picks = draw(st.lists(st.sampled_from(POOL), min_size=n, max_size=n))
+            picks = draw(st.lists(st.sampled_from(pool or POOL), min_size=n, max_size=n))
             col = pd.Series(picks, dtype=object)
         elif kind == "category":
             col = pd.Categorical([["x", "y", None, "x"][c] for c in codes])
+        elif kind == "intcat":
+            col = pd.Categorical([[1, 5, None, 5][c] for c in codes])
         elif kind == "string":
             col = pd.array([["x", "y", None, ""][c] for c in codes], dtype="string")
+        elif kind == "str":
+            col = pd.Series([["x", "5", None, ""][c] for c in codes], dtype="str")
         elif kind == "Int64":
             col = pd.array([[1, 2, None, 2][c] for c in codes], dtype="Int64")
         elif kind == "Float64":
@@ -291,7 +303,7 @@ def frames(draw: Any, rows: int | None = None) -> pd.DataFrame:
         else:
             col = pd.to_datetime(pd.Series([["2024-01-01", None, "2024-01-02", "2024-01-01"]
                                              [c] for c in codes], dtype=object))
-        columns[f"{kind}_{k}"] = col
+        columns[f"{kind}_{k}" if not names or draw(st.booleans()) else f"c{k}"] = col
     return pd.DataFrame(columns, index=range(n))
 
 

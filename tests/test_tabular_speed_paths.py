@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_tabular_fast import COLUMN_KINDS
+from test_tabular_fast import frames as tabular_frames
 
 from robustcheck._data import unit_keys
 from robustcheck.modalities import TABULAR
@@ -67,44 +69,11 @@ POOL: list[Any] = [0, 1, 5, "5", 5.0, -0.0, 0.0, True, False, 1.0, "a", "A", "",
                    np.float64(5.0), np.uint8(5)]
 
 
-@st.composite
-def frames(draw: Any) -> pd.DataFrame:
-    n = draw(st.integers(0, 25))
-    small = st.integers(0, 3)  # few distinct values: many equal rows
-    columns: dict[str, Any] = {}
-    kinds = draw(st.lists(st.sampled_from(
-        ["float", "int", "bool", "object", "category", "string", "Int64", "str",
-         "datetime", "float32", "uint8", "intcat"]), min_size=0, max_size=5))
-    for k, kind in enumerate(kinds):
-        codes = draw(st.lists(small, min_size=n, max_size=n))
-        if kind == "float":
-            col: Any = np.array([[0.5, -0.0, 0.0, np.nan][c] for c in codes])
-        elif kind == "float32":
-            col = np.array([[0.5, -0.0, 1e-40, np.nan][c] for c in codes], dtype=np.float32)
-        elif kind == "int":
-            col = np.array([[-(2**63), 2**63 - 1, 0, 7][c] for c in codes], dtype=np.int64)
-        elif kind == "uint8":
-            col = np.array(codes, dtype=np.uint8)
-        elif kind == "bool":
-            col = np.array([c % 2 == 0 for c in codes])
-        elif kind == "object":
-            picks = draw(st.lists(st.sampled_from(POOL), min_size=n, max_size=n))
-            col = pd.Series([*picks, None], dtype=object).iloc[:n]
-        elif kind == "category":
-            col = pd.Categorical([["x", "y", None, "x"][c] for c in codes])
-        elif kind == "intcat":
-            col = pd.Categorical([[1, 5, None, 5][c] for c in codes])
-        elif kind == "string":
-            col = pd.array([["x", "y", None, ""][c] for c in codes], dtype="string")
-        elif kind == "str":
-            col = pd.Series([["x", "5", None, ""][c] for c in codes], dtype="str")
-        elif kind == "Int64":
-            col = pd.array([[1, 2, None, 2][c] for c in codes], dtype="Int64")
-        else:
-            col = pd.to_datetime(pd.Series([["2024-01-01", None, "2024-01-02", "2024-01-01"]
-                                             [c] for c in codes], dtype=object))
-        columns[f"{kind}_{k}" if draw(st.booleans()) else f"c{k}"] = col
-    return pd.DataFrame(columns, index=range(n))
+def frames() -> st.SearchStrategy[pd.DataFrame]:
+    """The frames of test_tabular_fast, with text columns of pandas' str dtype and integer
+    categories too, sometimes no column at all, and column names that hide their kind."""
+    return tabular_frames(kinds=(*COLUMN_KINDS, "str", "intcat"), min_columns=0, names=True,
+                          pool=POOL)
 
 
 @SETTINGS
