@@ -16,7 +16,7 @@ import numpy as np
 from .errors import InvalidArgument
 
 __all__ = ["changed_rows", "check_column_names", "hash_rows", "is_frame", "labels_of",
-           "pack_rows", "row_keys", "texts_of", "unit_keys"]
+           "pack_rows", "texts_of", "unit_keys"]
 
 
 def is_frame(x: Any) -> bool:
@@ -275,6 +275,9 @@ _KNOWN_INTS = (int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16, 
 _KNOWN_BOOLS = (bool, np.bool_)
 
 
+_TYPE_OF: Any = np.frompyfunc(type, 1, 1)  # type() per cell, in numpy's C loop
+
+
 def _object_keys(values: np.ndarray) -> np.ndarray:
     """Mixed uint64 keys of the cells of an object array: each cell's type, and its value
     within its type (floats and integers by their bits, strings hashed in C, timestamps
@@ -496,44 +499,6 @@ def _cells_differ(x: Any, y: Any) -> bool:
         return x is not y
 
 
-def row_keys(frame: Any) -> np.ndarray:
-    """A key per row of a perturbed frame, the position of the first row equal to it
-    (int64): equal rows get equal keys and different rows different keys, exactly, so
-    that each distinct row is predicted once and no row is given another's answer.
-
-    Two rows are equal when every pair of cells is, where cells are equal when both are
-    missing (NaN, None, pd.NA, NaT: as :func:`changed_rows` counts them), or when they
-    hold the same kind of value (bool, integer, float, string; any other type is its own
-    kind) equal by ``==`` (-0.0 equals 0.0). An object column holding 5 and "5" (a
-    ``format.*`` perturbation writes such columns) thus keys them apart; 1 and 1.0 too.
-    Nullable dtypes compare as pandas factorizes them (pd.NA apart from a NaN value).
-
-    Not a 64-bit row hash, which two different rows could share (the old keys put 5 and
-    "5" together outright): each column is read as integer identities, equal exactly when
-    its cells are (float bits with one NaN and one zero, codes of strings, ...), rows are
-    hashed on those, and each row sharing its hash is checked cell by cell against the
-    first such row; on a collision the rows are grouped again exactly, factorizing one
-    column after the other. Cells Python cannot hash (lists): each row its own key."""
-    n = len(frame)
-    blocks, others = _numpy_blocks(frame)
-    try:
-        identities = [part for columns in blocks
-                      for part in _numpy_identities(frame.iloc[:, columns].to_numpy())]
-        identities += [part for j in others for part in _identities(frame.iloc[:, j])]
-    except _Unhashable:
-        return np.arange(n, dtype=np.int64)
-    if not identities:
-        return np.zeros(n, dtype=np.int64)
-    return _group_rows(identities, n)
-
-
-class _Unhashable(Exception):
-    """A cell with no hash: its rows cannot be keyed."""
-
-
-_ROWS = 1 << 15  # rows hashed at a time
-
-
 def _mix(h: np.ndarray, spare: np.ndarray) -> None:
     """splitmix64's finaliser, in place: every bit of the input reaches every bit."""
     for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, 1)):
@@ -543,195 +508,12 @@ def _mix(h: np.ndarray, spare: np.ndarray) -> None:
             h *= np.uint64(factor)
 
 
-def _columns(identities: list[np.ndarray]) -> Iterator[np.ndarray]:
-    for part in identities:  # a 2-D part: a block of columns (rows x columns)
-        yield from (part.T if part.ndim == 2 else [part])
-
-
-def _group_rows(identities: list[np.ndarray], n: int) -> np.ndarray:
-    """:func:`row_keys` of the rows of identity columns (uint64, a value per row)."""
-    import pandas as pd
-
-    h, spare = np.zeros(n, dtype=np.uint64), np.empty(min(n, _ROWS), dtype=np.uint64)
-    columns = list(_columns(identities))
-    with np.errstate(over="ignore"):
-        for start in range(0, n, _ROWS):  # a block of rows at a time stays in the cache
-            block = h[start:start + _ROWS]
-            for column in columns:
-                block ^= column[start:start + _ROWS]
-                _mix(block, spare[: len(block)])
-    ordered = np.sort(h)  # numpy sorts integers faster than a hash table takes them
-    same = ordered[1:] == ordered[:-1]
-    keys = np.arange(n, dtype=np.int64)
-    if not same.any():  # every row its own hash: every row differs from the others
-        return keys
-    # the rows whose hash another row has too (a few in most frames): each is keyed by
-    # the first row of its hash, then checked cell by cell against it
-    if same.sum() > n // 16:  # many: all rows
-        shared = keys.copy()
-    else:
-        repeated = ordered[1:][same]
-        repeated = repeated[np.append(True, repeated[1:] != repeated[:-1])]  # sorted
-        found = np.minimum(np.searchsorted(repeated, h), len(repeated) - 1)
-        shared = np.flatnonzero(repeated[found] == h)
-    del ordered, same
-    codes, _ = pd.factorize(h[shared])
-    first = shared[_first_seen(codes)[codes]]
-    copies = first != shared
-    rows, first = shared[copies], first[copies]
-    if all(np.array_equal(column[first], column[rows]) for column in columns):
-        keys[rows] = first
-        return keys
-    return _group_exactly(identities, n)  # a hash collision: slower, never wrong
-
-
-def _group_exactly(identities: list[np.ndarray], n: int) -> np.ndarray:
-    import pandas as pd
-
-    codes = np.zeros(n, dtype=np.int64)
-    for column in _columns(identities):
-        own, uniques = pd.factorize(column)
-        codes, found = pd.factorize(codes * len(uniques) + own)  # below n * n: no overflow
-        if len(found) == n:  # every row apart already
-            break
-    return _first_seen(codes)[codes].astype(np.int64)
-
-
-def _first_seen(codes: np.ndarray) -> np.ndarray:
-    """Where each code first occurs, for codes numbered as first seen (pd.factorize)."""
-    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
-
-
-def _identities(column: Any) -> list[np.ndarray]:
-    """uint64 arrays equal at two rows exactly when the column's cells are (see
-    :func:`row_keys`), for a column of no :data:`_PLAIN` numpy dtype."""
-    import pandas as pd
-
-    dtype = column.dtype
-    if isinstance(dtype, pd.CategoricalDtype):  # categories are unique: codes are exact
-        return [column.cat.codes.to_numpy().astype(np.int64).view(np.uint64)]
-    if not isinstance(dtype, np.dtype):  # an extension array: as pandas factorizes it
-        try:
-            codes, _ = pd.factorize(column.array)
-            return [np.asarray(codes, dtype=np.int64).view(np.uint64)]
-        except (TypeError, ValueError, NotImplementedError):  # cells it cannot hash
-            pass
-    return _object_identities(column.to_numpy(dtype=object))
-
-
-def _numpy_identities(values: np.ndarray) -> list[np.ndarray]:
-    """uint64 identities of a 1-D or 2-D array of a :data:`_PLAIN` dtype."""
-    kind = values.dtype.kind
-    if kind == "b":
-        return [values.astype(np.uint64)]
-    if kind in "iu":
-        return [values.astype(np.int64 if kind == "i" else np.uint64, copy=False).view("u8")]
-    if kind in "Mm":  # NaT is one value, the smallest int64
-        return [values.view(np.int64).view(np.uint64)]
-    if kind == "f" and values.dtype.itemsize <= 8:
-        return [_float_identity(values)]
-    if kind == "c" and values.dtype.itemsize <= 16:
-        return [_float_identity(values.real), _float_identity(values.imag)]
-    # float128 and the like: by hash and == (exact), a column at a time
-    return [_factorized(c.astype(object)) for c in values.reshape(len(values), -1).T]
-
-
 def _float_identity(values: np.ndarray) -> np.ndarray:
     """The bits of the floats as float64, with a single zero and a single NaN."""
     x = values.astype(np.float64)  # a new array: float32 and float16 convert exactly
     x += 0.0  # -0.0 + 0.0 is 0.0
     x[np.isnan(x)] = np.nan
     return x.view(np.uint64)
-
-
-_TYPE_OF: Any = np.frompyfunc(type, 1, 1)  # type() per cell, in numpy's C loop
-
-
-@functools.lru_cache(maxsize=1)
-def _kinds() -> dict[Any, str]:
-    """Kinds of value equal across types (np.float64(1.5) == 1.5), and the missing
-    values; any other type is a kind of its own."""
-    import pandas as pd
-
-    return {
-        **dict.fromkeys((float, np.float64, np.float32, np.float16), "float"),
-        **dict.fromkeys((int, np.int64, np.int32, np.int16, np.int8, np.uint8, np.uint16,
-                         np.uint32), "int"),
-        **dict.fromkeys((bool, np.bool_), "bool"),
-        **dict.fromkeys((str, np.str_), "str"),
-        **dict.fromkeys((type(None), type(pd.NA), type(pd.NaT)), "missing"),
-    }
-
-
-def _object_identities(values: np.ndarray) -> list[np.ndarray]:
-    """Identities of an object column: [kind of value (-1: missing), value within its
-    kind]. Cells are sorted by type in C, then each kind is read as a whole: floats as
-    their bits, strings and other objects factorized."""
-    import pandas as pd
-
-    n = len(values)
-    kind_of = pd.api.types.infer_dtype(values, skipna=True)  # one pass in C
-    if kind_of == "empty":  # nothing but missing cells
-        return [np.zeros(n, dtype=np.uint64)]
-    if kind_of == "string":  # strings and missing cells (code -1) only
-        return [_factorized(values)]
-    kinds, value = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.uint64)
-    for k, (kind, rows) in enumerate(_kind_groups(_TYPE_OF(values))):
-        if kind == "missing":
-            kinds[rows], value[rows] = -1, 0
-            continue
-        ident, gone = _kind_identity(kind, values[rows])
-        kinds[rows], value[rows] = np.where(gone, -1, k), np.where(gone, np.uint64(0), ident)
-    return [kinds.view(np.uint64), value]
-
-
-def _kind_groups(types: np.ndarray) -> list[tuple[Any, Any]]:
-    """The cells of each kind of value (a slice when there is one kind, else positions),
-    in the order the kinds first appear."""
-    kinds = _kinds()
-    left = np.arange(len(types))
-    groups: dict[Any, list[np.ndarray]] = {}
-    while left.size:
-        t = types[left[0]]
-        boxed = np.empty((), dtype=object)
-        boxed[()] = t  # numpy would read a numpy type as a dtype, not as an object
-        mine = np.equal(types if left.size == len(types) else types[left], boxed,
-                        dtype=bool)
-        groups.setdefault(kinds.get(t, t), []).append(left[mine])
-        left = left[~mine]
-    if len(groups) == 1:
-        return [(kind, slice(None)) for kind in groups]
-    # several types of one kind (float and np.float64): their cells in row order
-    return [(kind, np.sort(np.concatenate(parts))) for kind, parts in groups.items()]
-
-
-def _kind_identity(kind: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """uint64 identities of cells of one kind of value, and which of them are missing
-    (NaN, a NaN Decimal, numpy's NaT: what pandas.isna calls missing)."""
-    try:
-        if kind == "float":
-            floats = np.asarray(values, dtype=np.float64)
-            return _float_identity(floats), np.isnan(floats)
-        if kind == "bool":
-            return np.asarray(values, dtype=bool).astype(np.uint64), np.zeros(len(values), bool)
-        if kind == "int":
-            ints = np.asarray(values, dtype=np.int64)
-            return ints.view(np.uint64), np.zeros(len(values), dtype=bool)
-    except OverflowError:  # a Python int beyond int64: by hash and ==
-        pass
-    codes = _factorized(values)
-    return codes, codes == np.uint64(2**64 - 1)  # code -1: missing
-
-
-def _factorized(values: np.ndarray) -> np.ndarray:
-    """Codes of objects by hash and ``==`` (missing: -1), as uint64."""
-    import pandas as pd
-
-    try:
-        codes, _ = pd.factorize(values)
-    except TypeError:
-        raise _Unhashable from None
-    return np.asarray(codes, dtype=np.int64).view(np.uint64)
 
 
 def pack_rows(row: Any, overrides: list[dict[Any, Any]]) -> Any:

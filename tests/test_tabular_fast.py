@@ -18,7 +18,7 @@ import perturbations
 from perturbations import _tabular_render as render
 from perturbations._tabular_columns import as_objects
 from robustcheck import _data
-from robustcheck._data import changed_rows, row_keys
+from robustcheck._data import changed_rows, unit_keys
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -230,7 +230,7 @@ KINDS = {float: "float", np.float64: "float", np.float32: "float", int: "int",
 
 
 def naive_cell(value: Any) -> Any:
-    """A cell as row_keys should see it: missing, or (kind, value)."""
+    """A cell as row keys should see it: missing, or (kind, value)."""
     if value is None or value is pd.NA or value is pd.NaT:
         return ("missing",)
     if isinstance(value, (float, np.floating)) and math.isnan(value):
@@ -307,45 +307,6 @@ def frames(draw: Any, rows: int | None = None, kinds: tuple[str, ...] = COLUMN_K
     return pd.DataFrame(columns, index=range(n))
 
 
-@FRAME_SETTINGS
-@given(frames())
-def test_row_keys_equal_exactly_when_rows_are_equal(frame: pd.DataFrame) -> None:
-    keys = row_keys(frame)
-    assert keys.shape == (len(frame),)
-    assert same_partition(keys, naive_keys(frame))
-
-
-def test_row_keys_tell_a_number_from_its_text_and_put_missing_values_together() -> None:
-    frame = pd.DataFrame({
-        "x": pd.Series([5, "5", 5.0, np.float64(5.0), None, np.nan, pd.NA, True, 1,
-                        np.str_("5")], dtype=object),
-        "y": [1.0] * 10,
-    })
-    keys = row_keys(frame).tolist()
-    assert keys[0] != keys[1] and keys[0] != keys[2] and keys[7] != keys[8]
-    assert keys[2] == keys[3] and keys[1] == keys[9]
-    assert keys[4] == keys[5] == keys[6]
-
-
-def test_row_keys_survive_a_hash_that_collides_everywhere(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    frame = pd.DataFrame({"a": [1, 2, 1, 2, 3], "b": ["x", "x", "x", "y", "x"]})
-    monkeypatch.setattr(_data, "_mix", lambda h, spare: h.fill(0))  # every row, one hash
-    keys = row_keys(frame)
-    assert same_partition(keys, naive_keys(frame))
-    assert keys[0] == keys[2] and len(set(keys.tolist())) == 4
-
-
-def test_row_keys_of_unhashable_cells_keep_every_row_apart() -> None:
-    frame = pd.DataFrame({"a": [[1], [1], [2]]})
-    assert row_keys(frame).tolist() == [0, 1, 2]
-
-
-def test_row_keys_of_integers_beyond_int64_are_exact() -> None:
-    frame = pd.DataFrame({"a": pd.Series([2**70, 2**70, 5, 2**70 + 1], dtype=object)})
-    assert same_partition(row_keys(frame), naive_keys(frame))
-
-
 def naive_changed(before: pd.DataFrame, after: pd.DataFrame) -> list[bool]:
     def differ(x: Any, y: Any) -> bool:
         x_missing, y_missing = bool(pd.isna(x)), bool(pd.isna(y))
@@ -400,7 +361,7 @@ def test_wide_frames_are_compared_and_keyed_block_by_block(
     after.iloc[7, before.columns.get_loc("when")] = pd.NaT
     after.iloc[9, before.columns.get_loc("n")] = 9
     assert changed_rows(before, after).tolist() == naive_changed(before, after)
-    assert same_partition(row_keys(after), naive_keys(after))
+    assert same_partition(unit_keys(after, np.arange(n)), naive_keys(after))
 
 
 # -- the runner's tabular path ------------------------------------------------------------
