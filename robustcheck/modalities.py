@@ -14,6 +14,7 @@ registered in the catalogue under the same modality name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -303,10 +304,17 @@ def _run(positions: np.ndarray) -> tuple[int, int] | None:
 
 def _copy_on_write() -> bool:
     """Whether pandas copies a slice before anything writes into it (always from pandas
-    3; an option in pandas 2)."""
+    3; an option in pandas 2, read on each call)."""
     import pandas as pd
 
-    return int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True
+    return _pandas_major() >= 3 or pd.options.mode.copy_on_write is True
+
+
+@functools.cache
+def _pandas_major() -> int:
+    import pandas as pd
+
+    return int(pd.__version__.split(".")[0])
 
 
 # -- the data set of a run ----------------------------------------------------------------
