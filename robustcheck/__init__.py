@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "minimal_failure": ".strategies",
     "Counterexample": ".strategies",
     "Comparison": ".comparison",
+    "History": ".history",
     "RobustcheckError": ".errors",
     "RobustnessError": ".errors",
     "InvalidArgument": ".errors",
@@ -40,8 +41,8 @@ _EXPORTS: dict[str, str] = {
 # Submodules a user reaches as attributes (``robustcheck.adapters.HTTPAdapter``) without
 # importing them first, as with an eager package.
 _SUBMODULES = frozenset({
-    "adapters", "attack", "cli", "comparison", "datasets", "demo", "errors", "metrics",
-    "report", "results", "runner", "stats", "strategies",
+    "adapters", "attack", "cli", "comparison", "datasets", "demo", "errors", "history",
+    "metrics", "report", "results", "runner", "stats", "strategies",
 })
 
 __all__ = sorted(["__version__", *_EXPORTS])

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._cli_history import add_history_options
+from ._cli_history import add_parser as add_history_parser
 from ._cli_io import (
     UsageError,
     _check_outputs,
@@ -103,6 +105,7 @@ def _nothing_listed(modality: str | None, family: str | None, everything: list[A
 def cmd_run(args: argparse.Namespace) -> int:
     # Before the audit: a typo in an output path must not cost the whole run.
     _check_outputs({"--json": args.json, "--report": args.report, "--summary": args.summary})
+    history = _open_history(args.robustcheck_history)
     inputs, labels = _data_of(args)
     model = load_model(args.model)
     default = "text" if args.input_column else "tabular"
@@ -129,6 +132,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             failure, status = str(exc), 1
     saved = _write(result, args.json, args.report)
     saved &= _write_summary(result, args.summary)
+    if history is not None:
+        saved &= _record(history, result, args.robustcheck_history_version)
     print(result.table())
     if failure:
         print("\n" + failure, file=sys.stderr)
@@ -136,6 +141,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     if stop:
         return stop
     return status or (0 if saved else 1)
+
+
+def _open_history(path: str | None) -> Any:
+    """The ``--history`` store, opened (and created) before the audit: a path that cannot
+    hold one fails now, not after the run."""
+    if path is None:
+        return None
+    from .history import History
+
+    return History(path)
+
+
+def _record(history: Any, result: Any, version: str | None) -> bool:
+    """Add the result to the history; False, with the reason on stderr, when that fails
+    (the result files are written already, so nothing is lost)."""
+    import sqlite3
+
+    try:
+        run_id = history.add(result, version=version)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"robustcheck: warning: the result was not recorded in the history "
+              f"{history.path} ({_one_line(str(exc))})", file=sys.stderr)
+        return False
+    print(f"history: {history.path} (run {run_id})", file=sys.stderr)
+    return True
 
 
 def _write_summary(result: Any, path: str | None) -> bool:
@@ -345,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "appended to $GITHUB_STEP_SUMMARY")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_run_options(run.add_argument, "--")
+    add_history_options(run.add_argument, "--")
     run.set_defaults(handler=cmd_run)
 
     cmp = commands.add_parser("compare", help="compare two results of the same data; "
@@ -369,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=seed_type, default=0, dest="robustcheck_seed", metavar="N")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=cmd_demo)
+    add_history_parser(commands)
     return parser
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._baseline import SESSION_KIND, SESSION_SCHEMA, compare_with_baseline, read_baseline
+from ._cli_history import add_history_options
 from ._options import DEFAULT_SEVERITIES, THRESHOLD_NAMES, add_run_options
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ _OPTIONS = {  # ini key -> (help, type)
     "robustcheck_gate": "point (default) or interval: how a rate is held to its threshold",
     "robustcheck_min_samples": "rows measured on fewer samples are insufficient data "
                                "(default 20)",
+    "robustcheck_history": "record every result in this history store (SQLite)",
+    "robustcheck_history_version": "the model's version label in the history",
 }
 
 
@@ -68,6 +71,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--robustcheck-alpha", metavar="P", type=_alpha_type, default=None,
                     dest="robustcheck_alpha", help=_OPTIONS["robustcheck_alpha"])
     add_run_options(group.addoption, "--robustcheck-")
+    add_history_options(group.addoption, "--robustcheck-")
     for name, text in _OPTIONS.items():
         parser.addini(name, text, default=None)
     parser.addini("robustcheck_thresholds", "thresholds every result must meet, one "
@@ -130,6 +134,8 @@ class State:
     gate: str = "point"
     min_samples: int = 20
     summary: str | None = None
+    history: str | None = None
+    history_version: str | None = None
     records: list[Record] = field(default_factory=list)
     regressions: list[tuple[Record, Comparison]] = field(default_factory=list)
     not_compared: list[tuple[Record, str]] = field(default_factory=list)
@@ -182,6 +188,8 @@ def pytest_configure(config: pytest.Config) -> None:
         report=_setting(config, "robustcheck_report"),
         json=_setting(config, "robustcheck_json"),
         summary=_setting(config, "robustcheck_summary"),
+        history=_setting(config, "robustcheck_history"),
+        history_version=_setting(config, "robustcheck_history_version"),
         baseline=read_baseline(baseline_path) if baseline_path else None,
     )
     if not _is_worker(config):
@@ -256,6 +264,10 @@ class RobustcheckFixture:
         result = run(model, inputs, labels, **kwargs)
         self.results.append(result)
         self._state.record(self.nodeid, result)
+        if self._state.history:  # each process writes its own: the store takes concurrency
+            from .history import record
+
+            record(result, self._state.history, version=self._state.history_version)
         if result.stopped is not None and result.stopped["kind"] == "interrupted":
             raise KeyboardInterrupt  # Ctrl-C stops the session, the partial result kept
         return result

@@ -1,0 +1,492 @@
+"""Run history: every audit recorded in a local SQLite store, to follow a model's
+robustness across versions.
+
+``History(path).add(result, version="1.4")`` records one run: the model's name, a version
+label, the git commit of the working folder (when it is inside a repository), the time in
+UTC, the score, every row's metrics (one line per metric, ready for SQL) and the result's
+JSON, from which :meth:`History.get` rebuilds the :class:`~robustcheck.results.RunResult`.
+:meth:`History.runs` lists the runs, :meth:`History.trend` gives each run's score and
+per-family failure rate, and :meth:`History.trend_html` draws both on one
+self-contained page in the report's style.
+
+Several processes may write at once (pytest-xdist workers do): the file is in WAL mode,
+so readers never wait for the writer; every write is one ``BEGIN IMMEDIATE`` transaction,
+which takes the write lock before it reads anything, so two writers queue instead of
+failing on a lock upgrade; and a connection waits up to :data:`BUSY_TIMEOUT` seconds for
+the lock. A connection lasts one call, so a History pickles and survives a fork.
+
+The file says what it is: ``PRAGMA application_id`` marks it as robustcheck's and
+``PRAGMA user_version`` holds its schema version. Any other SQLite file is refused rather
+than written into.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import json
+import math
+import os
+import re
+import sqlite3
+import subprocess
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidArgument, ResultFileError
+
+if TYPE_CHECKING:
+    from .results import RunResult
+
+__all__ = ["BUSY_TIMEOUT", "History", "HistoryRun", "Trend", "record", "render_trend"]
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x52434B48  # "RCKH" in the file's header: a robustcheck history
+BUSY_TIMEOUT = 60.0
+"""Seconds a write waits for another process's write to finish."""
+GIT_TIMEOUT = 2.0
+"""Seconds ``git rev-parse HEAD`` may take before the commit is recorded as unknown."""
+MAX_X_LABELS = 12
+"""Run labels written under a trend chart; with more runs every k-th is labelled."""
+
+_SCHEMA = (
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, version TEXT,
+        git_commit TEXT, created TEXT NOT NULL, score REAL, complete INTEGER NOT NULL,
+        n INTEGER NOT NULL, seed INTEGER NOT NULL, perturbations TEXT NOT NULL,
+        result TEXT NOT NULL)""",
+    "CREATE INDEX runs_by_model ON runs (model, created, id)",
+    """CREATE TABLE row_metrics (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        perturbation TEXT NOT NULL, family TEXT NOT NULL, severity REAL NOT NULL,
+        metric TEXT NOT NULL, value REAL, low REAL, high REAL, n INTEGER NOT NULL)""",
+    "CREATE INDEX row_metrics_by_run ON row_metrics (run_id, metric)",
+)
+_RUN_COLUMNS = ("id, model, version, git_commit, created, score, complete, n, seed, "
+                "perturbations")
+# A family's failure rate in a run: the mean over its rows that measured one, as the
+# report's severity curves take it. A row that changed no input measured nothing (its
+# failure rate is stored as NULL) and is left out, as a crash-only row without changes.
+_FAMILY_RATES = """
+    SELECT run_id, family, avg(value) FROM row_metrics
+    WHERE metric = 'failure_rate' AND value IS NOT NULL {model}
+    GROUP BY run_id, family"""
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryRun:
+    """One recorded run, without its result (``History(path).get(run.id)`` has it)."""
+
+    id: int
+    model: str
+    version: str | None
+    commit: str | None
+    created: str
+    """When it was recorded: ISO 8601 in UTC, e.g. ``2025-05-01T12:30:05+00:00``."""
+    score: float | None
+    complete: bool
+    n: int
+    seed: int
+    perturbations: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """The run on a trend's x axis: its version, else its short commit, else its time."""
+        if self.version:
+            return self.version
+        if self.commit:
+            return self.commit[:8]
+        return self.created[:16].replace("T", " ")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "perturbations": list(self.perturbations)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Trend:
+    """One model's runs, oldest first, with the numbers the trend report draws."""
+
+    model: str
+    runs: tuple[HistoryRun, ...]
+    families: dict[str, tuple[float | None, ...]]
+    """Family -> its failure rate in each run (the mean over its rows that changed an
+    input); None where the run did not measure the family."""
+
+    @property
+    def scores(self) -> tuple[float | None, ...]:
+        return tuple(r.score for r in self.runs)
+
+
+class History:
+    """A store of audit results in the SQLite file ``path``, created with its folder if
+    it does not exist. See the module's documentation."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = _check_path(path)
+        with self._connect():  # create or check the file now: a bad path fails here
+            pass
+
+    def __repr__(self) -> str:
+        return f"History({str(self.path)!r})"
+
+    def __len__(self) -> int:
+        with self._connect() as db:
+            return int(db.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+    def add(self, result: RunResult, *, model: str | None = None, version: str | None = None,
+            commit: str | None = None, when: datetime | None = None) -> int:
+        """Record ``result`` and return its run id. ``model`` defaults to the result's
+        name; ``commit`` to the git commit of the working folder (None outside a
+        repository or without git); ``when`` (a timezone-aware datetime) to now."""
+        from .results import RunResult
+
+        if not isinstance(result, RunResult):
+            raise InvalidArgument(f"result must be a RunResult (from robustcheck.run or "
+                                  f"robustcheck.load), got {type(result).__name__}")
+        model = _text("model", result.name if model is None else model)
+        version = None if version is None else _text("version", version)
+        commit = _git_commit() if commit is None else _text("commit", commit)
+        # Everything is computed before the transaction: the write lock is held briefly.
+        run = (model, version, commit, _utc(when), _finite(result.score),
+               int(result.complete), result.n, result.seed,
+               json.dumps(list(result.perturbations)), result.to_json(indent=None))
+        metrics = [(r.perturbation, r.family, r.severity, name, _finite(m.value),
+                    _finite(m.low), _finite(m.high), int(m.n))
+                   for r in result.rows for name, m in r.metrics.items()]
+        with self._connect() as db, _transaction(db):
+            cursor = db.execute(
+                "INSERT INTO runs (model, version, git_commit, created, score, complete, n, "
+                "seed, perturbations, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", run)
+            run_id = int(cursor.lastrowid or 0)
+            db.executemany("INSERT INTO row_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(run_id, *m) for m in metrics])
+        return run_id
+
+    def models(self) -> list[str]:
+        """The models recorded, in the order of their first run."""
+        with self._connect() as db:
+            return [m for (m,) in db.execute(
+                "SELECT model FROM runs GROUP BY model ORDER BY min(created), min(id)")]
+
+    def runs(self, model: str | None = None) -> list[HistoryRun]:
+        """Every run (of ``model``, when given), oldest first."""
+        with self._connect() as db:
+            return self._runs(db, model)
+
+    def get(self, run_id: int) -> RunResult:
+        """The result recorded as ``run_id``."""
+        if isinstance(run_id, bool) or not isinstance(run_id, int):
+            raise InvalidArgument(f"run_id must be a run's id (an int from add() or "
+                                  f"runs()), got {run_id!r}")
+        with self._connect() as db:
+            found = db.execute("SELECT result FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if found is None:
+            raise InvalidArgument(f"run_id {run_id}: no such run in {self.path}; "
+                                  "History(path).runs() lists the ids")
+        return _result_of(found[0], f"{self.path} run {run_id}")
+
+    def trend(self, model: str | None = None) -> dict[str, Trend]:
+        """Model name -> its :class:`Trend` (every model, or ``model`` alone)."""
+        with self._connect() as db:
+            runs = self._runs(db, model)
+            rates: dict[int, dict[str, float]] = {}
+            only = "" if model is None else "AND run_id IN (SELECT id FROM runs WHERE model = ?)"
+            params = () if model is None else (model,)
+            for run_id, family, rate in db.execute(_FAMILY_RATES.format(model=only), params):
+                rates.setdefault(run_id, {})[family] = float(rate)
+        by_model: dict[str, list[HistoryRun]] = {}
+        for run in runs:
+            by_model.setdefault(run.model, []).append(run)
+        return {name: _trend(name, group, rates) for name, group in by_model.items()}
+
+    def trend_html(self, path: str | os.PathLike[str], model: str | None = None) -> Path:
+        """Write :func:`render_trend` of this history to ``path`` (atomically)."""
+        from ._files import write_atomic
+
+        return write_atomic(path, render_trend(self, model))
+
+    # -- the file ------------------------------------------------------------------------
+
+    def _runs(self, db: sqlite3.Connection, model: str | None) -> list[HistoryRun]:
+        query = f"SELECT {_RUN_COLUMNS} FROM runs"
+        params: tuple[str, ...] = ()
+        if model is not None:
+            model = _text("model", model)
+            known = [m for (m,) in db.execute("SELECT DISTINCT model FROM runs")]
+            if model not in known:
+                close = difflib.get_close_matches(model, known, n=3)
+                hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+                raise InvalidArgument(
+                    f"model {model!r}: no runs of it in {self.path}{hint} Models recorded: "
+                    f"{', '.join(map(repr, sorted(known)[:20])) or 'none'}")
+            query, params = query + " WHERE model = ?", (model,)
+        return [_run_of(row) for row in db.execute(query + " ORDER BY created, id", params)]
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        try:
+            try:
+                self._prepare(db)
+            except sqlite3.DatabaseError as exc:
+                if not _not_a_database(exc):
+                    raise
+                raise InvalidArgument(
+                    f"path {str(self.path)!r} is not a robustcheck history (SQLite: {exc}); "
+                    "give a new file name, or the file History or --history wrote"
+                ) from None
+            yield db
+        finally:
+            db.close()
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        """Create the schema in a new (or empty) file; refuse any other file."""
+        db.execute("PRAGMA foreign_keys = ON")
+        app, version = _header(db)
+        if app == 0 and not _has_tables(db):
+            with _transaction(db):  # another process may have created it meanwhile
+                app, version = _header(db)
+                if app == 0 and not _has_tables(db):
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+                    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    app, version = APPLICATION_ID, SCHEMA_VERSION
+        if app != APPLICATION_ID:
+            raise InvalidArgument(
+                f"path {str(self.path)!r} is an SQLite file but not a robustcheck history; "
+                "give a new file name, or the file History or --history wrote")
+        if version > SCHEMA_VERSION:
+            raise InvalidArgument(
+                f"path {str(self.path)!r}: history schema version {version} was written by a "
+                f"newer robustcheck (this one reads version {SCHEMA_VERSION}); upgrade "
+                "robustcheck")
+        if version < SCHEMA_VERSION:
+            raise InvalidArgument(f"path {str(self.path)!r}: the history is damaged (schema "
+                                  f"version {version}); give a new file name")
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: WAL on a later call
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+
+
+def record(result: RunResult, path: str | os.PathLike[str], *, model: str | None = None,
+           version: str | None = None) -> int:
+    """Add ``result`` to the history at ``path`` (created when missing) and return its run
+    id: what ``robustcheck run --history`` and ``pytest --robustcheck-history`` call."""
+    return History(path).add(result, model=model, version=version)
+
+
+# -- the trend page ------------------------------------------------------------------------
+
+
+def render_trend(history: History, model: str | None = None) -> str:
+    """The HTML page of ``history``'s trends (every model, or ``model``): the score and
+    each family's failure rate across runs, as charts and as a table of the same numbers."""
+    from ._report_format import _inert
+    from .report import _render
+
+    if not isinstance(history, History):
+        raise InvalidArgument(f"history must be a robustcheck.history.History, got "
+                              f"{type(history).__name__}; e.g. History('history.sqlite')")
+    trends = history.trend(model)
+    names = list(trends)
+    heading = names[0] if len(names) == 1 else f"{len(names)} models"
+    return _render("trend.html.j2", {
+        "title": f"Run history: {_inert(heading)}", "heading": _inert(heading),
+        "models": [_trend_context(t, f"m{i}") for i, t in enumerate(trends.values(), 1)]})
+
+
+def _trend_context(trend: Trend, anchor: str) -> dict[str, Any]:
+    from ._report_format import _clip, _inert
+
+    labels = [_clip(r.label, 40) for r in trend.runs]
+    scored = [s for s in trend.scores if s is not None]
+    score_ticks = _ticks(min([*scored, 90.0]), 100.0)
+    rate_ticks = _ticks(0.0, min(1.0, max([0.05, *(v for vs in trend.families.values()
+                                                   for v in vs if v is not None)])))
+    rows = [{"id": r.id, "label": labels[i], "created": r.created[:19].replace("T", " "),
+             "commit": (r.commit or "")[:10], "score": _number(r.score, _score_text),
+             "complete": "yes" if r.complete else "no (stopped early)",
+             "rates": [_number(v[i], _rate_text) for v in trend.families.values()]}
+            for i, r in enumerate(trend.runs)]
+    first, last = trend.runs[0], trend.runs[-1]
+    summary = f"{len(trend.runs)} run{'s' if len(trend.runs) > 1 else ''}"
+    if len(trend.runs) > 1 and first.score is not None and last.score is not None:
+        summary += (f"; score {first.score:.1f} ({labels[0]}) to {last.score:.1f} "
+                    f"({labels[-1]}), {last.score - first.score:+.1f}")
+    return {
+        "id": anchor, "model": _clip(trend.model, 200), "summary": _inert(summary),
+        "families": [_clip(f, 60) for f in trend.families], "rows": rows,
+        "score": _line_chart(labels, [("score", trend.scores)], score_ticks, _score_text),
+        "rates": _line_chart(labels, [(_clip(f, 60), v) for f, v in trend.families.items()],
+                             rate_ticks, _rate_text),
+    }
+
+
+def _line_chart(labels: list[str], series: Sequence[tuple[str, Sequence[float | None]]],
+                ticks: list[float], text: Any) -> dict[str, Any]:
+    """Coordinates of a line chart over runs (x: run, evenly spaced), one series per
+    name; a run without a value breaks its line."""
+    from ._report_charts import DASHES, PALETTE
+
+    x0, x1, y0, y1 = 72.0, 560.0, 24.0, 220.0
+    low, high = ticks[0], ticks[-1]
+    k = len(labels)
+    sx = lambda i: f"{x0 + (x1 - x0) * (i / (k - 1) if k > 1 else 0.5):.1f}"  # noqa: E731
+    sy = lambda v: f"{y1 - (y1 - y0) * (min(max(v, low), high) - low) / (high - low):.1f}"  # noqa: E731
+    drawn = []
+    for i, (name, values) in enumerate(series):
+        lines: list[list[str]] = [[]]
+        dots = []
+        for j, v in enumerate(values):
+            if v is None:
+                lines.append([])
+                continue
+            lines[-1].append(f"{sx(j)},{sy(v)}")
+            dots.append({"x": sx(j), "y": sy(v), "title": f"{name}, {labels[j]}: {text(v)}"})
+        drawn.append({"color": PALETTE[i % len(PALETTE)], "legend": name,
+                      "dash": DASHES[(i // len(PALETTE)) % len(DASHES)],
+                      "lines": [" ".join(points) for points in lines if len(points) > 1],
+                      "dots": dots})
+    every = max(1, math.ceil(k / MAX_X_LABELS))
+    return {"x0": x0, "x1": x1, "y0": y0, "y1": y1, "height": f"{y1 + 84:.0f}",
+            "series": drawn,
+            "xticks": [{"x": sx(j), "label": labels[j]} for j in range(0, k, every)],
+            "yticks": [{"y": sy(t), "label": text(t, tick=True)} for t in ticks]}
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """At most six round values from below ``low`` to ``high``."""
+    span = max(high - low, 1e-9)
+    step = next(s for s in (m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5))
+                if span / s <= 5)
+    start = math.floor(low / step + 1e-9) * step
+    count = math.ceil((high - start) / step - 1e-9)
+    return [round(start + step * i, 9) for i in range(count + 1)]
+
+
+def _score_text(v: float, *, tick: bool = False) -> str:
+    return f"{v:g}" if tick else f"{v:.1f}"
+
+
+def _rate_text(v: float, *, tick: bool = False) -> str:
+    return f"{round(100 * v, 6):g}%" if tick else f"{100 * v:.1f}%"
+
+
+def _number(v: float | None, text: Any) -> dict[str, str]:
+    return {"text": "—", "value": ""} if v is None else {"text": text(v), "value": f"{v:.6g}"}
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _trend(model: str, runs: list[HistoryRun], rates: dict[int, dict[str, float]]) -> Trend:
+    families = sorted({f for r in runs for f in rates.get(r.id, {})})
+    columns = {f: tuple(rates.get(r.id, {}).get(f) for r in runs) for f in families}
+    latest = lambda f: next((v for v in reversed(columns[f]) if v is not None), 0.0)  # noqa: E731
+    return Trend(model, tuple(runs),
+                 {f: columns[f] for f in sorted(families, key=lambda f: (-latest(f), f))})
+
+
+def _run_of(row: Sequence[Any]) -> HistoryRun:
+    run_id, model, version, commit, created, score, complete, n, seed, names = row
+    return HistoryRun(int(run_id), model, version, commit, created, score, bool(complete),
+                      int(n), int(seed), tuple(json.loads(names)))
+
+
+def _result_of(text: str, label: str) -> RunResult:
+    from ._files import check_run
+    from .results import SCHEMA_VERSION as RESULT_SCHEMA
+    from .results import RunResult
+
+    try:
+        d = json.loads(text)
+        check_run(d, label, RESULT_SCHEMA)
+        return RunResult.from_dict(d)
+    except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        if isinstance(exc, ResultFileError):
+            raise
+        raise ResultFileError(f"{label}: the stored result is damaged "
+                              f"({type(exc).__name__}: {exc})") from None
+
+
+def _check_path(path: Any) -> Path:
+    raw = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(raw, str) or not raw:
+        raise InvalidArgument(f"path must be a file path (str or os.PathLike), got {path!r}; "
+                              "e.g. History('.robustcheck/history.sqlite')")
+    target = Path(os.path.abspath(raw))
+    if target.is_dir():
+        raise InvalidArgument(f"path {raw!r} is a folder; give a file name inside it, e.g. "
+                              f"{Path(raw) / 'history.sqlite'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidArgument(f"path {raw!r}: cannot create its folder {target.parent} "
+                              f"({exc.strerror or exc}); choose another path") from None
+    return target
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"{name} must be non-empty text, got {value!r}; e.g. "
+                              f"{name}={str(value).strip() or 'label'!r}")
+    return value
+
+
+def _utc(when: Any) -> str:
+    if when is None:
+        when = datetime.now(timezone.utc)
+    elif not isinstance(when, datetime) or when.utcoffset() is None:
+        raise InvalidArgument(f"when must be a timezone-aware datetime, got {when!r}; e.g. "
+                              "datetime.now(timezone.utc)")
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _finite(x: Any) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def _git_commit() -> str | None:
+    """The commit checked out in the working folder; None when git is missing, slow, or
+    the folder is not in a repository. Never raises: a history entry is not worth a run."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+                              capture_output=True, stdin=subprocess.DEVNULL, text=True,
+                              encoding="utf-8", errors="replace", timeout=GIT_TIMEOUT,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and _SHA.fullmatch(sha) else None
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write: the lock is taken first (IMMEDIATE), everything or nothing lands."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _header(db: sqlite3.Connection) -> tuple[int, int]:
+    app = db.execute("PRAGMA application_id").fetchone()[0]
+    return int(app), int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _has_tables(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None
+
+
+def _not_a_database(exc: sqlite3.DatabaseError) -> bool:
+    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or \
+        "not a database" in str(exc)
