@@ -106,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Before the audit: a typo in an output path must not cost the whole run.
     _check_outputs({"--json": args.json, "--report": args.report, "--summary": args.summary})
     history = _open_history(args.robustcheck_history)
+    if args.mlflow:
+        _check_mlflow()
     inputs, labels = _data_of(args)
     model = load_model(args.model)
     default = "text" if args.input_column else "tabular"
@@ -134,6 +136,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     saved &= _write_summary(result, args.summary)
     if history is not None:
         saved &= _record(history, result, args.robustcheck_history_version)
+    if args.mlflow:
+        saved &= _log_mlflow(result)
     print(result.table())
     if failure:
         print("\n" + failure, file=sys.stderr)
@@ -165,6 +169,26 @@ def _record(history: Any, result: Any, version: str | None) -> bool:
               f"{history.path} ({_one_line(str(exc))})", file=sys.stderr)
         return False
     print(f"history: {history.path} (run {run_id})", file=sys.stderr)
+    return True
+
+
+def _check_mlflow() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        raise UsageError('--mlflow: MLflow is not installed; pip install "robustcheck[mlflow]"')
+
+
+def _log_mlflow(result: Any) -> bool:
+    """Log the result to MLflow; False, with the reason on stderr, when that fails (the
+    result files are written already)."""
+    try:
+        run_id = result.log_mlflow()
+    except Exception as exc:  # any failure of the tracking store: the audit stands
+        print(f"robustcheck: warning: the result was not logged to MLflow "
+              f"({type(exc).__name__}: {_one_line(str(exc))})", file=sys.stderr)
+        return False
+    print(f"mlflow: run {run_id}", file=sys.stderr)
     return True
 
 
@@ -376,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_run_options(run.add_argument, "--")
     add_history_options(run.add_argument, "--")
+    run.add_argument("--mlflow", action="store_true",
+                     help="log the result to MLflow (extra robustcheck[mlflow]; the store and "
+                          "experiment come from MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_NAME)")
     run.set_defaults(handler=cmd_run)
 
     cmp = commands.add_parser("compare", help="compare two results of the same data; "

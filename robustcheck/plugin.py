@@ -19,6 +19,7 @@ on first use of the fixture or when a report is written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -52,6 +53,7 @@ _OPTIONS = {  # ini key -> (help, type)
                                "(default 20)",
     "robustcheck_history": "record every result in this history store (SQLite)",
     "robustcheck_history_version": "the model's version label in the history",
+    "robustcheck_mlflow": "log every result to MLflow at the end of the session (true/false)",
 }
 
 
@@ -72,6 +74,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     dest="robustcheck_alpha", help=_OPTIONS["robustcheck_alpha"])
     add_run_options(group.addoption, "--robustcheck-")
     add_history_options(group.addoption, "--robustcheck-")
+    group.addoption("--robustcheck-mlflow", action="store_const", const="true", default=None,
+                    dest="robustcheck_mlflow", help=_OPTIONS["robustcheck_mlflow"])
     for name, text in _OPTIONS.items():
         parser.addini(name, text, default=None)
     parser.addini("robustcheck_thresholds", "thresholds every result must meet, one "
@@ -88,6 +92,16 @@ def _alpha_type(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"alpha must be in (0, 1), got {value:g}")
     return value
+
+
+def _flag(text: str) -> str:
+    """An ini switch: true/false (also yes/no, 1/0), returned as "true" or "false"."""
+    value = text.strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return "true"
+    if value in ("false", "no", "0", "off", ""):
+        return "false"
+    raise ValueError(f"{text!r} is not true or false")
 
 
 def _setting_int(config: pytest.Config, name: str, parse: Any, default: int) -> int:
@@ -136,6 +150,7 @@ class State:
     summary: str | None = None
     history: str | None = None
     history_version: str | None = None
+    mlflow: bool = False
     records: list[Record] = field(default_factory=list)
     regressions: list[tuple[Record, Comparison]] = field(default_factory=list)
     not_compared: list[tuple[Record, str]] = field(default_factory=list)
@@ -190,6 +205,7 @@ def pytest_configure(config: pytest.Config) -> None:
         summary=_setting(config, "robustcheck_summary"),
         history=_setting(config, "robustcheck_history"),
         history_version=_setting(config, "robustcheck_history_version"),
+        mlflow=_setting(config, "robustcheck_mlflow", _flag) == "true",
         baseline=read_baseline(baseline_path) if baseline_path else None,
     )
     if not _is_worker(config):
@@ -402,6 +418,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             outcomes=dict(state.outcomes)), state.report)
     if state.records:
         _write_summaries(state)
+    if state.mlflow and state.records:
+        _log_mlflow(state)
+
+
+def _log_mlflow(state: State) -> None:
+    """Every result of the session into one MLflow run (the active one, or a new run for
+    the session), each under a prefix made from its test's node id."""
+    from ._mlflow import _import_mlflow, prefix_for
+
+    mlflow = _import_mlflow()
+    with contextlib.ExitStack() as stack:
+        if mlflow.active_run() is None:
+            stack.enter_context(mlflow.start_run(run_name="robustcheck session"))
+        for r in state.records:
+            suffix = f"[{r.index}]" if r.index else ""
+            r.result.log_mlflow(prefix=prefix_for(r.nodeid + suffix))
 
 
 def _write_summaries(state: State) -> None:

@@ -447,6 +447,18 @@ class RunResult:
 
         return report.write(report.render_run(self), path)
 
+    def log_mlflow(self, *, run_id: str | None = None, experiment: str | None = None,
+                   tracking_uri: str | None = None, prefix: str = "robustcheck",
+                   artifacts: bool = True) -> str:
+        """Log this result to MLflow (extra ``robustcheck[mlflow]``): params, every
+        metric with its interval, and the JSON, report and summary as files; into
+        ``run_id``, else the active run, else a new one. Returns the run's id; see
+        :func:`robustcheck._mlflow.log_mlflow`."""
+        from ._mlflow import log_mlflow
+
+        return log_mlflow(self, run_id=run_id, experiment=experiment,
+                          tracking_uri=tracking_uri, prefix=prefix, artifacts=artifacts)
+
 
 def load(path: str | os.PathLike[str]) -> RunResult:
     """Read a result written by :meth:`RunResult.to_json`.
