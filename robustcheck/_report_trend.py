@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._report_format import _clip, _inert
 from .report import _render
 
-if TYPE_CHECKING:
-    from .history import Trend
-
 MAX_X_LABELS = 12
 
 
-def render_trends(trends: Mapping[str, Trend]) -> str:
-    """The page of :meth:`History.trend`'s trends: per model, the score and each family's
+def render_trends(trends: Mapping[str, Any]) -> str:
+    """The page of :meth:`History.trend`'s trends (``history.Trend`` objects, not
+    imported here: history imports this module): per model, the score and each family's
     failure rate across runs, as charts and as a table of the same numbers."""
     names = list(trends)
     heading = names[0] if len(names) == 1 else f"{len(names)} models"
@@ -27,7 +25,7 @@ def render_trends(trends: Mapping[str, Trend]) -> str:
         "models": [_trend_context(t, f"m{i}") for i, t in enumerate(trends.values(), 1)]})
 
 
-def _trend_context(trend: Trend, anchor: str) -> dict[str, Any]:
+def _trend_context(trend: Any, anchor: str) -> dict[str, Any]:
     labels = [_clip(r.label, 40) for r in trend.runs]
     scored = [s for s in trend.scores if s is not None]
     score_ticks = _ticks(min([*scored, 90.0]), 100.0)
