@@ -85,13 +85,14 @@ def _is_factory(obj: Any) -> bool:
     return not required
 
 
-def load_data(path: str, fmt: str | None = None) -> Any:
-    """A DataFrame from CSV, JSONL or Parquet (by extension, or ``fmt``)."""
+def load_data(path: str, fmt: str | None = None, option: str = "--data") -> Any:
+    """A DataFrame from CSV, JSONL or Parquet (by extension, or ``fmt``); errors name
+    ``option``, the command-line option that gave the path."""
     import pandas as pd
 
     file = Path(path)
     if not file.exists():
-        raise UsageError(f"--data {path!r}: no such file")
+        raise UsageError(f"{option} {path!r}: no such file")
     kind = (fmt or file.suffix.lstrip(".")).lower()
     try:
         if kind in ("csv", "tsv"):
@@ -101,12 +102,12 @@ def load_data(path: str, fmt: str | None = None) -> Any:
         if kind in ("parquet", "pq"):
             return pd.read_parquet(file)
     except ImportError as exc:
-        raise UsageError(f"--data {path!r}: reading {kind} needs an extra package "
+        raise UsageError(f"{option} {path!r}: reading {kind} needs an extra package "
                          f"({exc}); pip install 'robustcheck[parquet]'") from None
     except Exception as exc:
-        raise UsageError(f"--data {path!r}: cannot read it as {kind} "
+        raise UsageError(f"{option} {path!r}: cannot read it as {kind} "
                          f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
-    raise UsageError(f"--data {path!r}: unknown format {kind!r}; use .csv, .jsonl or .parquet "
+    raise UsageError(f"{option} {path!r}: unknown format {kind!r}; use .csv, .jsonl or .parquet "
                      "(or --format)")
 
 
@@ -160,14 +161,17 @@ def _check_output(option: str, path: str) -> None:
 _DEFAULT_NAMES = {"--json": "result.json", "--report": "report.html", "--out": "report.html"}
 
 
-def _write(result: Any, json_path: str | None, report: str | None) -> bool:
-    """Write the JSON, then the report; False if either had to go to a fallback."""
+def _write(result: Any, json_path: str | None, report: str | None, *, impact: Any = None
+           ) -> bool:
+    """Write the JSON, then the report (with ``impact``'s section when given); False if
+    either had to go to a fallback."""
     spare: list[Path] = []
     saved = True
     if json_path:
         saved &= _save("json", "--json", json_path, result.to_json, spare)
     if report:
-        saved &= _save("report", "--report", report, result.to_html, spare)
+        saved &= _save("report", "--report", report,
+                       lambda target: result.to_html(target, impact=impact), spare)
     return saved
 
 

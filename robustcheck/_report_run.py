@@ -277,3 +277,42 @@ def _clean(result: RunResult) -> dict[str, Any]:
         f"{'accuracy' if kind == 'accuracy' else 'MAE'} {_number(metric, quality_value)} "
         f"{_interval(metric, quality.get('low'), quality.get('high'))}",
     }
+
+
+# -- production impact -----------------------------------------------------------------
+
+
+def _impact(impact: Any) -> dict[str, Any]:
+    """The "Production impact" section: an ``Impact`` (or its ``to_dict()``) as text."""
+    d = impact.to_dict() if hasattr(impact, "to_dict") else impact
+    if not isinstance(d, Mapping) or d.get("kind") != "robustcheck.impact":
+        from .errors import InvalidArgument
+
+        raise InvalidArgument(f"impact must be an Impact from result.impact(profile) or its "
+                              f"to_dict(), got {type(impact).__name__}")
+
+    def share(m: Any) -> dict[str, str]:
+        if not isinstance(m, Mapping) or _finite(m.get("value")) is None:
+            return {"text": "—", "ci": ""}
+        return {"text": _number("failure_rate", float(m["value"])),
+                "ci": _interval("failure_rate", m.get("low"), m.get("high"))}
+
+    def measured(m: Any) -> dict[str, str] | None:
+        return None if not isinstance(m, Mapping) or _finite(m.get("value")) is None \
+            else share(m)
+
+    return {
+        "profile": _inert(str(d.get("profile") or "unnamed")), "profile_n": d.get("profile_n"),
+        "complete": bool(d.get("complete", True)), "rule": str(d.get("rule", "")),
+        "rows": [{"family": _inert(str(r["family"])), "frequency": share(r["frequency"]),
+                  "failure": share(r["failure_rate"]), "added": share(r["added_error"]),
+                  "perturbations": _clip(", ".join(map(str, r["perturbations"])), 200)}
+                 for r in d.get("rows", [])],
+        "total": share(d.get("total_added_error")),
+        "clean": measured(d.get("clean_accuracy")),
+        "expected": measured(d.get("expected_accuracy")),
+        "untested": [{"family": _inert(str(u["family"])), "frequency": share(u["frequency"])}
+                     for u in d.get("untested", [])],
+        "not_counted": [{"family": _inert(str(u["family"])), "reason": str(u["reason"])}
+                        for u in d.get("not_counted", [])],
+    }

@@ -104,11 +104,13 @@ def _nothing_listed(modality: str | None, family: str | None, everything: list[A
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Before the audit: a typo in an output path must not cost the whole run.
-    _check_outputs({"--json": args.json, "--report": args.report, "--summary": args.summary})
+    _check_outputs({"--json": args.json, "--report": args.report, "--summary": args.summary,
+                    "--profile-json": args.profile_json})
     history = _open_history(args.robustcheck_history)
     if args.mlflow:
         _check_mlflow()
     inputs, labels = _data_of(args)
+    production = _profile_of(args, inputs)
     model = load_model(args.model)
     default = "text" if args.input_column else "tabular"
     from .runner import run
@@ -132,19 +134,43 @@ def cmd_run(args: argparse.Namespace) -> int:
                                       else args.robustcheck_min_samples), **thresholds)
         except RobustnessError as exc:
             failure, status = str(exc), 1
-    saved = _write(result, args.json, args.report)
+    impact = None if production is None else result.impact(production)
+    saved = _write(result, args.json, args.report, impact=impact)
     saved &= _write_summary(result, args.summary)
+    if production is not None and args.profile_json:
+        saved &= _save("profile", "--profile-json", args.profile_json, production.to_json)
     if history is not None:
         saved &= _record(history, result, args.robustcheck_history_version)
     if args.mlflow:
         saved &= _log_mlflow(result)
     print(result.table())
+    if impact is not None:
+        print(f"\n{impact}")
     if failure:
         print("\n" + failure, file=sys.stderr)
     stop = _stop_status(result)
     if stop:
         return stop
     return status or (0 if saved else 1)
+
+
+def _profile_of(args: argparse.Namespace, inputs: Any) -> Any:
+    """The profile of ``--profile``'s production sample (the same columns as ``--data``;
+    a label column is ignored), with the audit data as its reference; None without it."""
+    if not args.profile:
+        return None
+    from ._profile import profile
+
+    frame = load_data(args.profile, None, "--profile")
+    if args.input_column:
+        if args.input_column not in frame.columns:
+            raise UsageError(f"--profile {args.profile!r}: no column {args.input_column!r} "
+                             f"(--input-column); columns: "
+                             f"{', '.join(map(str, frame.columns[:20]))}")
+        production: Any = frame[args.input_column].fillna("").astype(str).tolist()
+    else:
+        production = frame.drop(columns=[c for c in [args.label_column] if c in frame.columns])
+    return profile(production, reference=inputs, name=Path(args.profile).stem)
 
 
 def _open_history(path: str | None) -> Any:
@@ -399,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "appended to $GITHUB_STEP_SUMMARY")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_run_options(run.add_argument, "--")
+    run.add_argument("--profile", metavar="FILE",
+                     help="a sample of production inputs (same columns as --data): print "
+                          "and report the error each tested family adds in that traffic")
+    run.add_argument("--profile-json", metavar="PATH",
+                     help="write the production profile here (compare two with "
+                          "robustcheck.compare_profiles)")
     add_history_options(run.add_argument, "--")
     run.add_argument("--mlflow", action="store_true",
                      help="log the result to MLflow (extra robustcheck[mlflow]; the store and "

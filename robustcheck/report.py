@@ -43,7 +43,7 @@ from ._report_examples import (  # noqa: F401
     INPUT_LIMIT,
 )
 from ._report_format import COLUMNS, PERCENT, _inert  # noqa: F401
-from ._report_run import GLANCE, SCORE_DEFINITION, _context  # noqa: F401
+from ._report_run import GLANCE, SCORE_DEFINITION, _context, _impact  # noqa: F401
 from ._report_session import _session
 
 if TYPE_CHECKING:
@@ -59,8 +59,10 @@ __all__ = ["render_comparison", "render_run", "render_session", "write"]
 # -- public API ----------------------------------------------------------------------
 
 
-def render_run(result: RunResult, *, title: str | None = None) -> str:
-    """The HTML report of one audit, as a string."""
+def render_run(result: RunResult, *, title: str | None = None, impact: Any = None) -> str:
+    """The HTML report of one audit, as a string. ``impact`` (an ``Impact`` from
+    ``result.impact(profile)``, or its ``to_dict()``) adds a "Production impact"
+    section."""
     from .results import RunResult
 
     if not isinstance(result, RunResult):
@@ -72,7 +74,8 @@ def render_run(result: RunResult, *, title: str | None = None) -> str:
     mark = "" if result.complete else "INCOMPLETE: "  # visible in the browser's tab too
     name = _inert(str(result.name))
     return _render("run.html.j2", {"title": title or f"{mark}Robustness report: {name}",
-                                   "run": _context(result), "p": ""})
+                                   "run": _context(result), "p": "",
+                                   "impact": None if impact is None else _impact(impact)})
 
 
 def render_session(entries: Iterable[tuple[str, RunResult]], *, title: str | None = None,

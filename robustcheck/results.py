@@ -441,11 +441,20 @@ class RunResult:
             stopped=_stopped(d),
         )
 
-    def to_html(self, path: str | os.PathLike[str]) -> Path:
-        """The self-contained HTML report, written atomically to ``path``."""
+    def to_html(self, path: str | os.PathLike[str], *, impact: Any = None) -> Path:
+        """The self-contained HTML report, written atomically to ``path``; with
+        ``impact`` (from :meth:`impact`), its "Production impact" section."""
         from . import report
 
-        return report.write(report.render_run(self), path)
+        return report.write(report.render_run(self, impact=impact), path)
+
+    def impact(self, profile: Any) -> Any:
+        """The error each tested family adds in the traffic ``profile`` describes (a
+        :class:`~robustcheck.Profile` or its JSON file): its frequency there x its
+        failure rate here, with intervals, and the production accuracy to expect."""
+        from ._impact import impact
+
+        return impact(self, profile)
 
     def log_mlflow(self, *, run_id: str | None = None, experiment: str | None = None,
                    tracking_uri: str | None = None, prefix: str = "robustcheck",
