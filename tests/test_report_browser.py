@@ -303,7 +303,22 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def run_page(words: RunResult, folder: Path) -> Path:
-    return report.write(report.render_run(words), folder / "run.html")
+    """The run report with its Production impact section, profiled on hostile traffic."""
+    traffic = robustcheck.profile([f"{t.upper()} {SCRIPT} 😍" for t in TEXTS[:20]] + TEXTS,
+                                  reference=TEXTS, name=f"prod {IMG}")
+    return report.write(report.render_run(words, impact=words.impact(traffic)),
+                        folder / "run.html")
+
+
+@pytest.fixture(scope="module")
+def trend_page(words: RunResult, chars: RunResult, folder: Path) -> Path:
+    """A run history's trend page: two versions, one with a hostile label."""
+    from robustcheck.history import History
+
+    history = History(folder / "history.sqlite")
+    history.add(chars, model=words.name, version="1.0")
+    history.add(words, version=f"1.1 {SCRIPT}")
+    return history.trend_html(folder / "trend.html")
 
 
 @pytest.fixture(scope="module")
@@ -520,6 +535,38 @@ def test_a_session_report_opens_without_console_errors(
     assert seen["pwned"] == "undefined" and seen["problems"] == []
     assert set(seen["tables"]) == {"r1-results", "r2-results"}
     assert all(t["toolsHidden"] is False for t in seen["tables"].values())
+
+
+def test_a_trend_page_opens_cleanly_and_hostile_labels_stay_text(
+    trend_page: Path, folder: Path,
+) -> None:
+    dumped, console = dump_dom(folder, trend_page)
+    assert console_problems(console) == []
+    dom = Dom(dumped)
+    assert_inert(dom, scripts=1)
+    probed = Dom(dump_dom(folder, probe_copy(trend_page.read_text("utf-8"),
+                                             folder / "trend-probe.html"))[0])
+    seen = probed.probe()
+    assert seen["pwned"] == "undefined" and seen["problems"] == []
+
+
+def test_the_run_report_shows_the_production_impact(probed_run: tuple[Dom, list[str]]
+                                                    ) -> None:
+    dom, _ = probed_run
+    assert "Production impact" in dom.html
+
+
+def test_a_trend_page_fits_a_phone_and_axe_finds_nothing_serious(
+    trend_page: Path, folder: Path, axe_source: str,
+) -> None:
+    seen = layout(folder, trend_page, axe_source, ("phone", *PHONE, "all"),
+                  ("desktop", *DESKTOP, ""))
+    for name in ("phone", "desktop"):
+        for state in (seen[name]["first"], seen[name]["open"]):
+            assert state["scrollWidth"] <= state["width"], f"trend ({name}) scrolls sideways"
+    assert serious(seen["phone"]) == []
+    dark = layout(folder, trend_page, axe_source, ("phone", *PHONE, "colour"), dark=True)
+    assert serious(dark["phone"]) == []
 
 
 # -- a phone, a desktop, a printer, a screen reader ----------------------------------------
