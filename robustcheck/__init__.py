@@ -13,6 +13,8 @@ __version__ = "0.1.0.dev0"
 
 _EXPORTS: dict[str, str] = {
     "Adapter": ".adapters",
+    "Augmented": ".augmentation",
+    "augment": ".augmentation",
     "CallableAdapter": ".adapters",
     "HTTPAdapter": ".adapters",
     "PipelineAdapter": ".adapters",

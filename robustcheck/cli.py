@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._cli_augment import add_parser as add_augment_parser
 from ._cli_history import add_history_options
 from ._cli_history import add_parser as add_history_parser
 from ._cli_io import (
@@ -459,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=seed_type, default=0, dest="robustcheck_seed", metavar="N")
     demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=cmd_demo)
+    add_augment_parser(commands)
     add_history_parser(commands)
     return parser
 
