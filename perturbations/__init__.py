@@ -20,6 +20,7 @@ from ._errors import (
     RegistrationError,
     UnknownPerturbation,
 )
+from ._lexicon import lexicon_rows
 from ._nlpaug import from_nlpaug
 from ._random import Draws, stable_hash
 from ._registry import (
@@ -38,6 +39,7 @@ from ._registry import (
     unregister,
 )
 from ._text_corpus import TextCorpus
+from ._validity import passes as validity_passes
 from ._validity import validity_phrase
 
 __all__ = [
@@ -57,11 +59,13 @@ __all__ = [
     "check_severity",
     "from_nlpaug",
     "get",
+    "lexicon_rows",
     "modalities",
     "perturbation",
     "register",
     "select",
     "stable_hash",
     "unregister",
+    "validity_passes",
     "validity_phrase",
 ]

@@ -15,7 +15,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["keyboard", "mapping", "misspellings", "ocr", "rows", "words"]
+__all__ = ["keyboard", "lexicon_rows", "mapping", "misspellings", "ocr", "rows", "words"]
 
 
 @functools.cache
@@ -28,6 +28,26 @@ def rows(name: str) -> tuple[tuple[str, ...], ...]:
         if line.strip() and not line.startswith("#"):
             out.append(tuple(field.strip() for field in line.split("\t")))
     return tuple(out)
+
+
+def lexicon_rows(name: str) -> tuple[tuple[str, ...], ...]:
+    """The entries of the catalogue's lexicon ``name`` (``perturbations/data/<name>.tsv``):
+    one tuple of fields per entry, the key first, later fields holding ``|``-separated
+    alternatives; comments and blank lines dropped. Public as
+    ``perturbations.lexicon_rows``, for code outside the catalogue that reads the same
+    word lists (the production profile). The result is shared and immutable."""
+    if not isinstance(name, str) or name not in _names():
+        from ._errors import InvalidArgument
+
+        raise InvalidArgument(f"name={name!r} is not a lexicon of the catalogue; use one of "
+                              f"{sorted(_names())}")
+    return rows(name)
+
+
+@functools.cache
+def _names() -> frozenset[str]:
+    folder = resources.files("perturbations").joinpath("data")
+    return frozenset(f.name[:-4] for f in folder.iterdir() if f.name.endswith(".tsv"))
 
 
 @functools.cache

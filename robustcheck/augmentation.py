@@ -281,7 +281,7 @@ def _why_not(p: Any) -> str | None:
 
 def _study_passes(p: Perturbation) -> bool | None:
     # The default suites' rule, read from the catalogue (the one place it is written).
-    return catalogue._validity.passes(p.expectation, p.validity)
+    return catalogue.validity_passes(p.expectation, p.validity)
 
 
 # -- weights -------------------------------------------------------------------------
