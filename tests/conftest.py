@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,3 +50,44 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     from robustcheck import _calls
 
     monkeypatch.setattr(_calls, "INFRA_BACKOFF", 0.01)
+
+
+# A keyword model importable as ``tiny_model:model`` (case-sensitive: case.upper flips the
+# positive texts), for the command line (--model) and for pytester sessions.
+TINY_MODEL = '''
+def model(batch):
+    return ["pos" if "good" in t else "neg" for t in batch]
+'''
+
+
+@pytest.fixture
+def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder holding ``tiny_model.py`` (on sys.path) and ``data.csv``: 24 texts with
+    a ``text`` and a ``label`` column, half of them positive ("good ...")."""
+    (tmp_path / "tiny_model.py").write_text(TINY_MODEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rows = ["text,label"] + [f"{w} food {i},{'pos' if w == 'good' else 'neg'}"
+                             for i in range(12) for w in ("good", "bad")]
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    return tmp_path
+
+
+def run_tiny(project: Path, *extra: str) -> int:
+    """``robustcheck run`` of the tiny model on ``project``'s data under case.upper@1."""
+    from robustcheck.cli import main
+
+    return main(["run", "--model", "tiny_model:model", "--data", str(project / "data.csv"),
+                 "--input-column", "text", "--label-column", "label", "-q",
+                 "--perturbations", "case.upper", "--severities", "1", *extra])
+
+
+def one_robustcheck_test(pytester: pytest.Pytester) -> None:
+    """A pytester project with one test that records one result through the fixture."""
+    pytester.makepyfile(tiny_model=TINY_MODEL)
+    pytester.makepyfile(test_robust=textwrap.dedent('''
+        from tiny_model import model
+
+        def test_one(robustcheck):
+            robustcheck.run(model, ["good", "bad"] * 10, ["pos", "neg"] * 10,
+                            perturbations=["case.upper"])
+    '''))

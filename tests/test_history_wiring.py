@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import TINY_MODEL, one_robustcheck_test, run_tiny
 
 import robustcheck.runner  # noqa: F401  (numpy is imported once, before pytester runs)
 from robustcheck.cli import main
@@ -14,34 +15,12 @@ from robustcheck.history import History
 
 pytest_plugins = ["pytester"]
 
-MODEL = '''
-def model(batch):
-    return ["pos" if "good" in t.lower() else "neg" for t in batch]
-'''
-
-
-@pytest.fixture
-def cli_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "tiny_model.py").write_text(MODEL)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    rows = ["text,label"] + [f"{w} food {i},{'pos' if w == 'good' else 'neg'}"
-                             for i in range(12) for w in ("good", "bad")]
-    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
-    return tmp_path
-
-
-def _run(project: Path, *extra: str) -> int:
-    return main(["run", "--model", "tiny_model:model", "--data", str(project / "data.csv"),
-                 "--input-column", "text", "--label-column", "label", "-q",
-                 "--perturbations", "case.upper", "--severities", "1", *extra])
-
-
 def test_run_with_history_records_the_result_and_its_version(
-        cli_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    store = cli_project / "h" / "history.sqlite"
-    assert _run(cli_project, "--history", str(store), "--history-version", "2.1",
+        tiny_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tiny_project / "h" / "history.sqlite"
+    assert run_tiny(tiny_project, "--history", str(store), "--history-version", "2.1",
                 "--name", "tiny") == 0
-    assert _run(cli_project, "--history", str(store), "--name", "tiny") == 0
+    assert run_tiny(tiny_project, "--history", str(store), "--name", "tiny") == 0
     runs = History(store).runs()
     assert [(r.model, r.version) for r in runs] == [("tiny", "2.1"), ("tiny", None)]
     assert runs[0].score == pytest.approx(History(store).get(runs[0].id).score)
@@ -49,23 +28,23 @@ def test_run_with_history_records_the_result_and_its_version(
 
 
 def test_run_refuses_a_bad_history_store_before_the_audit(
-        cli_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    other = cli_project / "app.db"
+        tiny_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tiny_project / "app.db"
     import sqlite3
 
     with sqlite3.connect(other) as db:
         db.execute("CREATE TABLE users (name TEXT)")
     with pytest.raises(SystemExit) as stop:
-        _run(cli_project, "--history", str(other), "--json", str(cli_project / "r.json"))
+        run_tiny(tiny_project, "--history", str(other), "--json", str(tiny_project / "r.json"))
     assert stop.value.code == 2
     assert "not a robustcheck history" in capsys.readouterr().err
-    assert not (cli_project / "r.json").exists()  # refused before the run, not after
+    assert not (tiny_project / "r.json").exists()  # refused before the run, not after
 
 
 def test_the_history_command_lists_what_run_recorded(
-        cli_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    store = cli_project / "history.sqlite"
-    _run(cli_project, "--history", str(store), "--history-version", "v9", "--name", "tiny")
+        tiny_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tiny_project / "history.sqlite"
+    run_tiny(tiny_project, "--history", str(store), "--history-version", "v9", "--name", "tiny")
     capsys.readouterr()
     assert main(["history", "--history", str(store)]) == 0
     listing = capsys.readouterr().out
@@ -73,7 +52,7 @@ def test_the_history_command_lists_what_run_recorded(
 
 
 def test_the_plugin_records_every_result_in_the_history(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(tiny_model=MODEL)
+    pytester.makepyfile(tiny_model=TINY_MODEL)
     pytester.makepyfile(test_robust=textwrap.dedent('''
         from tiny_model import model
 
@@ -97,13 +76,6 @@ def test_the_plugin_records_every_result_in_the_history(pytester: pytest.Pyteste
 
 
 def test_the_plugin_records_nothing_without_the_option(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(tiny_model=MODEL)
-    pytester.makepyfile(test_robust=textwrap.dedent('''
-        from tiny_model import model
-
-        def test_one(robustcheck):
-            robustcheck.run(model, ["good", "bad"] * 10, ["pos", "neg"] * 10,
-                            perturbations=["case.upper"])
-    '''))
+    one_robustcheck_test(pytester)
     pytester.runpytest().assert_outcomes(passed=1)
     assert not (pytester.path / ".robustcheck").exists()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TINY_MODEL, one_robustcheck_test, run_tiny
 
 import robustcheck
 import robustcheck.runner  # numpy is imported once, before pytester runs
@@ -16,12 +17,6 @@ from robustcheck._mlflow import prefix_for
 from robustcheck.cli import main
 
 pytest_plugins = ["pytester"]
-
-MODEL = '''
-def model(batch):
-    return ["pos" if "good" in t else "neg" for t in batch]
-'''
-
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -55,17 +50,9 @@ def test_the_result_method_logs_into_a_new_run(store: Any) -> None:
     assert data.metrics["robustcheck.case.upper.s1.flip_rate.high"] == pytest.approx(flip.high)
 
 
-def test_run_with_mlflow_logs_the_result(store: Any, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch,
+def test_run_with_mlflow_logs_the_result(store: Any, tiny_project: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "tiny_model.py").write_text(MODEL)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    rows = ["text,label"] + [f"{w} food {i},{'pos' if w == 'good' else 'neg'}"
-                             for i in range(12) for w in ("good", "bad")]
-    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
-    assert main(["run", "--model", "tiny_model:model", "--data", str(tmp_path / "data.csv"),
-                 "--input-column", "text", "--label-column", "label", "-q", "--name", "tiny",
-                 "--perturbations", "case.upper", "--severities", "1", "--mlflow"]) == 0
+    assert run_tiny(tiny_project, "--name", "tiny", "--mlflow") == 0
     runs = _all_runs(store)
     assert len(runs) == 1
     assert f"mlflow: run {runs[0].info.run_id}" in capsys.readouterr().err
@@ -91,7 +78,7 @@ def test_run_with_mlflow_refuses_before_the_audit_when_mlflow_is_missing(
 
 def test_the_plugin_logs_every_result_of_the_session_into_one_run(
         store: Any, pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(tiny_model=MODEL)
+    pytester.makepyfile(tiny_model=TINY_MODEL)
     pytester.makepyfile(test_robust=textwrap.dedent('''
         from tiny_model import model
 
@@ -120,13 +107,6 @@ def test_the_plugin_logs_every_result_of_the_session_into_one_run(
 
 def test_the_plugin_logs_nothing_without_the_option(store: Any,
                                                     pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(tiny_model=MODEL)
-    pytester.makepyfile(test_robust=textwrap.dedent('''
-        from tiny_model import model
-
-        def test_one(robustcheck):
-            robustcheck.run(model, ["good", "bad"] * 10, ["pos", "neg"] * 10,
-                            perturbations=["case.upper"])
-    '''))
+    one_robustcheck_test(pytester)
     pytester.runpytest().assert_outcomes(passed=1)
     assert _all_runs(store) == []

@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_tiny
 
 import robustcheck
-from robustcheck.cli import main
-
-MODEL = '''
-def model(batch):
-    return ["pos" if "good" in t else "neg" for t in batch]
-'''
 
 
 def test_the_package_exports_the_profile_functions_and_they_stay_callable() -> None:
@@ -45,27 +40,17 @@ def test_result_impact_and_the_report_section(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "tiny_model.py").write_text(MODEL)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    rows = [(f"{w} food {i}", "pos" if w == "good" else "neg")
-            for i in range(12) for w in ("good", "bad")]
-    pd.DataFrame(rows, columns=["text", "label"]).to_csv(tmp_path / "data.csv", index=False)
-    # production: 6 of 24 texts shouted, no labels
-    prod = [t.upper() if i % 4 == 0 else t for i, (t, _) in enumerate(rows)]
-    pd.DataFrame({"text": prod}).to_csv(tmp_path / "prod.csv", index=False)
-    return tmp_path
-
-
-def _run(project: Path, *extra: str) -> int:
-    return main(["run", "--model", "tiny_model:model", "--data", str(project / "data.csv"),
-                 "--input-column", "text", "--label-column", "label", "-q",
-                 "--perturbations", "case.upper", "--severities", "1", *extra])
+def project(tiny_project: Path) -> Path:
+    """The tiny project and a production sample: its 24 texts, 6 of them shouted."""
+    texts = pd.read_csv(tiny_project / "data.csv")["text"]
+    prod = [t.upper() if i % 4 == 0 else t for i, t in enumerate(texts)]
+    pd.DataFrame({"text": prod}).to_csv(tiny_project / "prod.csv", index=False)
+    return tiny_project
 
 
 def test_run_with_a_profile_prints_and_reports_the_impact(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(project, "--profile", str(project / "prod.csv"),
+    assert run_tiny(project, "--profile", str(project / "prod.csv"),
                 "--report", str(project / "r.html"),
                 "--profile-json", str(project / "prod.json")) == 0
     out = capsys.readouterr().out
@@ -83,7 +68,7 @@ def test_run_refuses_a_profile_without_the_text_column_before_the_audit(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pd.DataFrame({"body": ["x"]}).to_csv(project / "other.csv", index=False)
     with pytest.raises(SystemExit) as stop:
-        _run(project, "--profile", str(project / "other.csv"),
+        run_tiny(project, "--profile", str(project / "other.csv"),
              "--json", str(project / "r.json"))
     assert stop.value.code == 2
     err = capsys.readouterr().err
@@ -94,6 +79,6 @@ def test_run_refuses_a_profile_without_the_text_column_before_the_audit(
 def test_a_missing_profile_file_names_the_option(
         project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as stop:
-        _run(project, "--profile", str(project / "nope.csv"))
+        run_tiny(project, "--profile", str(project / "nope.csv"))
     assert stop.value.code == 2
     assert "--profile" in capsys.readouterr().err
