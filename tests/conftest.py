@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     a ``text`` and a ``label`` column, half of them positive ("good ...")."""
     (tmp_path / "tiny_model.py").write_text(TINY_MODEL)
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "tiny_model", raising=False)  # another test's copy
     rows = ["text,label"] + [f"{w} food {i},{'pos' if w == 'good' else 'neg'}"
                              for i in range(12) for w in ("good", "bad")]
     (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
