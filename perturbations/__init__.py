@@ -12,7 +12,11 @@ group ``robustcheck.perturbations``. This package knows nothing of models.
 
 from __future__ import annotations
 
-from . import _tabular, _text  # noqa: F401  (importing registers the built-in catalogue)
+from . import (  # noqa: F401  (importing registers the built-in catalogue)
+    _image_faults,
+    _tabular,
+    _text,
+)
 from ._errors import (
     InvalidArgument,
     ModalityError,

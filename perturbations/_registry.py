@@ -162,11 +162,11 @@ class Perturbation:
             return self._apply_text(inputs, severity, seed, indices, params)
         if self.modality == "tabular":
             return self._apply_tabular(inputs, severity, seed, indices, reference, params)
-        if self.modality in _modalities[len(MODALITIES):]:
-            return self._apply_items(inputs, severity, seed, indices, params)
-        raise NotImplementedError(
-            f"{self.modality!r} perturbations are not implemented yet (perturbation {self.name!r})"
-        )
+        if self.modality == "image":  # arrays, PIL images or paths: see perturbations._image
+            from ._image import apply_images
+
+            return apply_images(self, inputs, severity, seed, indices, params)
+        return self._apply_items(inputs, severity, seed, indices, params)
 
     def _apply_items(self, inputs: Any, severity: float, seed: int, indices: Any,
                      params: dict[str, Any]) -> list[Any]:

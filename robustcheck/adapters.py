@@ -71,7 +71,7 @@ class CallableAdapter(Adapter):
     kind = "callable"
 
     def __init__(self, fn: Callable[..., Any], *, batched: bool = True, task: str | None = None,
-                 classes: Sequence[Any] | None = None) -> None:
+                 classes: Sequence[Any] | None = None, flatten: bool = False) -> None:
         if not callable(fn):
             raise InvalidArgument(f"fn must be callable; got {type(fn).__name__} {_snip(fn)}")
         if not isinstance(batched, bool):
@@ -80,6 +80,7 @@ class CallableAdapter(Adapter):
         self.batched = batched
         self.task = _check_task(task)
         self.classes = _check_classes(classes)
+        self.flatten = _check_flatten(flatten, batched)
 
     def predict(self, inputs: Sequence[Any]) -> Prediction:
         n = _length(inputs)
@@ -87,7 +88,7 @@ class CallableAdapter(Adapter):
             return self._empty()
         name = _describe_object(self.fn)["class"]
         if self.batched:
-            raw = self.fn(_as_batch(inputs))
+            raw = self.fn(flat_images(inputs) if self.flatten else _as_batch(inputs))
             source, hint = f"model function {name}", " (pass batched=False to call it per input)"
         else:
             raw = [self.fn(x) for x in _items(inputs)]
@@ -96,7 +97,7 @@ class CallableAdapter(Adapter):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, **_describe_object(self.fn), "task": self.task,
-                "batched": self.batched}
+                "batched": self.batched, **({"flatten": True} if self.flatten else {})}
 
 
 class SklearnAdapter(Adapter):
@@ -114,14 +115,16 @@ class SklearnAdapter(Adapter):
     through a softmax with the label at the largest margin. They are monotone in the
     margins, not calibrated. Regressors (by their scikit-learn tags) give ``values``.
     The batch is passed as given: a list of strings for text pipelines, a DataFrame for
-    tabular ones.
+    tabular ones; ``flatten=True`` reshapes a batch of images to ``(N, H * W * C)`` first
+    (see :func:`flat_images`).
     """
 
     kind = "sklearn"
 
     def __init__(self, estimator: Any, *, task: str | None = None,
-                 method: str | None = None) -> None:
+                 method: str | None = None, flatten: bool = False) -> None:
         self.estimator = estimator
+        self.flatten = _check_flatten(flatten, True)
         self.task = _check_task(task) or _sklearn_task(estimator)
         scored = self.task is None or tasks.get(self.task).scored
         available = [m for m in _SKLEARN_METHODS if _has_method(estimator, m)]
@@ -163,7 +166,7 @@ class SklearnAdapter(Adapter):
         raise error if error is not None else RuntimeError("no response method tried")
 
     def _call(self, name: str, inputs: Sequence[Any], n: int) -> Prediction:
-        out = getattr(self.estimator, name)(inputs)
+        out = getattr(self.estimator, name)(flat_images(inputs) if self.flatten else inputs)
         source = f"{type(self.estimator).__name__}.{name}"
         if name == "predict":
             return self._read(out, n, classes=None, source=source)
@@ -176,7 +179,7 @@ class SklearnAdapter(Adapter):
 
     def describe(self) -> dict[str, Any]:
         info = {"kind": self.kind, **_describe_object(self.estimator), "task": self.task,
-                "method": self.method}
+                "method": self.method, **({"flatten": True} if self.flatten else {})}
         steps = getattr(self.estimator, "steps", None)
         if isinstance(steps, list):
             info["steps"] = [[str(s[0]), _describe_object(s[1])["class"]] for s in steps
@@ -230,7 +233,7 @@ def _has_method(estimator: Any, name: str) -> bool:
 
 
 class PipelineAdapter(Adapter):
-    """A Hugging Face ``transformers`` text-classification pipeline.
+    """A Hugging Face ``transformers`` text-classification or image-classification pipeline.
 
     Calls ``pipe(texts, top_k=None)``, which returns every label's score per text, so
     ``scores`` are complete, in the order of ``model.config.id2label``. A pipeline too old
@@ -239,6 +242,11 @@ class PipelineAdapter(Adapter):
     NaN elsewhere: ``confidence`` is exact, ``score_of(clean_labels)`` is known only where
     the label did not change. ``call_kwargs`` (``batch_size=``, ``truncation=``...) are
     passed on every call.
+
+    An ``image-classification`` pipeline is called with PIL images (arrays are converted
+    by :func:`pil_images`) and ``top_k`` set to the number of labels in
+    ``model.config.id2label``, so that every label's score comes back (its default is 5);
+    without ``id2label`` it returns its default top labels, the others' scores are NaN.
     """
 
     kind = "transformers"
@@ -247,9 +255,9 @@ class PipelineAdapter(Adapter):
         if not _is_hf_pipeline(pipe):
             raise InvalidArgument(f"pipe must be a transformers pipeline; got "
                                   f"{type(pipe).__name__}")
-        if pipe.task not in _HF_TASKS:
+        if pipe.task not in (*_HF_TASKS, IMAGE_TASK):
             raise InvalidArgument(f"pipe is a {pipe.task!r} pipeline; PipelineAdapter reads "
-                                  f"{list(_HF_TASKS)} pipelines. Wrap other pipelines in a "
+                                  f"{[*_HF_TASKS, IMAGE_TASK]} pipelines. Wrap others in a "
                                   "function returning labels and pass that function instead")
         self.pipe = pipe
         self.call_kwargs = call_kwargs
@@ -258,6 +266,8 @@ class PipelineAdapter(Adapter):
         self.all_scores = True
 
     def predict(self, inputs: Sequence[Any]) -> Prediction:
+        if self.pipe.task == IMAGE_TASK:
+            return self._predict_images(inputs)
         texts = list(inputs)
         if not texts:
             return self._empty()
@@ -272,6 +282,19 @@ class PipelineAdapter(Adapter):
         if raw is None:
             raw = self.pipe(texts, **self.call_kwargs)
         return self._read(raw, len(texts), classes=self.classes,
+                          source=f"transformers pipeline {_hf_model_name(self.pipe)}")
+
+    def _predict_images(self, inputs: Sequence[Any]) -> Prediction:
+        images = pil_images(inputs)
+        if not images:
+            return self._empty()
+        kwargs = dict(self.call_kwargs)
+        if self.classes is not None:
+            kwargs.setdefault("top_k", len(self.classes))
+        raw = self.pipe(images, **kwargs)
+        if len(images) == 1 and _is_one_answer(raw):  # some versions unwrap a single input
+            raw = [raw]
+        return self._read(raw, len(images), classes=self.classes,
                           source=f"transformers pipeline {_hf_model_name(self.pipe)}")
 
     def describe(self) -> dict[str, Any]:
@@ -303,11 +326,25 @@ def _hf_model_name(pipe: Any) -> str:
 # --------------------------------------------------------------------------- dispatch
 
 
-def adapt(model: Any, task: str | None = None) -> Adapter:
+def adapt(model: Any, task: str | None = None, *, flatten: bool = False) -> Adapter:
     """The adapter for ``model``: an Adapter itself, an ``http(s)://`` URL, a transformers
     pipeline, a scikit-learn style estimator, or a callable, checked in that order (a
-    pipeline also has ``predict``, a fitted estimator may be callable)."""
+    pipeline also has ``predict``, a fitted estimator may be callable).
+
+    ``flatten=True`` (scikit-learn estimators and batched callables): each batch of
+    images is reshaped to ``(N, H * W * C)`` before the model sees it."""
     task = _check_task(task)
+    if flatten is not False:
+        _check_flatten(flatten, True)
+        sklearn = any(_has_method(model, m) for m in _SKLEARN_METHODS)
+        if isinstance(model, (Adapter, str)) or _is_hf_pipeline(model) or not (
+                sklearn or callable(model)):
+            raise InvalidArgument(
+                f"flatten=True applies to scikit-learn estimators and functions; got "
+                f"{type(model).__name__}. Leave flatten=False, or reshape in your own adapter")
+        if sklearn:
+            return SklearnAdapter(model, task=task, flatten=True)
+        return CallableAdapter(model, task=task, flatten=True)
     if isinstance(model, Adapter):
         if task is not None and model.task != task:
             raise InvalidArgument(f"task={task!r}, but the {type(model).__name__} given as model "
@@ -337,6 +374,61 @@ def adapt(model: Any, task: str | None = None) -> Adapter:
         f"model must be a robustcheck Adapter, a scikit-learn style estimator (predict_proba, "
         f"decision_function or predict), a transformers text-classification pipeline, a "
         f"callable or an http(s):// URL; got {type(model).__name__} {_snip(model, 60)}")
+
+
+# --------------------------------------------------------------------------- images
+
+IMAGE_TASK = "image-classification"
+
+
+def _check_flatten(flatten: Any, batched: bool) -> bool:
+    if not isinstance(flatten, bool):
+        raise InvalidArgument(f"flatten must be True or False; got {flatten!r}")
+    if flatten and not batched:
+        raise InvalidArgument("flatten=True needs batched=True (a batch is flattened to "
+                              "(N, H * W * C)); flatten a single image in your function")
+    return flatten
+
+
+def flat_images(inputs: Any) -> np.ndarray:
+    """A batch of images (an array, or a list of arrays or PIL images) as ``(N, features)``:
+    each image's pixels in one row. Images of different sizes cannot share the rows of
+    one matrix: that raises a ValueError (a crash of the model, as it would be in
+    production)."""
+    if isinstance(inputs, np.ndarray):
+        return inputs.reshape(len(inputs), -1)
+    arrays = [np.asarray(x) for x in inputs]
+    shapes = sorted({a.shape for a in arrays})
+    if len(shapes) > 1:
+        raise ValueError(f"flatten=True needs images of one size, but this batch holds the "
+                         f"shapes {shapes[:4]}; resize every image to one size first")
+    if not arrays:
+        return np.zeros((0, 0))
+    return np.stack(arrays).reshape(len(arrays), -1)
+
+
+def pil_images(inputs: Any) -> list[Any]:
+    """Images as PIL images: arrays are converted (uint8 as is, float from its 0-1 or
+    0-255 range), PIL images are passed as they are."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError('image-classification pipelines need Pillow: '
+                          'pip install "robustcheck[image]"') from None
+    images = []
+    for x in inputs:
+        if not isinstance(x, np.ndarray):
+            images.append(x)
+            continue
+        if x.dtype != np.uint8:
+            scale = 255.0 if x.size and float(np.max(x)) <= 1.0 else 1.0
+            x = np.rint(np.clip(x * scale, 0, 255)).astype(np.uint8)
+        images.append(Image.fromarray(x[:, :, 0] if x.ndim == 3 and x.shape[2] == 1 else x))
+    return images
+
+
+def _is_one_answer(raw: Any) -> bool:
+    return isinstance(raw, list) and bool(raw) and all(isinstance(d, Mapping) for d in raw)
 
 
 # --------------------------------------------------------------------------- helpers

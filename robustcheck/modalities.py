@@ -110,7 +110,8 @@ class Text(Modality):
     TEXT_LIMIT = 2000
 
     def accepts(self, inputs: Any) -> bool:
-        return not is_frame(inputs)  # the fallback: anything else must be texts
+        # the fallback: anything else must be texts (not an image array of 2+ axes)
+        return not is_frame(inputs) and not (isinstance(inputs, np.ndarray) and inputs.ndim > 1)
 
     def prepare(self, inputs: Any, labels: Any) -> tuple[Any, Any, Any]:
         # a corpus: the batched perturbations analyse each chunk of the clean texts once

@@ -19,7 +19,8 @@ import perturbations
 
 TEXT = perturbations.catalogue(modality="text")
 TABULAR = perturbations.catalogue(modality="tabular")
-ALL = TEXT + TABULAR
+IMAGE = perturbations.catalogue(modality="image")
+ALL = TEXT + TABULAR + IMAGE
 SEVERITIES = (0.25, 0.5, 1.0)
 
 SENTENCES = [
@@ -290,3 +291,83 @@ def test_tabular_strength_grows_with_severity(p: perturbations.Perturbation) -> 
     frame = mixed_frame(200)
     shares = [_touched_share(frame, p.apply(frame, severity=s, seed=6)) for s in SEVERITIES]
     assert shares == sorted(shares), shares
+
+
+# -- image -----------------------------------------------------------------------------
+
+IMAGES = np.random.default_rng(7).integers(0, 256, (6, 12, 16, 3), dtype=np.uint8)
+
+
+def test_the_image_pipeline_faults_are_covered() -> None:
+    assert {"channels", "value_range", "orientation", "resize", "framing", "color",
+            "compression", "exposure", "occlusion", "sensor"} <= {p.family for p in IMAGE}
+
+
+@pytest.mark.parametrize("p", IMAGE, ids=ids(IMAGE))
+def test_image_severity_zero_is_a_copy_and_inputs_are_never_modified(
+    p: perturbations.Perturbation,
+) -> None:
+    images = IMAGES.copy()
+    same = p.apply(images, severity=0.0, seed=1)
+    assert isinstance(same, np.ndarray) and not np.shares_memory(same, images)
+    np.testing.assert_array_equal(same, IMAGES)
+    as_list = list(images)
+    for severity in SEVERITIES:
+        p.apply(images, severity=severity, seed=1)
+        p.apply(as_list, severity=severity, seed=1)
+    np.testing.assert_array_equal(images, IMAGES)
+    assert all(np.array_equal(a, b) for a, b in zip(as_list, IMAGES))
+
+
+@pytest.mark.parametrize("p", IMAGE, ids=ids(IMAGE))
+def test_an_image_gets_the_same_output_whatever_batch_or_order(
+    p: perturbations.Perturbation,
+) -> None:
+    whole = list(p.apply(list(IMAGES), severity=0.5, seed=11))
+    perm = np.random.default_rng(0).permutation(len(IMAGES))
+    shuffled = p.apply([IMAGES[i] for i in perm], severity=0.5, seed=11, indices=perm)
+    for got, i in zip(shuffled, perm):
+        np.testing.assert_array_equal(got, whole[i])
+    for i, image in enumerate(IMAGES):
+        np.testing.assert_array_equal(p(image, severity=0.5, seed=11, index=i), whole[i])
+
+
+@pytest.mark.parametrize("p", IMAGE, ids=ids(IMAGE))
+def test_every_image_perturbation_changes_part_of_a_batch_of_colour_images(
+    p: perturbations.Perturbation,
+) -> None:
+    out = p.apply(list(IMAGES), severity=1.0, seed=0)
+    assert any(a.shape != b.shape or not np.array_equal(a, b) for a, b in zip(IMAGES, out))
+
+
+@pytest.mark.parametrize("p", IMAGE, ids=ids(IMAGE))
+def test_image_containers_dtypes_and_modes_are_kept(p: perturbations.Perturbation) -> None:
+    from PIL import Image
+
+    floats = IMAGES.astype(np.float32) / 255
+    out = p.apply(floats, severity=1.0, seed=2)
+    assert all(o.dtype == np.float32 for o in out)
+    gray = p.apply(IMAGES[..., 0], severity=1.0, seed=2)
+    assert all(o.ndim == 2 or p.expectation == "no-crash" for o in gray)
+    pil = p.apply([Image.fromarray(IMAGES[0]), Image.fromarray(IMAGES[1, :, :, 0])],
+                  severity=1.0, seed=2)
+    assert all(isinstance(o, Image.Image) for o in pil)
+    if p.expectation == "invariant":
+        assert [o.mode for o in pil] == ["RGB", "L"]
+
+
+ODD_IMAGES = [
+    np.zeros((1, 1, 3), np.uint8),
+    np.full((2, 3), 255, np.uint8),
+    np.random.default_rng(1).uniform(0, 255, (5, 4, 4)),
+    np.random.default_rng(2).integers(0, 256, (3, 7, 4), dtype=np.uint8),
+    np.ones((4, 4, 1), np.float64),
+]
+
+
+@pytest.mark.parametrize("p", IMAGE, ids=ids(IMAGE))
+def test_odd_images_never_raise(p: perturbations.Perturbation) -> None:
+    for severity in SEVERITIES:
+        out = p.apply(ODD_IMAGES, severity=severity, seed=3)
+        assert len(out) == len(ODD_IMAGES)
+        assert all(isinstance(o, np.ndarray) and o.ndim in (2, 3) for o in out)
