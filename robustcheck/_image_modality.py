@@ -26,6 +26,7 @@ import numpy as np
 
 import perturbations as catalogue
 
+from ._thumbnails import thumbnail
 from .errors import InvalidArgument
 from .modalities import Modality
 
@@ -125,10 +126,10 @@ class Image(Modality):
         return np.array([_key(after[i]) for i in positions.tolist()], dtype=np.uint64)
 
     def show(self, data: Any, position: int) -> Any:
-        return summary(data[position])
+        return shown(data[position])
 
     def show_all(self, batch: Any) -> list[Any]:
-        return [summary(x) for x in batch]
+        return [shown(x) for x in batch]
 
 
 def _header(x: Any) -> bytes:
@@ -161,6 +162,17 @@ def summary(x: Any) -> dict[str, Any]:
         "max": round(float(pixels.max()), 4) if pixels.size else None,
         "digest": f"{_key(x):016x}",
     }
+
+
+def shown(x: Any) -> dict[str, Any]:
+    """An image as a result stores it: its :func:`summary` and a thumbnail, a PNG
+    ``data:`` URI at most 96 pixels a side and 10 000 characters long (see
+    ``robustcheck._thumbnails``), for the report to show."""
+    out = summary(x)
+    picture = thumbnail(x)
+    if picture is not None:
+        out["thumbnail"] = picture
+    return out
 
 
 IMAGE = Image()

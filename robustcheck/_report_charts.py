@@ -1,6 +1,6 @@
-"""The report's two charts as plain coordinates and labels, drawn by the templates:
-failure rate at each perturbation's highest severity (bars), and failure rate against
-severity per family (curves)."""
+"""The report's charts as plain coordinates and labels, drawn by the templates: failure
+rate at each perturbation's highest severity (bars), failure rate against severity per
+family (curves) and, for image corruptions, per ImageNet-C group (curves)."""
 
 from __future__ import annotations
 
@@ -47,13 +47,40 @@ def _worst_chart(worst: Mapping[str, Row], example_ids: Mapping[str, str]) -> di
 
 def _curves(result: RunResult) -> dict[str, Any]:
     """Failure rate against severity, one line per family (mean over its perturbations)."""
+    return _draw(_family_means(result), result.severities, {})
+
+
+IMAGE_GROUPS = {"image_noise": "noise", "blur": "blur", "weather": "weather",
+                "digital": "digital"}
+"""The ImageNet-C groups of image corruptions: family -> group."""
+
+
+def _group_curves(result: RunResult) -> dict[str, Any] | None:
+    """The curves of the image corruption groups alone (noise, blur, weather, digital),
+    named by group; None unless the run holds a measured row of one of those families
+    (family names are unique across modalities: these four are the image corruptions')."""
+    means = {f: pts for f, pts in _family_means(result).items() if f in IMAGE_GROUPS}
+    if not means:
+        return None
+    return _draw(means, result.severities, IMAGE_GROUPS, fixed=list(IMAGE_GROUPS))
+
+
+def _family_means(result: RunResult) -> dict[str, dict[float, float]]:
+    """Per family, per severity: the mean failure rate of its rows that changed an input."""
     by_family: dict[str, dict[float, list[float]]] = {}
     for r in result.rows:
         rate = r.value("failure_rate")
         if rate is not None and _covered(r):
             by_family.setdefault(r.family, {}).setdefault(r.severity, []).append(rate)
-    means = {f: {s: sum(v) / len(v) for s, v in sorted(points.items())}
-             for f, points in by_family.items()}
+    return {f: {s: sum(v) / len(v) for s, v in sorted(points.items())}
+            for f, points in by_family.items()}
+
+
+def _draw(means: Mapping[str, Mapping[float, float]], severities: list[float],
+          names: Mapping[str, str], fixed: list[str] | None = None) -> dict[str, Any]:
+    """The coordinates of a severity chart, one line per key of ``means`` (shown as
+    ``names`` gives it, else as is), coloured by rank, or by place in ``fixed`` (the
+    same group keeps its colour from run to run)."""
     order = sorted(means, key=lambda f: (-max(means[f].values()), f))
     peak = max((v for pts in means.values() for v in pts.values()), default=0.0)
     y_max, step = next((t, d) for t, d in ((0.05, 0.01), (0.1, 0.02), (0.2, 0.05), (0.4, 0.1),
@@ -66,20 +93,22 @@ def _curves(result: RunResult) -> dict[str, Any]:
     series = []
     for i, family in enumerate(order):
         pts = means[family]
+        name = names.get(family, family)
+        c = fixed.index(family) if fixed and family in fixed else i
         series.append({
-            "color": PALETTE[i % len(PALETTE)], "dash": DASHES[(i // len(PALETTE)) % 3],
+            "color": PALETTE[c % len(PALETTE)], "dash": DASHES[(c // len(PALETTE)) % 3],
             "points": " ".join(f"{sx(s)},{sy(v)}" for s, v in pts.items()),
             "dots": [{"x": sx(s), "y": sy(v),
-                      "title": f"{family} at severity {s:g}: {100 * v:.1f}%"}
+                      "title": f"{name} at severity {s:g}: {100 * v:.1f}%"}
                      for s, v in pts.items()],
             "legend_y": f"{y0 + 6 + 18 * i:.1f}",
-            "legend": f"{family} ({100 * max(pts.values()):.1f}% at most)",
+            "legend": f"{name} ({100 * max(pts.values()):.1f}% at most)",
         })
     return {
         "series": series, "x0": x0, "x1": x1, "y0": y0, "y1": y1,
         "height": f"{y1 + 44:.0f}", "legend_x": x1 + 64,
         "xticks": [{"x": sx(s), "label": f"{s:g}"}
-                   for s in sorted({0.0, *result.severities}) if 0 <= s <= 1],
+                   for s in sorted({0.0, *severities}) if 0 <= s <= 1],
         "yticks": [{"y": sy(step * k), "label": f"{100 * step * k:.0f}%"}
                    for k in range(round(y_max / step) + 1)],
     }

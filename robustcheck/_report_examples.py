@@ -3,6 +3,7 @@ highlighted, the answers before and after) and the recorded crashes, grouped."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from ._crashpattern import pattern as _pattern
 from ._highlight import Segments, _lead, _segments, _window
 from ._metricinfo import CRASHES_PER_ROW, MESSAGE_LIMIT
 from ._report_format import _cell, _cell_value, _clip, _finite, _inert, _metric, _plain
+from ._thumbnails import is_thumbnail, thumbnail_size
 
 if TYPE_CHECKING:
     from .results import Row, RunResult
@@ -62,7 +64,13 @@ def _example(e: Mapping[str, Any]) -> dict[str, Any]:
     more, note = 0, ""
     # a record (a row of cells) shows as its changed cells, anything else as text
     tabular = isinstance(e.get("input"), Mapping) and isinstance(e.get("perturbed"), Mapping)
-    if tabular:
+    image = tabular and _is_image(e["input"]) and _is_image(e["perturbed"])
+    pictures: dict[str, Any] | None = None
+    if image:
+        pictures = {"before": _picture(e["input"], "clean"),
+                    "after": _picture(e["perturbed"], "perturbed")}
+        changes, more, note = _changed_fields(e["input"], e["perturbed"])
+    elif tabular:
         changes, more, note = _changed_cells(e["input"], e["perturbed"])
     else:
         before, after = _segments(str(e.get("input")), str(e.get("perturbed")))
@@ -73,7 +81,9 @@ def _example(e: Mapping[str, Any]) -> dict[str, Any]:
     first_line = str((crash or {}).get("message")).strip().split("\n")[0]
     return {
         "severity": f"{float(e.get('severity', 0)):g}", "index": e.get("index"),
-        "tabular": tabular, "before": before, "after": after,
+        # an image is also "tabular" (its fields as cells) where pictures are not drawn
+        "tabular": tabular, "image": image, "pictures": pictures,
+        "before": before, "after": after,
         "glance_before": _window(before, lead), "glance_after": _window(after, lead),
         "changes": changes, "more": more, "note": note,
         "minimal": _minimal(e),
@@ -100,6 +110,110 @@ def _changed_cells(before: Mapping[str, Any], after: Mapping[str, Any]
     note = "" if changed else ("no cell value changed: the change is in the table's "
                                "structure (column order or types)")
     return changed[:CELLS_SHOWN], max(len(changed) - CELLS_SHOWN, 0), note
+
+
+# -- images --------------------------------------------------------------------------
+
+IMAGE_FIELDS = ("image", "mean", "min", "max", "digest")
+"""The summary an image modality stores for an image (``Image.show``), with "thumbnail"."""
+PIXELATED_BELOW = 48
+"""Thumbnails smaller than this many pixels a side are drawn larger, pixel by pixel."""
+SHOWN_SIDE = 96
+IMAGES_PER_PAGE = 120
+"""At most this many thumbnails on one audit's page (the glance counts again)."""
+IMAGE_BYTES_PER_PAGE = 1_500_000
+"""...and at most this many characters of them."""
+_SHAPE = re.compile(r"(\d+)×(\d+)(?:×(\d+))?")
+_CHANNEL_WORDS = {"1": "grayscale", "3": "colour", "4": "colour with alpha"}
+
+
+def _is_image(value: Mapping[str, Any]) -> bool:
+    """Whether a stored input is an image's summary (a hostile file may say so too: it
+    only decides how the fields are laid out, never what goes into an ``src``)."""
+    return "thumbnail" in value or set(IMAGE_FIELDS) <= set(value)
+
+
+def _picture(value: Mapping[str, Any], role: str) -> dict[str, Any] | None:
+    """An ``<img>`` of a stored image: its thumbnail if it passes ``is_thumbnail``, its
+    alternative text, and the size to draw it (small images scaled up, pixelated)."""
+    uri = value.get("thumbnail")
+    size = thumbnail_size(uri)
+    if size is None or not isinstance(uri, str):
+        return None
+    width, height = size
+    described = _described(value.get("image"), width, height)
+    scale = max(1, SHOWN_SIDE // max(width, height)) if max(width, height) < \
+        PIXELATED_BELOW else 1
+    return {"src": uri, "alt": f"{role} input, {described}", "width": width * scale,
+            "height": height * scale, "pixelated": scale > 1, "chars": len(uri)}
+
+
+def _described(image: Any, width: int, height: int) -> str:
+    """ "28x28 grayscale" from the stored shape "28×28 uint8" (the thumbnail's own size
+    when the shape is missing or unreadable)."""
+    found = _SHAPE.match(str(image)) if isinstance(image, str) else None
+    if found is None:
+        return f"{width}x{height}"
+    rows, cols, channels = found.groups()
+    if "PIL" in str(image):
+        mode = str(image).rsplit("PIL", 1)[1].strip()
+        kind = {"L": "grayscale", "RGB": "colour", "RGBA": "colour with alpha"}.get(
+            mode, _clip(mode, 12))
+    else:
+        kind = _CHANNEL_WORDS.get(channels or "1", "")
+    return _clip(f"{cols}x{rows} {kind}".strip(), 60)
+
+
+def _changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]
+                    ) -> tuple[list[dict[str, Any]], int, str]:
+    """The summary fields that changed, as plain before/after text, never a character
+    diff (the pictures show the change; a digest's characters mean nothing); not a valid
+    thumbnail: one that fails the check is shown as (clipped) text, like any value."""
+    rows = []
+    for field in dict.fromkeys([*before, *after]):
+        old, new = before.get(field, ...), after.get(field, ...)
+        if old == new and type(old) is type(new):
+            continue
+        if field == "thumbnail" and (old is ... or is_thumbnail(old)) and \
+                (new is ... or is_thumbnail(new)):
+            continue
+        a = "absent" if old is ... else _clip(_cell_value(old), INPUT_LIMIT)
+        b = "absent" if new is ... else _clip(_cell_value(new), INPUT_LIMIT)
+        rows.append({"column": _inert(str(field)), "before": [{"op": "equal", "text": a}],
+                     "after": [{"op": "equal", "text": b}]})
+    note = "" if any(r["column"] != "digest" for r in rows) else \
+        "the summary statistics are the same: only pixels moved"
+    return rows[:CELLS_SHOWN], max(len(rows) - CELLS_SHOWN, 0), note
+
+
+def _without_pixels(value: Any) -> Any:
+    """A stored image without its thumbnail and digest, for text (crash records)."""
+    if isinstance(value, Mapping) and _is_image(value):
+        return {k: v for k, v in value.items() if k not in ("thumbnail", "digest")}
+    return value
+
+
+def _bound_pictures(examples: list[dict[str, Any]], glance: int) -> int:
+    """Drop the thumbnails past the page's budget (worst examples keep theirs); the
+    first entry of the first ``glance`` examples shows twice and counts twice. Returns
+    how many examples lost their pictures."""
+    count = chars = dropped = 0
+    for k, ex in enumerate(examples):
+        for j, entry in enumerate(ex["entries"]):
+            pictures = entry.get("pictures")
+            if not pictures:
+                continue
+            shown = [p for p in pictures.values() if p is not None]
+            times = 2 if k < glance and j == 0 else 1
+            cost = times * sum(p["chars"] for p in shown)
+            if count + times * len(shown) > IMAGES_PER_PAGE or \
+                    chars + cost > IMAGE_BYTES_PER_PAGE:
+                entry["pictures"] = None
+                dropped += 1
+                continue
+            count += times * len(shown)
+            chars += cost
+    return dropped
 
 
 # -- crashes -------------------------------------------------------------------------
@@ -265,7 +379,8 @@ def _crash_example(c: Mapping[str, Any], after: Any) -> dict[str, Any]:
     row of a table), or the input alone for the clean pass or when the result does not
     keep the perturbed one."""
     name, severity, index = _key(c)
-    given = c.get("input")
+    given = _without_pixels(c.get("input"))
+    after = _without_pixels(after)
     entry: dict[str, Any] = {
         "where": (f"{_inert(name)} · severity {severity:g} · input #{index}"
                   if name is not None and severity is not None else f"clean input #{index}"),

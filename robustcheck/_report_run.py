@@ -12,8 +12,14 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._metricinfo import MESSAGE_LIMIT
-from ._report_charts import _curves, _worst_chart
-from ._report_examples import _crashes, _examples_of
+from ._report_charts import _curves, _group_curves, _worst_chart
+from ._report_examples import (
+    IMAGE_BYTES_PER_PAGE,
+    IMAGES_PER_PAGE,
+    _bound_pictures,
+    _crashes,
+    _examples_of,
+)
 from ._report_format import (
     COLUMNS,
     _anchors,
@@ -52,6 +58,7 @@ def _context(result: RunResult, prefix: str = "") -> dict[str, Any]:
     example_ids = _anchors(f"{prefix}ex", [n for n in order if result.examples.get(n)])
     examples = [_examples_of(result, name, example_ids[name], worst.get(name))
                 for name in example_ids]
+    pictures_left_out = _bound_pictures(examples, GLANCE)
     return {
         "name": _inert(str(result.name)),
         "complete": result.complete,
@@ -65,6 +72,10 @@ def _context(result: RunResult, prefix: str = "") -> dict[str, Any]:
         "glance": [{"name": e["name"], "anchor": e["anchor"], **e["entries"][0]}
                    for e in examples[:GLANCE]],
         "curves": _curves(result),
+        "group_curves": _group_curves(result),
+        "pictures_left_out": pictures_left_out,
+        "picture_budget": f"{IMAGES_PER_PAGE} thumbnails and "
+                          f"{IMAGE_BYTES_PER_PAGE / 1e6:g} MB",
         "verdict": _verdict(result, example_ids),
         "summary": _summary(result, example_ids),
         "examples": examples,
