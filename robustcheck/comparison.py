@@ -87,6 +87,10 @@ class Comparison:
     """Where the flipped samples' inputs come from: ``"data"`` (the data of the runs,
     perturbed inputs regenerated from the seed) or ``"examples"`` (only the samples
     the runs kept as worst examples show their text; the others show their index)."""
+    mce: dict[str, Any] | None = None
+    """Image runs with corruption rows: the mCE and relative mCE of B against A as the
+    baseline (``{"mce": ..., "relative_mce": ...}``, each ``MCE.to_dict()`` or None
+    when undefined); None otherwise. See :mod:`robustcheck._mce`."""
 
     @property
     def regressions(self) -> list[dict[str, Any]]:
@@ -124,6 +128,7 @@ class Comparison:
             "unpaired": self.unpaired,
             "flips": {"shown": FLIPS_SHOWN, "inputs": self.flip_inputs},
             "rows": self.rows,
+            **({"mce": self.mce} if self.mce is not None else {}),
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
@@ -166,6 +171,7 @@ class Comparison:
         lines = [f"{self.a.name} (A) vs {self.b.name} (B): {len(self.regressions)} "
                  f"regressions, {len(self.improvements)} improvements, {len(self.mixed)} "
                  f"mixed; Holm over {self.tests} tests, alpha {self.alpha}"]
+        lines += _mce_lines(self.mce)
         lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
         lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in body]
         return "\n".join(lines)
@@ -206,7 +212,46 @@ def compare(a: RunResult | str | os.PathLike[str], b: RunResult | str | os.PathL
         if row["verdict"] != UNCHANGED and ra.failed is not None and rb.failed is not None:
             row["flips"] = _flips(ra, rb, sides, cases)
         rows.append(row)
-    return Comparison(run_a, run_b, float(alpha), rows, unpaired, cases.origin)
+    return Comparison(run_a, run_b, float(alpha), rows, unpaired, cases.origin,
+                      _mce_of(run_a, run_b, seed))
+
+
+def _mce_of(a: RunResult, b: RunResult, seed: int) -> dict[str, Any] | None:
+    """The mCE and relative mCE of B against A (the baseline), when both are image runs
+    with ImageNet-C corruption rows (image perturbations: their families say the
+    modality); None otherwise."""
+    from ._mce import has_corruptions, mce
+
+    if not all(has_corruptions(r) for r in (a, b)):
+        return None
+    out: dict[str, Any] = {}
+    for key, relative in (("mce", False), ("relative_mce", True)):
+        try:
+            out[key] = mce(b, a, relative=relative, seed=seed).to_dict()
+        except InvalidArgument as exc:  # unlabelled, other corruptions, undefined
+            out[key] = None
+            out.setdefault("why", {})[key] = str(exc)
+    return out
+
+
+def _mce_lines(block: Mapping[str, Any] | None) -> list[str]:
+    if not block:
+        return []
+    lines = []
+    for key, name in (("mce", "mCE"), ("relative_mce", "relative mCE")):
+        m = block.get(key)
+        if m is None:
+            why = (block.get("why") or {}).get(key, "-")
+            lines.append(f"{name} of B against A: undefined ({why})")
+            continue
+        lines.append(f"{name} of B against A: {_ratio(m.get('value'))} [{_ratio(m.get('low'))}, "
+                     f"{_ratio(m.get('high'))}] over {len(m.get('per_corruption') or [])} "
+                     "corruptions (below 1: B is more robust; 95% paired bootstrap)")
+    return lines
+
+
+def _ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
 
 
 def _correct(tested: list[tuple[Row, Row, dict[str, dict[str, Any]]]],

@@ -6,7 +6,10 @@ logistic regression, "v2") and audited under the default text suite; their compa
 says where one is significantly less robust than the other. A tabular audit of two
 scikit-learn models on the breast-cancer data set scikit-learn ships runs the tabular
 suite: logistic regression crashes on missing values (a finding, not an abort), while
-histogram gradient boosting copes.
+histogram gradient boosting copes. A vision section trains a small MLP and an SVC on
+scikit-learn's digits (8x8 grayscale images), audits both under the image suite,
+compares them and gives the mCE of the MLP with the SVC as the baseline (which of the
+two is more robust to corruption, with a paired-bootstrap interval).
 
 The loop closes on the word model (:func:`augmentation_loop`): its audit guides
 :func:`robustcheck.augmentation.augment` to perturbed copies of the *training* reviews,
@@ -23,14 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AugmentationLoop", "DemoOutput", "augmentation_loop", "run_demo", "text_models",
-           "validation_split"]
+__all__ = ["AugmentationLoop", "DemoOutput", "Vision", "augmentation_loop", "digits_models",
+           "digits_split", "run_demo", "text_models", "validation_split", "vision_section"]
 
 TEXT_PERTURBATIONS = "text"
 TABULAR_PERTURBATIONS = "tabular"
 # what a team might require before a release; the reports show which rows pass
 TEXT_THRESHOLDS = {"max_flip_rate": 0.10, "max_crash_rate": 0.0}
 TABULAR_THRESHOLDS = {"max_flip_rate": 0.10, "max_crash_rate": 0.0}
+IMAGE_THRESHOLDS = {"max_flip_rate": 0.10, "max_crash_rate": 0.0}
 V1 = "sentiment-v1-words"
 V2_AUGMENTED = "sentiment-v2-augmented"
 AIMED = 5
@@ -113,6 +117,8 @@ class DemoOutput:
     comparison: Any
     loop: AugmentationLoop | None = None
     """The augmentation loop on the word model (see :func:`augmentation_loop`)."""
+    vision: Vision | None = None
+    """The digits section (see :func:`vision_section`)."""
 
 
 def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
@@ -159,14 +165,18 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
         _check(result, TABULAR_THRESHOLDS)
         results[name] = result
         files[f"{name} report"] = result.to_html(folder / f"{name}.html")
+    vision = vision_section(folder, seed=seed, progress=progress, say=say, files=files,
+                            results=results)
     say("")
     say(summary(results, comparison))
     say("")
     say(loop.summary())
     say("")
+    say(vision.summary())
+    say("")
     for label, path in files.items():
         say(f"  {label:28} {path}")
-    return DemoOutput(files, results, comparison, loop)
+    return DemoOutput(files, results, comparison, loop, vision)
 
 
 def _check(result: Any, thresholds: dict[str, float]) -> None:
@@ -204,6 +214,148 @@ def summary(results: dict[str, Any], comparison: Any) -> str:
                  f"{len(comparison.regressions)} significantly worse "
                  f"({', '.join(sorted(regressions)[:6]) or '-'}).")
     return "\n".join(lines)
+
+
+# -- vision: digits ----------------------------------------------------------------------
+
+DIGITS_SVC = "digits-svc"
+DIGITS_MLP = "digits-mlp"
+IMAGE_PERTURBATIONS = "image"
+DIGITS_AUDIT = 200
+"""Held-out digits the demo audits (of 450): the image suite perturbs each image once per
+perturbation x severity, so this bounds the section's time (~15 s without the ImageNet-C
+corruptions); ``examples/image_digits.py`` audits all 450."""
+
+
+def _to_unit(pixels: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(pixels, dtype=np.float64) / 255.0
+
+
+def digits_split() -> tuple[Any, Any, Any, Any]:
+    """scikit-learn's digits as uint8 images (N, 8, 8), 0-255: train on three in four
+    (1,347), hold out the fourth (450)."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = np.rint(digits.images * 255 / 16).astype(np.uint8)
+    held = np.arange(len(images)) % 4 == 0
+    return images[~held], digits.target[~held], images[held], digits.target[held]
+
+
+def digits_models() -> dict[str, Any]:
+    """An SVC and a small MLP on the digits' 64 pixels scaled to [0, 1], fitted; the
+    audit flattens each batch (``adapt(model, flatten=True)``)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.svm import SVC
+
+    train, labels, _, _ = digits_split()
+    flat = train.reshape(len(train), -1)
+    with _one_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 100 epochs: 97% accurate
+        return {
+            DIGITS_SVC: make_pipeline(FunctionTransformer(_to_unit), SVC()).fit(flat, labels),
+            DIGITS_MLP: make_pipeline(
+                FunctionTransformer(_to_unit),
+                MLPClassifier(hidden_layer_sizes=(32,), max_iter=100, random_state=0),
+            ).fit(flat, labels),
+        }
+
+
+def digits_corruptions(result: Any) -> list[str]:
+    """What the mCE counts: the ImageNet-C families in the result, else the pipeline
+    faults a model is expected to survive (the invariant image perturbations)."""
+    import perturbations
+
+    from ._mce import CORRUPTION_FAMILIES
+
+    families = [f for f in CORRUPTION_FAMILIES if any(r.family == f for r in result.rows)]
+    if families:
+        return families
+    invariant = {p.name for p in perturbations.catalogue(modality="image")
+                 if p.expectation == "invariant"}
+    return sorted({r.perturbation for r in result.rows} & invariant)
+
+
+@dataclass
+class Vision:
+    """The digits section: both audits, their ``comparison`` (the MLP as B against the
+    SVC as A), and the ``mce`` and ``relative`` mCE of the MLP against the SVC."""
+
+    svc: Any
+    mlp: Any
+    comparison: Any
+    mce: Any
+    relative: Any
+
+    def summary(self) -> str:
+        m, c = self.mce, self.comparison
+        more = ("the SVC" if m.low > 1 else "the MLP" if m.high < 1 else
+                "neither, significantly")
+        accuracy = {r.name: r.clean["accuracy"]["value"] for r in (self.svc, self.mlp)}
+        return "\n".join([
+            f"Vision (digits, {self.svc.n} held-out 8x8 images): clean accuracy "
+            f"{DIGITS_SVC} {100 * accuracy[DIGITS_SVC]:.1f}%, {DIGITS_MLP} "
+            f"{100 * accuracy[DIGITS_MLP]:.1f}%; robustness score {self.svc.score} and "
+            f"{self.mlp.score}",
+            f"  {m.line()}",
+            f"  {self.relative.line()}",
+            f"  the MLP against the SVC: {len(c.regressions)} rows significantly worse, "
+            f"{len(c.improvements)} better, {len(c.mixed)} mixed (Holm over {c.tests} tests)",
+            f"  more robust to corruption: {more}",
+        ])
+
+
+def vision_section(folder: str | Path, *, seed: int = 0,
+                   progress: bool | Callable[[int, int, str], Any] | None = None,
+                   say: Callable[[str], Any] = print, files: dict[str, Path] | None = None,
+                   results: dict[str, Any] | None = None) -> Vision:
+    """Train the digits models, audit both under the image suite, compare them, and
+    take the mCE of the MLP against the SVC; reports into ``folder`` (their paths added
+    to ``files``, the results to ``results``)."""
+    import json
+
+    from .adapters import adapt
+    from .comparison import compare
+    from .runner import run
+
+    folder = Path(folder)
+    files = {} if files is None else files
+    results = {} if results is None else results
+    train, _, held, held_labels = digits_split()
+    held, held_labels = held[:DIGITS_AUDIT], held_labels[:DIGITS_AUDIT]
+    say(f"Training an SVC and a small MLP on {len(train)} handwritten digits "
+        "(8x8 grayscale images)...")
+    models = digits_models()
+    for name, model in models.items():
+        say(f"Auditing {name} on {len(held)} held-out digits under the image suite...")
+        with _one_thread():
+            result = run(adapt(model, flatten=True), held, held_labels.tolist(),
+                         perturbations=IMAGE_PERTURBATIONS, seed=seed, name=name,
+                         progress=progress)
+        _check(result, IMAGE_THRESHOLDS)
+        results[name] = result
+        files[f"{name} report"] = result.to_html(folder / f"{name}.html")
+        files[f"{name} json"] = Path(folder / f"{name}.json")
+        result.to_json(files[f"{name} json"])
+    svc, mlp = results[DIGITS_SVC], results[DIGITS_MLP]
+    comparison = compare(svc, mlp)
+    files["digits comparison report"] = comparison.to_html(folder / "comparison-digits.html")
+    chosen = digits_corruptions(mlp)
+    vision = Vision(svc, mlp, comparison, mlp.mce(svc, corruptions=chosen),
+                    mlp.mce(svc, corruptions=chosen, relative=True))
+    files["digits mce json"] = folder / "mce-digits.json"
+    files["digits mce json"].write_text(json.dumps(
+        {"mce": vision.mce.to_dict(), "relative_mce": vision.relative.to_dict()},
+        indent=1) + "\n", encoding="utf-8")
+    return vision
 
 
 # -- the augmentation loop -------------------------------------------------------------

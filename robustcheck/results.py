@@ -456,6 +456,19 @@ class RunResult:
 
         return impact(self, profile)
 
+    def mce(self, baseline: RunResult, *, relative: bool = False,
+            corruptions: Any = None) -> Any:
+        """This model's mean corruption error against ``baseline`` (Hendrycks &
+        Dietterich 2019): per corruption, its summed top-1 error over the severities
+        divided by the baseline's (``relative=True``: the error each adds to its clean
+        error), averaged over the corruptions, with paired-bootstrap 95% intervals.
+        Both results must come from the same labelled data and seed under the same
+        corruptions; ``corruptions`` names the perturbations or families that count
+        (default: the ImageNet-C families). See :mod:`robustcheck._mce`."""
+        from ._mce import mce
+
+        return mce(self, baseline, relative=relative, corruptions=corruptions)
+
     def log_mlflow(self, *, run_id: str | None = None, experiment: str | None = None,
                    tracking_uri: str | None = None, prefix: str = "robustcheck",
                    artifacts: bool = True) -> str:
