@@ -71,7 +71,32 @@ def _comparison_context(c: Mapping[str, Any]) -> dict[str, Any]:
         "partial": [s for s, side in (("A", a), ("B", b)) if side.get("complete") is False],
         "verdict": _banner(summary, a, b),
         "unpaired": [str(k) for k in c.get("unpaired") or []],
+        "mce": _mce_lines(c.get("mce")),
     }
+
+
+def _mce_lines(block: Any) -> list[str]:
+    """The mCE of B against A (image runs with corruption rows) in words; every value
+    read from the file is checked before it is written."""
+    if not isinstance(block, Mapping):
+        return []
+    lines = []
+    why: Mapping[str, Any] = block["why"] if isinstance(block.get("why"), Mapping) else {}
+    for key, name in (("mce", "mCE"), ("relative_mce", "relative mCE")):
+        m = block.get(key)
+        value = _finite(m.get("value")) if isinstance(m, Mapping) else None
+        if value is None:
+            if key in block:
+                reason = _clip(_plain(why.get(key) or "not defined"), 200)
+                lines.append(f"{name} of B against A: undefined ({reason})")
+            continue
+        assert isinstance(m, Mapping)
+        low, high = (_finite(m.get(k)) for k in ("low", "high"))
+        bounds = "[" + ", ".join("-" if x is None else f"{x:.3f}" for x in (low, high)) + "]"
+        count = len(m["per_corruption"]) if isinstance(m.get("per_corruption"), list) else 0
+        lines.append(f"{name} of B against A: {value:.3f} {bounds} over {count} corruptions "
+                     "(below 1: B is more robust; 95% paired bootstrap)")
+    return [_inert(line) for line in lines]
 
 
 def _tests(c: Mapping[str, Any]) -> int:
@@ -243,6 +268,7 @@ def _flip_sample(s: Mapping[str, Any]) -> dict[str, Any]:
     changes = [{"column": _inert(c["column"]), "before": _inert_segments(c["before"]),
                 "after": _inert_segments(c["after"])} for c in e.get("changes", [])]
     return {"index": _inert(_plain(s.get("index"))), "shown": shown,
+            "image": e.get("image", False), "pictures": e.get("pictures"),
             "tabular": e.get("tabular", False), "before": _inert_segments(e.get("before", [])),
             "after": _inert_segments(e.get("after", [])), "changes": changes,
             "more": e.get("more", 0), "note": e.get("note", ""),
