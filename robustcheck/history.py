@@ -246,8 +246,10 @@ class History:
         """Create the schema in a new (or empty) file; refuse any other file."""
         db.execute("PRAGMA foreign_keys = ON")
         app, version = _header(db)
-        if app == 0 and not _has_tables(db):
-            with _transaction(db):  # another process may have created it meanwhile
+        if app == 0:
+            # Read again under the write lock: another process may have created the store
+            # since (the header and the tables then read as one state, never half of it).
+            with _transaction(db):
                 app, version = _header(db)
                 if app == 0 and not _has_tables(db):
                     for statement in _SCHEMA:

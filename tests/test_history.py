@@ -457,3 +457,25 @@ def test_get_names_a_bad_run_id(tmp_path, keyword, run_id):
 def test_render_trend_takes_a_history_only(tmp_path):
     with pytest.raises(InvalidArgument, match=r"history must be a .*History, got str"):
         render_trend(str(tmp_path / "h.sqlite"))
+
+
+def test_a_store_created_by_another_writer_between_two_reads_is_accepted(tmp_path,
+                                                                          monkeypatch):
+    """The race the four-process test hit: one process reads the empty file's header,
+    another creates the store, then the first looks for tables. It must see the store,
+    not "an SQLite file but not a robustcheck history"."""
+    import robustcheck.history as history_module
+
+    path = tmp_path / "h.sqlite"
+    real, calls = history_module._header, []
+
+    def stale_header(db):
+        if calls:
+            return real(db)
+        calls.append(1)
+        seen = real(db)  # the empty file, as the first reader saw it
+        History(path)  # meanwhile another writer creates the store
+        return seen
+
+    monkeypatch.setattr(history_module, "_header", stale_header)
+    assert len(History(path)) == 0
