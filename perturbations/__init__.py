@@ -13,6 +13,7 @@ group ``robustcheck.perturbations``. This package knows nothing of models.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (importing registers the built-in catalogue)
+    _image_corruptions,
     _image_faults,
     _tabular,
     _text,

@@ -1,0 +1,356 @@
+"""The ImageNet-C corruptions (Hendrycks & Dietterich, 2019) and its four extra ones.
+
+Noise (``image_noise.*``), blur (``blur.*``), weather (``weather.*``) and digital
+(``digital.*``) corruptions of one image: a float32 array (H, W, 3) with values in [0, 1].
+Each returns a float32 array of the same shape; values may leave [0, 1] (the image
+modality clips them). All randomness comes from the ``rng`` passed in.
+
+Severity mapping: the paper's five levels sit at severities 0.2, 0.4, 0.6, 0.8 and 1.0.
+Between two levels every parameter is interpolated linearly (integer parameters, such as
+glass blur's iterations or the JPEG quality, are rounded; spatter switches from water to
+mud where its interpolated kind passes one half). Below 0.2 the corruption is applied at
+level 1 and the result blended with the input: ``x + (severity / 0.2) * (level1(x) - x)``.
+Saturation is not monotone in the paper (levels 1-2 desaturate, 3-5 oversaturate), so
+between levels 2 and 3 its factor passes through 1 (no change near severity 0.5).
+
+Everything is numpy; ``digital.jpeg`` alone needs Pillow (imported when first used).
+Frost textures are generated procedurally from ``rng``; no image files are shipped.
+The weather corruptions and the shared array helpers live in
+:mod:`perturbations._image_weather`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._image_weather import (
+    _F,
+    _as_float,
+    _blur,
+    _blur_axis,
+    _level,
+    _mix,
+    _smear,
+    _Table,
+    _zoom_centre,
+    fog,
+    frost,
+    snow,
+    spatter,
+)
+from ._registry import perturbation
+
+__all__ = [
+    "brightness",
+    "contrast",
+    "defocus_blur",
+    "elastic",
+    "fog",
+    "frost",
+    "gaussian_blur",
+    "gaussian_noise",
+    "glass_blur",
+    "impulse_noise",
+    "jpeg",
+    "motion_blur",
+    "pixelate",
+    "saturate",
+    "shot_noise",
+    "snow",
+    "spatter",
+    "speckle_noise",
+    "zoom_blur",
+]
+
+
+# ------------------------------------------------------------------------------- noise
+
+_GAUSSIAN_NOISE: _Table = [[0.08], [0.12], [0.18], [0.26], [0.38]]
+_SHOT_NOISE: _Table = [[60], [25], [12], [5], [3]]
+_IMPULSE_NOISE: _Table = [[0.03], [0.06], [0.09], [0.17], [0.27]]
+_SPECKLE_NOISE: _Table = [[0.15], [0.2], [0.35], [0.45], [0.6]]
+
+
+@perturbation(name="image_noise.gaussian", modality="image", expectation="invariant",
+              description="Adds independent Gaussian noise to every pixel and channel.",
+              severity="the noise's standard deviation: 0.08 to 0.38 of the value range")
+def gaussian_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (sd,), wt = _level(severity, _GAUSSIAN_NOISE)
+    return _mix(x, x + rng.normal(0.0, sd, x.shape).astype(_F), wt)
+
+
+@perturbation(name="image_noise.shot", modality="image", expectation="invariant",
+              description="Photon (Poisson) noise: each value is redrawn as photon counts "
+                          "over a fixed exposure.",
+              severity="the exposure shrinks from 60 to 3 photons per unit of brightness")
+def shot_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (lam,), wt = _level(severity, _SHOT_NOISE)
+    out = rng.poisson(np.clip(x, 0, 1) * lam) / lam
+    return _mix(x, out, wt)
+
+
+@perturbation(name="image_noise.impulse", modality="image", expectation="invariant",
+              description="Salt-and-pepper noise: a share of the values is set to 0 or 1.",
+              severity="the share of values replaced: 3% to 27%")
+def impulse_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (share,), wt = _level(severity, _IMPULSE_NOISE)
+    u = rng.random(x.shape)
+    out = np.where(u < share / 2, _F(0), np.where(u < share, _F(1), x))
+    return _mix(x, out, wt)
+
+
+@perturbation(name="image_noise.speckle", modality="image", expectation="invariant",
+              description="Multiplicative Gaussian noise: each value is scaled by 1 plus noise.",
+              severity="the noise's standard deviation: 0.15 to 0.6")
+def speckle_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (sd,), wt = _level(severity, _SPECKLE_NOISE)
+    return _mix(x, x + x * rng.normal(0.0, sd, x.shape).astype(_F), wt)
+
+
+# -------------------------------------------------------------------------------- blur
+
+_GAUSSIAN_BLUR: _Table = [[1], [2], [3], [4], [6]]
+_GLASS_BLUR: _Table = [[0.7, 1, 2], [0.9, 2, 1], [1, 2, 3], [1.1, 3, 2], [1.5, 4, 2]]
+_DEFOCUS_BLUR: _Table = [[3, 0.1], [4, 0.5], [6, 0.5], [8, 0.5], [10, 0.5]]
+_MOTION_BLUR: _Table = [[10, 3], [15, 5], [15, 8], [15, 12], [20, 15]]
+_ZOOM_BLUR: _Table = [[1.10, 0.01], [1.15, 0.01], [1.20, 0.02], [1.25, 0.02], [1.30, 0.03]]
+
+
+@perturbation(name="blur.gaussian", modality="image", expectation="invariant",
+              description="Gaussian blur of the whole image.",
+              severity="the blur's standard deviation: 1 to 6 pixels")
+def gaussian_blur(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (sigma,), wt = _level(severity, _GAUSSIAN_BLUR)
+    return _mix(x, _blur(x, float(sigma)), wt)
+
+
+def _swap_locally(x: np.ndarray, delta: int, iterations: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Swap every inner pixel with a random neighbour at most ``delta`` away, once per
+    iteration. Pixels starting a swap are visited on a grid of spacing ``2 * delta + 1``
+    at a time, so the swaps of one round never overlap and run as one array operation."""
+    h, w = x.shape[:2]
+    m = 2 * delta + 1
+    if delta < 1 or h <= 2 * delta or w <= 2 * delta:
+        return x
+    for _ in range(iterations):
+        for a in range(m):
+            for b in range(m):
+                rows = np.arange(delta + a, h - delta, m)
+                cols = np.arange(delta + b, w - delta, m)
+                if not rows.size or not cols.size:
+                    continue
+                r, c = np.meshgrid(rows, cols, indexing="ij")
+                off = rng.integers(-delta, delta + 1, size=(2, *r.shape))
+                r2, c2 = r + off[0], c + off[1]
+                held = x[r, c].copy()
+                x[r, c] = x[r2, c2]
+                x[r2, c2] = held
+    return x
+
+
+@perturbation(name="blur.glass", modality="image", expectation="invariant",
+              description="Frosted-glass blur: a blur, local random pixel swaps, a blur again.",
+              severity="the blur (0.7 to 1.5 pixels), swap distance (1 to 4) and rounds (1 to 3)")
+def glass_blur(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (sigma, delta, rounds), wt = _level(severity, _GLASS_BLUR)
+    y = _blur(x, float(sigma))
+    y = _swap_locally(y, round(delta), round(rounds), rng)
+    return _mix(x, _blur(y, float(sigma)), wt)
+
+
+def _disk_blur(x: np.ndarray, radius: float, alias_sigma: float) -> np.ndarray:
+    """Mean over the disk ``dx² + dy² <= radius²`` around each pixel (one running sum
+    along the rows, read at each row's chord), then the disk's 3 x 3 Gaussian
+    anti-aliasing applied to the result; mirrored borders."""
+    h, w = x.shape[:2]
+    r = int(radius)
+    xp = np.pad(x, ((r, r), (r, r), (0, 0)), mode="reflect")
+    run = np.zeros((xp.shape[0], xp.shape[1] + 1, xp.shape[2]), dtype=_F)
+    np.cumsum(xp, axis=1, out=run[:, 1:])
+    out = np.zeros_like(x, dtype=_F)
+    count = 0
+    for dy in range(-r, r + 1):
+        half = int(math.sqrt(max(radius**2 - dy**2, 0.0)))
+        rows = run[r + dy:r + dy + h]
+        out += rows[:, r + half + 1:r + half + 1 + w] - rows[:, r - half:r - half + w]
+        count += 2 * half + 1
+    out /= _F(count)
+    taps = np.exp(-0.5 * (np.arange(-1, 2) / alias_sigma) ** 2)
+    taps /= taps.sum()
+    return _blur_axis(_blur_axis(out, taps, 0, "reflect"), taps, 1, "reflect")
+
+
+@perturbation(name="blur.defocus", modality="image", expectation="invariant",
+              description="Out-of-focus blur: the image convolved with a disk.",
+              severity="the disk's radius: 3 to 10 pixels")
+def defocus_blur(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (radius, alias), wt = _level(severity, _DEFOCUS_BLUR)
+    return _mix(x, _disk_blur(x, float(radius), float(alias)), wt)
+
+
+@perturbation(name="blur.motion", modality="image", expectation="invariant",
+              description="Camera-shake blur: a trail of shifted copies at a random angle "
+                          "within 45 degrees of horizontal.",
+              severity="the trail's length (21 to 41 pixels) and spread (3 to 15 pixels)")
+def motion_blur(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (radius, sigma), wt = _level(severity, _MOTION_BLUR)
+    angle = float(rng.uniform(-45, 45))
+    return _mix(x, _smear(x, round(radius), float(sigma), angle), wt)
+
+
+@perturbation(name="blur.zoom", modality="image", expectation="invariant",
+              description="Zoom blur: the average of the image and copies zoomed into its "
+                          "centre.",
+              severity="the largest zoom: 1.10 to 1.30")
+def zoom_blur(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (top, step), wt = _level(severity, _ZOOM_BLUR)
+    count = math.floor((top - 1) / step + 1e-6) + 1
+    out = x.copy()
+    for factor in 1 + step * np.arange(count):
+        out += _zoom_centre(x, float(factor))
+    return _mix(x, out / (count + 1), wt)
+
+
+# ----------------------------------------------------------------------------- digital
+
+_BRIGHTNESS: _Table = [[0.1], [0.2], [0.3], [0.4], [0.5]]
+_CONTRAST: _Table = [[0.4], [0.3], [0.2], [0.1], [0.05]]
+_SATURATE: _Table = [[0.3, 0], [0.1, 0], [2, 0], [5, 0.1], [20, 0.2]]
+_JPEG: _Table = [[25], [18], [15], [10], [7]]
+_PIXELATE: _Table = [[0.6], [0.5], [0.4], [0.3], [0.25]]
+_ELASTIC: _Table = [[12.5], [16.25], [21.25], [25.0], [30.0]]
+
+
+@perturbation(name="digital.brightness", modality="image", expectation="invariant",
+              description="Brighter image: the HSV value of every pixel is raised, hue and "
+                          "saturation kept.",
+              severity="the value added: 0.1 to 0.5 of the range")
+def brightness(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (add,), wt = _level(severity, _BRIGHTNESS)
+    v = x.max(axis=2, keepdims=True)
+    v2 = np.minimum(v + _F(add), 1)
+    out = np.where(v > 0, x * (v2 / np.maximum(v, 1e-12)), v2)
+    return _mix(x, out, wt)
+
+
+@perturbation(name="digital.contrast", modality="image", expectation="invariant",
+              description="Lower contrast: every channel pulled towards its mean.",
+              severity="the share of contrast removed: 60% to 95%")
+def contrast(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (keep,), wt = _level(severity, _CONTRAST)
+    mean = x.mean(axis=(0, 1), keepdims=True)
+    return _mix(x, (x - mean) * _F(keep) + mean, wt)
+
+
+@perturbation(name="digital.saturate", modality="image", expectation="invariant",
+              description="Saturation change in HSV: washed out at levels 1-2, oversaturated "
+                          "at levels 3-5.",
+              severity="the saturation factor: 0.3, 0.1, then 2, 5 and 20 (plus an offset)")
+def saturate(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (factor, offset), wt = _level(severity, _SATURATE)
+    v = x.max(axis=2, keepdims=True)
+    delta = v - x.min(axis=2, keepdims=True)
+    s = np.where(v > 0, delta / np.maximum(v, 1e-12), 0)
+    s2 = np.clip(s * _F(factor) + _F(offset), 0, 1)
+    # with hue and value fixed, each channel is v * (1 - s * g); grey pixels have hue 0
+    red = np.array([0, 1, 1], dtype=_F)
+    g = np.where(delta > 0, (v - x) / np.maximum(delta, 1e-12), red)
+    return _mix(x, v - v * s2 * g, wt)
+
+
+def _pillow() -> object:
+    try:
+        from PIL import Image
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError('digital.jpeg needs Pillow: pip install "robustcheck[image]"') from exc
+    return Image
+
+
+@perturbation(name="digital.jpeg", modality="image", expectation="invariant",
+              description="JPEG compression artefacts: the image saved at a low JPEG quality.",
+              severity="the JPEG quality falls from 25 to 7")
+def jpeg(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    import io
+
+    x = _as_float(img)
+    (quality,), wt = _level(severity, _JPEG)
+    image: object = _pillow()
+    pixels = (np.clip(x, 0, 1) * _F(255) + _F(0.5)).astype(np.uint8)
+    buf = io.BytesIO()
+    image.fromarray(pixels).save(buf, "JPEG", quality=round(quality))  # type: ignore[attr-defined]
+    buf.seek(0)
+    decoded = image.open(buf)  # type: ignore[attr-defined]
+    out = np.asarray(decoded if decoded.mode == "RGB" else decoded.convert("RGB"))
+    return _mix(x, out.astype(_F) * _F(1 / 255), wt)
+
+
+def _box_shrink(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+    """Average ``x`` over ``n_out`` equal cells along ``axis`` (fractional overlaps
+    counted), from the running sum read at the cells' edges."""
+    n_in = x.shape[axis]
+    if n_in % n_out == 0:  # whole cells: a plain block mean
+        k = n_in // n_out
+        return x.reshape(*x.shape[:axis], n_out, k, *x.shape[axis + 1:]).mean(axis=axis + 1)
+    run = np.concatenate([np.zeros_like(np.take(x, [0], axis=axis)),
+                          np.cumsum(x, axis=axis)], axis=axis)
+    edges = np.arange(n_out + 1) * (n_in / n_out)
+    i = np.minimum(np.floor(edges).astype(np.intp), n_in - 1)
+    shape = [1] * x.ndim
+    shape[axis] = n_out + 1
+    frac = (edges - i).reshape(shape)
+    at = np.take(run, i, axis=axis) + frac * np.take(x, i, axis=axis)
+    return np.diff(at, axis=axis) * (n_out / n_in)
+
+
+@perturbation(name="digital.pixelate", modality="image", expectation="invariant",
+              description="Pixelation: the image shrunk by box averaging and blown up again "
+                          "with square blocks.",
+              severity="the shrunken size: 60% down to 25% of each side")
+def pixelate(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (ratio,), wt = _level(severity, _PIXELATE)
+    h, w = x.shape[:2]
+    sh, sw = max(int(h * ratio), 1), max(int(w * ratio), 1)
+    small = _box_shrink(_box_shrink(x, sh, 0), sw, 1).astype(_F)
+    ri = np.minimum(((np.arange(h) + 0.5) * sh / h).astype(np.intp), sh - 1)
+    ci = np.minimum(((np.arange(w) + 0.5) * sw / w).astype(np.intp), sw - 1)
+    out = np.repeat(np.repeat(small, np.bincount(ri, minlength=sh), axis=0),
+                    np.bincount(ci, minlength=sw), axis=1)
+    return _mix(x, out, wt)
+
+
+@perturbation(name="digital.elastic", modality="image", expectation="invariant",
+              description="Elastic warp: pixels moved by a smooth random displacement field.",
+              severity="the displacement's scale: 12.5 to 30 (about 1 to 2.5 pixels at 224)")
+def elastic(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
+    x = _as_float(img)
+    (alpha,), wt = _level(severity, _ELASTIC)
+    h, w = x.shape[:2]
+    sigma = (0.01 * h, 0.01 * w)
+    most = 0.005 * h
+    field = rng.uniform(-most, most, (h, w, 2)).astype(_F)
+    field = _blur(field, sigma, mode="symmetric", truncate=3.0) * _F(alpha)
+    yy = np.clip(np.arange(h)[:, None] + field[..., 1], 0, h - 1)
+    xx = np.clip(np.arange(w)[None, :] + field[..., 0], 0, w - 1)
+    y0 = np.minimum(np.floor(yy).astype(np.intp), h - 2 if h > 1 else 0)
+    x0 = np.minimum(np.floor(xx).astype(np.intp), w - 2 if w > 1 else 0)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    fy, fx = (yy - y0)[..., None], (xx - x0)[..., None]
+    out = ((x[y0, x0] * (1 - fx) + x[y0, x1] * fx) * (1 - fy)
+           + (x[y1, x0] * (1 - fx) + x[y1, x1] * fx) * fy)
+    return _mix(x, out, wt)
