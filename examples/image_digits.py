@@ -41,10 +41,9 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-import perturbations
 import robustcheck
-from robustcheck._mce import CORRUPTION_FAMILIES
 from robustcheck.adapters import adapt
+from robustcheck.demo import digits_corruptions
 
 
 def to_unit(pixels: np.ndarray) -> np.ndarray:
@@ -68,16 +67,6 @@ def models() -> dict[str, object]:
                                     MLPClassifier(hidden_layer_sizes=(32,), max_iter=100,
                                                   random_state=0)),
     }
-
-
-def corruptions(result: robustcheck.RunResult) -> list[str]:
-    """The ImageNet-C families in the result, else its invariant pipeline faults."""
-    families = [f for f in CORRUPTION_FAMILIES if any(r.family == f for r in result.rows)]
-    if families:
-        return families
-    invariant = {p.name for p in perturbations.catalogue(modality="image")
-                 if p.expectation == "invariant"}
-    return sorted({r.perturbation for r in result.rows} & invariant)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(comparison.table())
 
-    chosen = corruptions(mlp)
+    chosen = digits_corruptions(mlp)
     mce = mlp.mce(svc, corruptions=chosen)
     relative = mlp.mce(svc, corruptions=chosen, relative=True)
     (args.out / "mce.json").write_text(json.dumps(

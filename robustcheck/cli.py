@@ -454,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(handler=cmd_report)
 
     demo = commands.add_parser("demo", help="train two models, audit and compare them, "
-                                            "offline (about a minute)")
+                                            "offline (about a minute and a half)")
     demo.add_argument("--out", default="robustcheck-demo", metavar="DIR",
                       help="where to write the reports (default ./robustcheck-demo)")
     demo.add_argument("--seed", type=seed_type, default=0, dest="robustcheck_seed", metavar="N")

@@ -1,4 +1,4 @@
-"""``robustcheck demo``: the whole product on a fresh machine, offline, in about a minute.
+"""``robustcheck demo``: the whole product on a fresh machine, offline, in 1-2 minutes.
 
 Two sentiment classifiers are trained on the spot on the review data set shipped with
 robustcheck (word TF-IDF + logistic regression, "v1", against character n-grams +
@@ -227,6 +227,25 @@ perturbation x severity, so this bounds the section's time (~15 s without the Im
 corruptions); ``examples/image_digits.py`` audits all 450."""
 
 
+NEEDS_PILLOW = ("compression.jpeg", "digital.jpeg")
+"""The image perturbations that encode JPEG with Pillow (the ``image`` extra): the demo
+leaves them out, and says so, where Pillow is not installed (``pip install ".[sklearn]"``
+does not bring it)."""
+
+
+def image_suite() -> tuple[list[str], list[str]]:
+    """The image suite the demo runs here and the perturbations left out of it (those
+    that need Pillow, when it is missing)."""
+    import importlib.util
+
+    import perturbations
+
+    names = [p.name for p in perturbations.select(IMAGE_PERTURBATIONS)]
+    if importlib.util.find_spec("PIL") is not None:
+        return names, []
+    return [n for n in names if n not in NEEDS_PILLOW], [n for n in names if n in NEEDS_PILLOW]
+
+
 def _to_unit(pixels: Any) -> Any:
     import numpy as np
 
@@ -334,12 +353,15 @@ def vision_section(folder: str | Path, *, seed: int = 0,
     say(f"Training an SVC and a small MLP on {len(train)} handwritten digits "
         "(8x8 grayscale images)...")
     models = digits_models()
+    suite, left_out = image_suite()
+    if left_out:
+        say(f"(Pillow is not installed: {', '.join(left_out)} left out; "
+            'pip install "robustcheck[image]" to run them)')
     for name, model in models.items():
         say(f"Auditing {name} on {len(held)} held-out digits under the image suite...")
         with _one_thread():
             result = run(adapt(model, flatten=True), held, held_labels.tolist(),
-                         perturbations=IMAGE_PERTURBATIONS, seed=seed, name=name,
-                         progress=progress)
+                         perturbations=suite, seed=seed, name=name, progress=progress)
         _check(result, IMAGE_THRESHOLDS)
         results[name] = result
         files[f"{name} report"] = result.to_html(folder / f"{name}.html")

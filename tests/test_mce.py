@@ -332,3 +332,21 @@ def test_the_demo_vision_section_audits_compares_and_writes(tmp_path: Path) -> N
     text = vision.summary()
     assert "more robust to corruption: " in text and vision.mce.line() in text
     assert f"{100 * mlp.clean['accuracy']['value']:.1f}%" in text
+
+
+def test_the_demo_leaves_the_jpeg_perturbations_out_without_pillow(monkeypatch):
+    """`pip install ".[sklearn]" && robustcheck demo` has no Pillow: the demo's image
+    suite must not hold the perturbations that need it (they raise ImportError)."""
+    import importlib.util
+
+    from robustcheck import demo
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "PIL" else real(name, *a))
+    suite, left_out = demo.image_suite()
+    assert sorted(left_out) == sorted(demo.NEEDS_PILLOW)
+    assert not set(suite) & set(demo.NEEDS_PILLOW) and "blur.defocus" in suite
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    suite, left_out = demo.image_suite()
+    assert left_out == [] and set(demo.NEEDS_PILLOW) <= set(suite)
