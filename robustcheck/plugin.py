@@ -208,6 +208,12 @@ def pytest_configure(config: pytest.Config) -> None:
         mlflow=_setting(config, "robustcheck_mlflow", _flag) == "true",
         baseline=read_baseline(baseline_path) if baseline_path else None,
     )
+    if config.stash[_STATE].mlflow:
+        import importlib.util
+
+        if importlib.util.find_spec("mlflow") is None:
+            raise pytest.UsageError('--robustcheck-mlflow: MLflow is not installed; '
+                                    'pip install "robustcheck[mlflow]"')
     if not _is_worker(config):
         config.pluginmanager.register(_OutcomeRecorder(config.stash[_STATE]),
                                       "robustcheck-outcomes")

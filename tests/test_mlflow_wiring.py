@@ -110,3 +110,16 @@ def test_the_plugin_logs_nothing_without_the_option(store: Any,
     one_robustcheck_test(pytester)
     pytester.runpytest().assert_outcomes(passed=1)
     assert _all_runs(store) == []
+
+
+def test_the_plugin_refuses_the_option_at_the_start_when_mlflow_is_missing(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mlflow" else real(name, *a))
+    one_robustcheck_test(pytester)
+    out = pytester.runpytest("--robustcheck-mlflow")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert 'pip install "robustcheck[mlflow]"' in out.stderr.str()
