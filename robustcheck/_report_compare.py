@@ -84,13 +84,13 @@ def _mce_lines(block: Any) -> list[str]:
     why: Mapping[str, Any] = block["why"] if isinstance(block.get("why"), Mapping) else {}
     for key, name in (("mce", "mCE"), ("relative_mce", "relative mCE")):
         m = block.get(key)
-        value = _finite(m.get("value")) if isinstance(m, Mapping) else None
+        m = m if isinstance(m, Mapping) else {}
+        value = _finite(m.get("value"))
         if value is None:
             if key in block:
                 reason = _clip(_plain(why.get(key) or "not defined"), 200)
                 lines.append(f"{name} of B against A: undefined ({reason})")
             continue
-        assert isinstance(m, Mapping)
         low, high = (_finite(m.get(k)) for k in ("low", "high"))
         bounds = "[" + ", ".join("-" if x is None else f"{x:.3f}" for x in (low, high)) + "]"
         count = len(m["per_corruption"]) if isinstance(m.get("per_corruption"), list) else 0
