@@ -25,6 +25,7 @@ from ._errors import (
     RegistrationError,
     UnknownPerturbation,
 )
+from ._image import copy_images
 from ._lexicon import lexicon_rows
 from ._nlpaug import from_nlpaug
 from ._random import Draws, stable_hash
@@ -62,6 +63,7 @@ __all__ = [
     "catalogue",
     "check_seed",
     "check_severity",
+    "copy_images",
     "from_nlpaug",
     "get",
     "lexicon_rows",

@@ -240,11 +240,20 @@ def _perturb_raw(p: Perturbation, pixels: np.ndarray, rng: Any, severity: float,
 # -- the apply path --------------------------------------------------------------------
 
 
+def copy_images(inputs: Any) -> Any:
+    """A validated copy of a batch of images, in the form a perturbation returns it
+    (files read into PIL images); bad images raise InvalidArgument."""
+    items, container = _read(inputs)
+    return _restore(inputs, container, items, [item.pixels.copy() for item in items])
+
+
 def apply_images(p: Perturbation, inputs: Any, severity: float, seed: int, indices: Any,
                  params: dict[str, Any]) -> Any:
     """``p`` applied to a batch of images, returned in the batch's own container."""
+    if severity == 0.0:
+        return copy_images(inputs)
     items, container = _read(inputs)
-    if severity == 0.0 or not items:
+    if not items:
         outputs = [item.pixels.copy() for item in items]
     elif p.batched:
         raise NotImplementedError(

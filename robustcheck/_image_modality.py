@@ -33,8 +33,6 @@ from .modalities import Modality
 __all__ = ["IMAGE", "Image"]
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
-_IDENTITY = "channels.bgr"
-"""Any image perturbation at severity 0 is the catalogue's validated copy of a batch."""
 
 
 def _is_pil(x: Any) -> bool:
@@ -96,7 +94,7 @@ class Image(Modality):
                     "one dtype, e.g. [x.astype(np.uint8) for x in inputs]")
         if len(inputs) == 0:
             raise InvalidArgument("inputs is empty; pass at least one image")
-        data = catalogue.get(_IDENTITY).apply(inputs, severity=0.0)
+        data = catalogue.copy_images(inputs)
         return (data if isinstance(data, np.ndarray) else list(data)), labels, None
 
     def hash_into(self, digest: Any, data: Any) -> None:
