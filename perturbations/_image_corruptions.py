@@ -21,6 +21,7 @@ The weather corruptions and the shared array helpers live in
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -30,6 +31,8 @@ from ._image_weather import (
     _as_float,
     _blur,
     _blur_axis,
+    _channel_max,
+    _channel_min,
     _level,
     _mix,
     _smear,
@@ -79,7 +82,10 @@ _SPECKLE_NOISE: _Table = [[0.15], [0.2], [0.35], [0.45], [0.6]]
 def gaussian_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     x = _as_float(img)
     (sd,), wt = _level(severity, _GAUSSIAN_NOISE)
-    return _mix(x, x + rng.normal(0.0, sd, x.shape).astype(_F), wt)
+    noise = rng.standard_normal(x.shape, dtype=_F)
+    noise *= _F(sd)
+    noise += x
+    return _mix(x, noise, wt)
 
 
 @perturbation(name="image_noise.shot", modality="image", expectation="invariant",
@@ -99,7 +105,7 @@ def shot_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) ->
 def impulse_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     x = _as_float(img)
     (share,), wt = _level(severity, _IMPULSE_NOISE)
-    u = rng.random(x.shape)
+    u = rng.random(x.shape, dtype=_F)
     out = np.where(u < share / 2, _F(0), np.where(u < share, _F(1), x))
     return _mix(x, out, wt)
 
@@ -110,7 +116,11 @@ def impulse_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float)
 def speckle_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     x = _as_float(img)
     (sd,), wt = _level(severity, _SPECKLE_NOISE)
-    return _mix(x, x + x * rng.normal(0.0, sd, x.shape).astype(_F), wt)
+    noise = rng.standard_normal(x.shape, dtype=_F)
+    noise *= _F(sd)
+    noise *= x
+    noise += x
+    return _mix(x, noise, wt)
 
 
 # -------------------------------------------------------------------------------- blur
@@ -131,29 +141,49 @@ def gaussian_blur(img: np.ndarray, *, rng: np.random.Generator, severity: float)
     return _mix(x, _blur(x, float(sigma)), wt)
 
 
+@functools.lru_cache(maxsize=32)
+def _swap_grids(h: int, w: int, delta: int) -> tuple[np.ndarray, ...]:
+    """The flat indices of the pixels that start a swap in each of the ``(2 * delta +
+    1)**2`` sub-rounds of :func:`_swap_locally` (a grid of spacing ``2 * delta + 1``
+    shifted by one sub-round's offset), read-only."""
+    m = 2 * delta + 1
+    grids = []
+    for a in range(m):
+        for b in range(m):
+            rows = np.arange(delta + a, h - delta, m)
+            cols = np.arange(delta + b, w - delta, m)
+            flat = (rows[:, None] * w + cols[None, :]).ravel()
+            flat.setflags(write=False)
+            grids.append(flat)
+    return tuple(grids)
+
+
 def _swap_locally(x: np.ndarray, delta: int, iterations: int,
                   rng: np.random.Generator) -> np.ndarray:
     """Swap every inner pixel with a random neighbour at most ``delta`` away, once per
     iteration. Pixels starting a swap are visited on a grid of spacing ``2 * delta + 1``
-    at a time, so the swaps of one round never overlap and run as one array operation."""
+    at a time, so the swaps of one sub-round never overlap; the swaps move the pixels'
+    indices, and the pixels are gathered once at the end."""
     h, w = x.shape[:2]
-    m = 2 * delta + 1
     if delta < 1 or h <= 2 * delta or w <= 2 * delta:
         return x
+    grids = _swap_grids(h, w, delta)
+    sizes = [g.size for g in grids]
+    total = sum(sizes)
+    order = np.arange(h * w, dtype=np.intp)
     for _ in range(iterations):
-        for a in range(m):
-            for b in range(m):
-                rows = np.arange(delta + a, h - delta, m)
-                cols = np.arange(delta + b, w - delta, m)
-                if not rows.size or not cols.size:
-                    continue
-                r, c = np.meshgrid(rows, cols, indexing="ij")
-                off = rng.integers(-delta, delta + 1, size=(2, *r.shape))
-                r2, c2 = r + off[0], c + off[1]
-                held = x[r, c].copy()
-                x[r, c] = x[r2, c2]
-                x[r2, c2] = held
-    return x
+        off = rng.integers(-delta, delta + 1, size=(2, total), dtype=np.int16)
+        step = off[0].astype(np.intp) * w + off[1]
+        at = 0
+        for start, n in zip(grids, sizes):
+            if not n:
+                continue
+            end = start + step[at:at + n]
+            at += n
+            held = np.take(order, start)
+            np.put(order, start, np.take(order, end))
+            np.put(order, end, held)
+    return np.take(x.reshape(h * w, -1), order, axis=0).reshape(x.shape)
 
 
 @perturbation(name="blur.glass", modality="image", expectation="invariant",
@@ -217,8 +247,8 @@ def zoom_blur(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> 
     x = _as_float(img)
     (top, step), wt = _level(severity, _ZOOM_BLUR)
     count = math.floor((top - 1) / step + 1e-6) + 1
-    out = x.copy()
-    for factor in 1 + step * np.arange(count):
+    out = x + x  # the first zoom factor is 1: the image itself
+    for factor in 1 + step * np.arange(1, count):
         out += _zoom_centre(x, float(factor))
     return _mix(x, out / (count + 1), wt)
 
@@ -240,9 +270,14 @@ _ELASTIC: _Table = [[12.5], [16.25], [21.25], [25.0], [30.0]]
 def brightness(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     x = _as_float(img)
     (add,), wt = _level(severity, _BRIGHTNESS)
-    v = x.max(axis=2, keepdims=True)
-    v2 = np.minimum(v + _F(add), 1)
-    out = np.where(v > 0, x * (v2 / np.maximum(v, 1e-12)), v2)
+    v = _channel_max(x)
+    v2 = np.minimum(v + _F(add), _F(1))
+    # each channel scaled by v2 / v keeps hue and saturation; a black pixel turns grey
+    gain = np.divide(v2, v, out=np.zeros_like(v), where=v > 0)
+    out = x * gain[..., None]
+    black = v <= 0
+    if black.any():
+        out[black] = v2[black][:, None]
     return _mix(x, out, wt)
 
 
@@ -263,14 +298,19 @@ def contrast(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> n
 def saturate(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     x = _as_float(img)
     (factor, offset), wt = _level(severity, _SATURATE)
-    v = x.max(axis=2, keepdims=True)
-    delta = v - x.min(axis=2, keepdims=True)
-    s = np.where(v > 0, delta / np.maximum(v, 1e-12), 0)
+    v = _channel_max(x)
+    delta = v - _channel_min(x)
+    s = np.divide(delta, v, out=np.zeros_like(v), where=v > 0)
     s2 = np.clip(s * _F(factor) + _F(offset), 0, 1)
-    # with hue and value fixed, each channel is v * (1 - s * g); grey pixels have hue 0
-    red = np.array([0, 1, 1], dtype=_F)
-    g = np.where(delta > 0, (v - x) / np.maximum(delta, 1e-12), red)
-    return _mix(x, v - v * s2 * g, wt)
+    # with hue and value fixed, each channel is v - v * s2 * g, g = (v - x) / delta;
+    # grey pixels (delta 0) have hue 0: g = 0 for red, 1 for green and blue
+    scale = np.divide(v * s2, delta, out=np.zeros_like(v), where=delta > 0)
+    out = (v[..., None] - x) * scale[..., None]
+    grey = delta <= 0
+    if grey.any():
+        out[grey] = (v * s2)[grey][:, None] * np.array([0, 1, 1], dtype=_F)
+    np.subtract(v[..., None], out, out=out)
+    return _mix(x, out, wt)
 
 
 def _pillow() -> object:
@@ -299,22 +339,53 @@ def jpeg(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.nd
     return _mix(x, out.astype(_F) * _F(1 / 255), wt)
 
 
+@functools.lru_cache(maxsize=64)
+def _box_cells(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """For ``n_out`` equal cells over ``n_in`` pixels: per tap k, the pixel each cell
+    reads (``index[k]``) and the share of the cell it covers (``weight[k]``, 0 for a
+    tap a cell does not need). A cell spans at most ``ceil(n_in / n_out) + 1`` pixels."""
+    span = n_in / n_out
+    taps = math.ceil(span) + 1
+    lo = np.arange(n_out) * span
+    hi = lo + span
+    first = np.floor(lo).astype(np.intp)
+    index = np.minimum(first[None, :] + np.arange(taps)[:, None], n_in - 1)
+    left = np.maximum(lo[None, :], (first[None, :] + np.arange(taps)[:, None]))
+    right = np.minimum(hi[None, :], first[None, :] + np.arange(taps)[:, None] + 1)
+    weight = (np.clip(right - left, 0, None) / span).astype(_F)
+    index.setflags(write=False)
+    weight.setflags(write=False)
+    return index, weight
+
+
 def _box_shrink(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
-    """Average ``x`` over ``n_out`` equal cells along ``axis`` (fractional overlaps
-    counted), from the running sum read at the cells' edges."""
+    """Average ``x`` (H, W[, C]) over ``n_out`` equal cells along ``axis`` (0 or 1),
+    fractional overlaps counted."""
     n_in = x.shape[axis]
-    if n_in % n_out == 0:  # whole cells: a plain block mean
+    if n_in % n_out == 0:  # whole cells of k pixels: the sum of k strided slices
         k = n_in // n_out
-        return x.reshape(*x.shape[:axis], n_out, k, *x.shape[axis + 1:]).mean(axis=axis + 1)
-    run = np.concatenate([np.zeros_like(np.take(x, [0], axis=axis)),
-                          np.cumsum(x, axis=axis)], axis=axis)
-    edges = np.arange(n_out + 1) * (n_in / n_out)
-    i = np.minimum(np.floor(edges).astype(np.intp), n_in - 1)
-    shape = [1] * x.ndim
-    shape[axis] = n_out + 1
-    frac = (edges - i).reshape(shape)
-    at = np.take(run, i, axis=axis) + frac * np.take(x, i, axis=axis)
-    return np.diff(at, axis=axis) * (n_out / n_in)
+        index: list[slice] = [slice(None)] * x.ndim
+        index[axis] = slice(0, None, k)
+        whole = x[tuple(index)].astype(_F)
+        for j in range(1, k):
+            index[axis] = slice(j, None, k)
+            whole += x[tuple(index)]
+        whole *= _F(1 / k)
+        return whole
+    index, weight = _box_cells(n_in, n_out)
+    if axis == 0:
+        flat = x.reshape(n_in, -1)
+        out = np.zeros((n_out, flat.shape[1]), dtype=_F)
+        for at, share in zip(index, weight):
+            out += np.take(flat, at, axis=0) * share[:, None]
+        return out.reshape(n_out, *x.shape[1:])
+    inner = int(np.prod(x.shape[2:], dtype=np.int64))
+    flat = np.ascontiguousarray(x).reshape(x.shape[0], -1)
+    within = np.arange(inner)
+    out = np.zeros((x.shape[0], n_out * inner), dtype=_F)
+    for at, share in zip(index, weight):
+        out += flat[:, (at[:, None] * inner + within).ravel()] * np.repeat(share, inner)
+    return out.reshape(x.shape[0], n_out, *x.shape[2:])
 
 
 @perturbation(name="digital.pixelate", modality="image", expectation="invariant",
@@ -329,8 +400,9 @@ def pixelate(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> n
     small = _box_shrink(_box_shrink(x, sh, 0), sw, 1).astype(_F)
     ri = np.minimum(((np.arange(h) + 0.5) * sh / h).astype(np.intp), sh - 1)
     ci = np.minimum(((np.arange(w) + 0.5) * sw / w).astype(np.intp), sw - 1)
-    out = np.repeat(np.repeat(small, np.bincount(ri, minlength=sh), axis=0),
-                    np.bincount(ci, minlength=sw), axis=1)
+    inner = int(np.prod(x.shape[2:], dtype=np.int64))
+    cols = (ci[:, None] * inner + np.arange(inner)).ravel()
+    out = np.take(small, ri, axis=0).reshape(h, -1)[:, cols].reshape(x.shape)
     return _mix(x, out, wt)
 
 
@@ -343,14 +415,38 @@ def elastic(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np
     h, w = x.shape[:2]
     sigma = (0.01 * h, 0.01 * w)
     most = 0.005 * h
-    field = rng.uniform(-most, most, (h, w, 2)).astype(_F)
+    field = rng.random((h, w, 2), dtype=_F)
+    field *= _F(2 * most)
+    field -= _F(most)
     field = _blur(field, sigma, mode="symmetric", truncate=3.0) * _F(alpha)
-    yy = np.clip(np.arange(h)[:, None] + field[..., 1], 0, h - 1)
-    xx = np.clip(np.arange(w)[None, :] + field[..., 0], 0, w - 1)
-    y0 = np.minimum(np.floor(yy).astype(np.intp), h - 2 if h > 1 else 0)
-    x0 = np.minimum(np.floor(xx).astype(np.intp), w - 2 if w > 1 else 0)
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    fy, fx = (yy - y0)[..., None], (xx - x0)[..., None]
-    out = ((x[y0, x0] * (1 - fx) + x[y0, x1] * fx) * (1 - fy)
-           + (x[y1, x0] * (1 - fx) + x[y1, x1] * fx) * fy)
-    return _mix(x, out, wt)
+    return _mix(x, _sample_bilinear(x, np.arange(h, dtype=_F)[:, None] + field[..., 1],
+                                    np.arange(w, dtype=_F)[None, :] + field[..., 0]), wt)
+
+
+def _sample_bilinear(x: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+    """``x`` (H, W, C) read at the fractional positions ``(yy, xx)`` (two arrays of one
+    shape, clipped to the image) by bilinear interpolation: four gathers of whole pixels from
+    the flattened image, blended in place."""
+    h, w = x.shape[:2]
+    yy, xx = np.broadcast_arrays(np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1))
+    y0 = np.minimum(yy.astype(np.intp), max(h - 2, 0))  # yy >= 0: truncation is floor
+    x0 = np.minimum(xx.astype(np.intp), max(w - 2, 0))
+    fy = (yy - y0).astype(_F).reshape(-1, 1)
+    fx = (xx - x0).astype(_F).reshape(-1, 1)
+    dy, dx = (w if h > 1 else 0), (1 if w > 1 else 0)
+    flat = x.reshape(h * w, -1)
+    at = (y0 * w + x0).ravel()
+    top = np.take(flat, at, axis=0)
+    right = np.take(flat, at + dx, axis=0)
+    right -= top
+    right *= fx
+    top += right
+    bottom = np.take(flat, at + dy, axis=0)
+    right = np.take(flat, at + dy + dx, axis=0)
+    right -= bottom
+    right *= fx
+    bottom += right
+    bottom -= top
+    bottom *= fy
+    top += bottom
+    return top.reshape(*yy.shape, *x.shape[2:])

@@ -23,15 +23,33 @@ _Table = list[list[float]]  # one row of parameters per ImageNet-C level
 # ----------------------------------------------------------------------------- helpers
 
 
-def _level(severity: float, table: Sequence[Sequence[float]]) -> tuple[np.ndarray, float]:
-    """The parameters at ``severity`` and the weight of the change (below level 1)."""
+def _level(severity: float, table: Sequence[Sequence[float]]) -> tuple[tuple[float, ...], float]:
+    """The parameters at ``severity`` and the weight of the change (below level 1), as
+    Python floats (so that arithmetic with float32 images stays float32)."""
     rows = np.asarray(table, dtype=np.float64)
     s = 5.0 * float(severity)
     if s <= 1.0:
-        return rows[0], max(s, 0.0)
+        return tuple(rows[0].tolist()), max(s, 0.0)
     i = min(math.floor(s), 4)
     f = s - i
-    return rows[i - 1] + f * (rows[i] - rows[i - 1]), 1.0
+    return tuple((rows[i - 1] + f * (rows[i] - rows[i - 1])).tolist()), 1.0
+
+
+def _channel_max(x: np.ndarray) -> np.ndarray:
+    """The largest channel of each pixel (H, W): elementwise over the channel planes,
+    much faster than a reduction along a short last axis."""
+    out = x[..., 0].copy()
+    for c in range(1, x.shape[-1]):
+        np.maximum(out, x[..., c], out=out)
+    return out
+
+
+def _channel_min(x: np.ndarray) -> np.ndarray:
+    """The smallest channel of each pixel (H, W)."""
+    out = x[..., 0].copy()
+    for c in range(1, x.shape[-1]):
+        np.minimum(out, x[..., c], out=out)
+    return out
 
 
 def _mix(img: np.ndarray, out: np.ndarray, weight: float) -> np.ndarray:
@@ -53,18 +71,29 @@ def _taps(sigma: float, truncate: float) -> np.ndarray:
 
 
 def _blur_axis(x: np.ndarray, taps: np.ndarray, axis: int, mode: str) -> np.ndarray:
+    """``x`` convolved with the symmetric ``taps`` along ``axis`` (borders padded by
+    ``mode``): the centre tap, then each pair of mirrored taps added before multiplying,
+    in place."""
     radius = len(taps) // 2
     if radius < 1:
         return x
     pad = [(0, 0)] * x.ndim
     pad[axis] = (radius, radius)
-    xp = np.pad(x, pad, mode=mode)  # type: ignore[call-overload]
+    xp = np.pad(np.asarray(x, dtype=_F), pad, mode=mode)  # type: ignore[call-overload]
     n = x.shape[axis]
     index: list[slice] = [slice(None)] * x.ndim
-    out = np.zeros_like(x, dtype=_F)
-    for k, t in enumerate(taps.astype(_F)):
+
+    def shifted(k: int) -> np.ndarray:
         index[axis] = slice(k, k + n)
-        out += t * xp[tuple(index)]
+        return xp[tuple(index)]
+
+    t = taps.astype(_F)
+    out = shifted(radius) * t[radius]
+    tmp = np.empty_like(out)
+    for k in range(radius):
+        np.add(shifted(k), shifted(2 * radius - k), out=tmp)
+        tmp *= t[k]
+        out += tmp
     return out
 
 
@@ -79,28 +108,43 @@ def _blur(x: np.ndarray, sigma: float | tuple[float, float], *, mode: str = "edg
 
 
 def _resample_axis(x: np.ndarray, coords: np.ndarray, axis: int) -> np.ndarray:
-    """Linear interpolation of ``x`` at fractional positions ``coords`` along ``axis``."""
+    """Linear interpolation of ``x`` (H, W[, C]) at fractional positions ``coords``
+    along ``axis`` (0 or 1). Along the columns the pixels are gathered from a
+    (H, W * C) view, and the blend runs on it, so nothing loops over the short channel
+    axis."""
     n = x.shape[axis]
     c = np.clip(coords, 0, n - 1)
     i0 = np.floor(c).astype(np.intp)
     i1 = np.minimum(i0 + 1, n - 1)
     f = (c - i0).astype(_F)
-    shape = [1] * x.ndim
-    shape[axis] = len(coords)
-    f = f.reshape(shape)
-    return np.take(x, i0, axis=axis) * (1 - f) + np.take(x, i1, axis=axis) * f
+    if axis == 0:
+        lo = np.take(x, i0, axis=0)
+        out = np.take(x, i1, axis=0)
+        weight = f.reshape(-1, *([1] * (x.ndim - 1)))
+    else:
+        inner = int(np.prod(x.shape[2:], dtype=np.int64))
+        flat = np.ascontiguousarray(x).reshape(x.shape[0], -1)
+        within = np.arange(inner)
+        lo = flat[:, (i0[:, None] * inner + within).ravel()]
+        out = flat[:, (i1[:, None] * inner + within).ravel()]
+        weight = np.repeat(f, inner)[None, :]
+    out -= lo
+    out *= weight
+    out += lo
+    return out.reshape(*out.shape[:1], len(coords), *x.shape[2:]) if axis else out
 
 
 def _zoom_centre(x: np.ndarray, factor: float) -> np.ndarray:
     """Zoom into the centre by ``factor`` (bilinear), keeping the array's size."""
+    x = np.asarray(x, dtype=_F)
     out = x
     for axis in (0, 1):
         n = x.shape[axis]
         crop = math.ceil(n / factor)
         top = (n - crop) // 2
         size = max(round(crop * factor), 2)
-        coords = top + np.arange(n) * ((crop - 1) / (size - 1))
-        out = _resample_axis(out, np.minimum(coords, top + crop - 1), axis)
+        coords = top + np.minimum(np.arange(n) * ((crop - 1) / (size - 1)), crop - 1)
+        out = _resample_axis(out, coords, axis)
     return out
 
 
@@ -125,24 +169,48 @@ def _smear(x: np.ndarray, radius: int, sigma: float, angle: float) -> np.ndarray
     return out
 
 
+def _ahead(c: np.ndarray, axis: int) -> np.ndarray:
+    """``c`` moved one cell back along ``axis``, wrapping: cell i holds cell i + 1."""
+    if axis == 0:
+        return np.concatenate((c[1:], c[:1]), axis=0)
+    return np.concatenate((c[:, 1:], c[:, :1]), axis=1)
+
+
+def _behind(c: np.ndarray, axis: int) -> np.ndarray:
+    """``c`` moved one cell on along ``axis``, wrapping: cell i holds cell i - 1."""
+    if axis == 0:
+        return np.concatenate((c[-1:], c[:-1]), axis=0)
+    return np.concatenate((c[:, -1:], c[:, :-1]), axis=1)
+
+
+def _jitter(rng: np.random.Generator, amp: float, shape: tuple[int, ...]) -> np.ndarray:
+    noise = rng.random(shape, dtype=_F)
+    noise *= _F(2 * amp)
+    noise -= _F(amp)
+    return noise
+
+
 def _plasma(rng: np.random.Generator, size: int, decay: float) -> np.ndarray:
-    """A ``size`` x ``size`` diamond-square fractal (size a power of two) in [0, 1]."""
-    a = np.zeros((size, size))
+    """A ``size`` x ``size`` diamond-square fractal (size a power of two) in [0, 1],
+    float32, wrapping around its edges."""
+    a = np.zeros((size, size), dtype=_F)
     step, amp = size, 100.0
     while step >= 2:
         h = step // 2
         c = a[0:size:step, 0:size:step]
-        centre = (c + np.roll(c, -1, 0) + np.roll(c, -1, 1) + np.roll(c, (-1, -1), (0, 1))) / 4
-        a[h:size:step, h:size:step] = centre + rng.uniform(-amp, amp, centre.shape)
+        right = _ahead(c, 1)
+        centre = (c + _ahead(c, 0) + right + _ahead(right, 0)) * _F(0.25)
+        a[h:size:step, h:size:step] = centre + _jitter(rng, amp, centre.shape)
         c = a[0:size:step, 0:size:step]
         m = a[h:size:step, h:size:step]
-        top = (c + np.roll(c, -1, 1) + m + np.roll(m, 1, 0)) / 4
-        left = (c + np.roll(c, -1, 0) + m + np.roll(m, 1, 1)) / 4
-        a[0:size:step, h:size:step] = top + rng.uniform(-amp, amp, top.shape)
-        a[h:size:step, 0:size:step] = left + rng.uniform(-amp, amp, left.shape)
+        top = (c + _ahead(c, 1) + m + _behind(m, 0)) * _F(0.25)
+        left = (c + _ahead(c, 0) + m + _behind(m, 1)) * _F(0.25)
+        a[0:size:step, h:size:step] = top + _jitter(rng, amp, top.shape)
+        a[h:size:step, 0:size:step] = left + _jitter(rng, amp, left.shape)
         step, amp = h, amp / decay
     a -= a.min()
-    return a / max(a.max(), 1e-12)
+    a /= max(float(a.max()), 1e-12)
+    return a
 
 
 def _pow2(n: int) -> int:
@@ -174,7 +242,9 @@ def snow(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.nd
     x = _as_float(img)
     (loc, scale, zoom, thresh, radius, sigma, keep), wt = _level(severity, _SNOW)
     h, w = x.shape[:2]
-    layer = rng.normal(loc, scale, (h, w)).astype(_F)
+    layer = rng.standard_normal((h, w), dtype=_F)
+    layer *= _F(scale)
+    layer += _F(loc)
     layer = _zoom_centre(layer, float(zoom))
     layer[layer < thresh] = 0
     layer = np.clip(layer, 0, 1)
@@ -200,7 +270,7 @@ def _frost_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     np.add.at(needles, (rr.ravel(), cc.ravel()), 1.0)
     needles = _blur(needles[..., None].astype(_F), 0.7)[..., 0]
     needles /= max(float(needles.max()), 1e-6)
-    grain = _blur(rng.random((h, w, 1)).astype(_F), 0.8)[..., 0]
+    grain = _blur(rng.random((h, w, 1), dtype=_F), 0.8)[..., 0]
     tex = 0.55 * haze + 0.3 * needles + 0.6 * (grain - 0.5)
     tex = (tex - tex.mean()) / max(float(tex.std()), 1e-6)
     base = rng.uniform(0.4, 0.88)
@@ -243,6 +313,17 @@ def _box3(v: np.ndarray) -> np.ndarray:
     return out / 9.0
 
 
+def _dilate3(v: np.ndarray) -> np.ndarray:
+    """3 x 3 binary dilation (outside the array counts as False), as two 1-D passes."""
+    rows = v.copy()
+    rows[:, 1:] |= v[:, :-1]
+    rows[:, :-1] |= v[:, 1:]
+    out = rows.copy()
+    out[1:] |= rows[:-1]
+    out[:-1] |= rows[1:]
+    return out
+
+
 def _edge_distance(inside: np.ndarray, cap: int) -> np.ndarray:
     """Distance (in 8-neighbour steps, at most ``cap``) to the edge of ``inside``."""
     h, w = inside.shape
@@ -251,31 +332,28 @@ def _edge_distance(inside: np.ndarray, cap: int) -> np.ndarray:
     for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
         edge |= p[dy:dy + h, dx:dx + w] != inside
     edge &= inside
-    dist = np.full((h, w), float(cap))
+    dist = np.full((h, w), cap, dtype=np.int64)
     dist[edge] = 0
-    front = edge
+    reached = edge
     for step in range(1, cap):
-        q = np.pad(front, 1)
-        grown = np.zeros((h, w), dtype=bool)
-        for dy in range(3):
-            for dx in range(3):
-                grown |= q[dy:dy + h, dx:dx + w]
-        new = grown & (dist == cap)
+        grown = _dilate3(reached)
+        new = grown & ~reached
         if not new.any():
             break
         dist[new] = step
-        front = grown
+        reached = grown
     return dist
 
 
 def _equalise(v: np.ndarray) -> np.ndarray:
-    """Histogram equalisation of an array to values in [0, 255]."""
-    flat = v.ravel()
-    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    """Histogram equalisation of an array of small non-negative integers (as floats) to
+    values in [0, 255]."""
+    levels = v.astype(np.intp).ravel()
+    counts = np.bincount(levels)
     cdf = np.cumsum(counts)
-    lo = cdf[0]
-    scale = 255.0 / max(cdf[-1] - lo, 1)
-    return np.round((cdf[inverse] - lo) * scale).reshape(v.shape)
+    lo = cdf[levels.min()]
+    scale = 255.0 / max(int(cdf[-1] - lo), 1)
+    return np.round((cdf[levels] - lo) * scale).reshape(v.shape)
 
 
 @perturbation(name="weather.spatter", modality="image", expectation="invariant",
@@ -286,7 +364,10 @@ def spatter(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np
     x = _as_float(img)
     (loc, scale, sigma, thresh, strength, mud), wt = _level(severity, _SPATTER)
     h, w = x.shape[:2]
-    liquid = _blur(rng.normal(loc, scale, (h, w, 1)).astype(_F), float(sigma))[..., 0]
+    drops = rng.standard_normal((h, w, 1), dtype=_F)
+    drops *= _F(scale)
+    drops += _F(loc)
+    liquid = _blur(drops, float(sigma))[..., 0]
     liquid[liquid < thresh] = 0
     if mud >= 0.5:
         m = _blur((liquid > thresh).astype(_F)[..., None], float(strength))[..., 0]
