@@ -364,12 +364,12 @@ def _box_shrink(x: np.ndarray, n_out: int, axis: int) -> np.ndarray:
     n_in = x.shape[axis]
     if n_in % n_out == 0:  # whole cells of k pixels: the sum of k strided slices
         k = n_in // n_out
-        index: list[slice] = [slice(None)] * x.ndim
-        index[axis] = slice(0, None, k)
-        whole = x[tuple(index)].astype(_F)
+        cells: list[slice] = [slice(None)] * x.ndim
+        cells[axis] = slice(0, None, k)
+        whole = x[tuple(cells)].astype(_F)
         for j in range(1, k):
-            index[axis] = slice(j, None, k)
-            whole += x[tuple(index)]
+            cells[axis] = slice(j, None, k)
+            whole += x[tuple(cells)]
         whole *= _F(1 / k)
         return whole
     index, weight = _box_cells(n_in, n_out)
