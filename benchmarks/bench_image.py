@@ -4,7 +4,9 @@
                                      [--reference-python PATH] [--json PATH]
 
 The reference runs in its own interpreter (a scratch venv, never a robustcheck
-dependency), started here as a subprocess on the same images::
+dependency), started here as a subprocess on the same images and fed one corruption at
+a time; ours runs right after the reference on each, so that on a shared machine both
+sides of a ratio see the same stretch of load::
 
     python3 -m venv /tmp/icvenv && /tmp/icvenv/bin/pip install imagecorruptions-imaug
 
@@ -14,7 +16,10 @@ level / 5) it measures, on N images of 224 x 224 x 3 (default 200, ``--quick`` 2
 * the mean absolute pixel change (0-255 scale, outputs clipped, before any rounding):
   PASS when ours is within 15% of the reference's;
 * the time per image (``time.perf_counter``, one warm-up call first for both: the
-  reference compiles its glass-blur loop with numba on first use).
+  reference compiles its glass-blur loop with numba on first use), until the corrupted
+  pixels exist as an array: the reference's JPEG returns a Pillow image that decodes
+  only when read, so its timing includes ``np.asarray`` of the result (a no-op for the
+  corruptions that return arrays).
 
 The installed reference compiles glass blur's per-pixel loop with numba; the benchmark
 also times that same loop run as plain Python (the original ImageNet-C code path,
@@ -78,28 +83,26 @@ from PIL import Image
 from imagecorruptions import corruptions as C
 warnings.filterwarnings("ignore")
 images = np.load(sys.argv[1])
-jobs = json.loads(sys.argv[2])
 np.random.seed(0)
-out = {}
 compiled = C._shuffle_pixels_njit_glass_blur
 def loop(d0, d1, x, c, seed=None):  # the numba function's own Python code, not compiled
     return compiled.py_func(d0, d1, x, c, None if seed is None else int(seed) % 2**32)
-for name, n in jobs:
+for line in sys.stdin:  # one job per line: [name, images]; one JSON line back
+    name, n = json.loads(line)
     C._shuffle_pixels_njit_glass_blur = loop if name == "glass_blur_python" else compiled
     f = C.glass_blur if name == "glass_blur_python" else getattr(C, name)
     f(Image.fromarray(images[0]), 1)  # warm-up (numba compiles glass blur here)
+    out = {}
     for level in range(1, 6):
         changes, secs = [], 0.0
         for img in images[:n]:
             t = time.perf_counter()
-            y = f(Image.fromarray(img), level)
+            y = np.asarray(f(Image.fromarray(img), level))  # a PIL result decodes lazily
             secs += time.perf_counter() - t
             y = np.clip(np.asarray(y, dtype=np.float64), 0, 255)
             changes.append(float(np.abs(y - img).mean()))
-        out.setdefault(name, {})[str(level)] = {"mad": float(np.mean(changes)),
-                                                 "sec": secs / n, "n": n}
-        print(name, level, file=sys.stderr, flush=True)
-print(json.dumps(out))
+        out[str(level)] = {"mad": float(np.mean(changes)), "sec": secs / n, "n": n}
+    print(json.dumps(out), flush=True)
 '''
 
 
@@ -140,40 +143,62 @@ def make_images(n: int, seed: int = SEED) -> np.ndarray:
     return out
 
 
-def run_ours(images: np.ndarray) -> dict[str, dict[str, dict[str, float]]]:
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    floats = images.astype(np.float32) / 255
-    for _, func_name, _ in CORRUPTIONS:
-        func = getattr(ours, func_name).func
-        func(floats[0], rng=np.random.default_rng(0), severity=0.2)  # warm-up
-        for level in range(1, 6):
-            changes, secs = [], 0.0
-            for i, img in enumerate(floats):
-                rng = np.random.default_rng([SEED, level, i])
-                t = time.perf_counter()
-                y = func(img, rng=rng, severity=level / 5)
-                secs += time.perf_counter() - t
-                y = np.clip(y, 0, 1) * 255
-                changes.append(float(np.abs(y - images[i]).mean()))
-            results.setdefault(func_name, {})[str(level)] = {
-                "mad": float(np.mean(changes)), "sec": secs / len(floats), "n": len(floats)}
-        print(f"ours: {func_name} done", file=sys.stderr, flush=True)
+def run_ours(func_name: str, images: np.ndarray, floats: np.ndarray
+             ) -> dict[str, dict[str, float]]:
+    """One corruption of ours at levels 1..5 on every image."""
+    results: dict[str, dict[str, float]] = {}
+    func = getattr(ours, func_name).func
+    func(floats[0], rng=np.random.default_rng(0), severity=0.2)  # warm-up
+    for level in range(1, 6):
+        changes, secs = [], 0.0
+        for i, img in enumerate(floats):
+            rng = np.random.default_rng([SEED, level, i])
+            t = time.perf_counter()
+            y = func(img, rng=rng, severity=level / 5)
+            secs += time.perf_counter() - t
+            y = np.clip(y, 0, 1) * 255
+            changes.append(float(np.abs(y - images[i]).mean()))
+        results[str(level)] = {"mad": float(np.mean(changes)), "sec": secs / len(floats),
+                               "n": len(floats)}
     return results
 
 
-def run_reference(python: str, images: np.ndarray, glass_images: int
-                  ) -> dict[str, dict[str, dict[str, float]]]:
+def run_both(python: str, images: np.ndarray, glass_images: int
+             ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each corruption by the reference (a subprocess kept open, fed one job at a time),
+    then by us, so that both sides of each ratio see the same stretch of load."""
+    mine: dict[str, Any] = {}
+    ref: dict[str, Any] = {}
+    floats = images.astype(np.float32) / 255
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "images.npy"
         np.save(path, images)
-        jobs = [(ref, len(images)) for _, _, ref in CORRUPTIONS]
-        jobs.append(("glass_blur_python", min(glass_images, len(images))))
-        proc = subprocess.run([python, "-c", REFERENCE_SCRIPT, str(path), json.dumps(jobs)],
-                              capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"the reference failed:\n{proc.stderr[-3000:]}")
-    result: dict[str, dict[str, dict[str, float]]] = json.loads(proc.stdout)
-    return result
+        proc = subprocess.Popen([python, "-c", REFERENCE_SCRIPT, str(path)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        send, receive = proc.stdin, proc.stdout
+        if send is None or receive is None:
+            raise SystemExit("could not talk to the reference's interpreter")
+
+        def reference(name: str, n: int) -> dict[str, Any]:
+            send.write(json.dumps([name, n]) + "\n")
+            send.flush()
+            line = receive.readline()
+            if not line:
+                raise SystemExit(f"the reference failed on {name} (exit {proc.wait()})")
+            result: dict[str, Any] = json.loads(line)
+            return result
+
+        try:
+            for name, func_name, ref_name in CORRUPTIONS:
+                ref[ref_name] = reference(ref_name, len(images))
+                mine[func_name] = run_ours(func_name, images, floats)
+                print(f"{name} done", file=sys.stderr, flush=True)
+            ref["glass_blur_python"] = reference("glass_blur_python",
+                                                 min(glass_images, len(images)))
+        finally:
+            send.close()
+            proc.wait()
+    return mine, ref
 
 
 def report(mine: dict[str, Any], ref: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -255,9 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.images} images {SIZE}x{SIZE}x3; reference: {args.reference_python}",
           file=sys.stderr)
     t = time.perf_counter()
-    ref = run_reference(args.reference_python, images, args.glass_images)
-    print(f"reference done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-    mine = run_ours(images)
+    mine, ref = run_both(args.reference_python, images, args.glass_images)
+    print(f"done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     summary = report(mine, ref, args)
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))
