@@ -18,6 +18,7 @@ from ._calls import describe_error
 from ._cases import excerpt, input_at, perturbed_at
 from ._files import jsonable, pack
 from ._metricinfo import CRASHES_PER_ROW
+from ._row import EXTRA_SAMPLES
 from .results import Row, RunResult, Source
 from .tasks import Codes, Outcomes, Task
 
@@ -40,13 +41,15 @@ class Assembly:
 
     def __init__(self, *, name: str, adapter: Adapter, data: Dataset, seed: int,
                  severities: list[float], suite: list[Perturbation], clean: Clean,
-                 expectations: dict[str, Any]) -> None:
+                 expectations: dict[str, Any], task: Task | None = None) -> None:
         self.name, self.adapter, self.data, self.seed = name, adapter, data, seed
         self.severities, self.suite, self.clean = severities, suite, clean
         self.expectations = expectations
         n = len(data)
-        self.task = (tasks.get(clean.prediction.task) if clean.prediction is not None
-                     else tasks.CLASSIFICATION)
+        if task is None:
+            task = (tasks.get(clean.prediction.task) if clean.prediction is not None
+                    else tasks.CLASSIFICATION)
+        self.task = task
         self.clean_pred = clean.by_position(n)
         self.codes = self.task.codes(data.labels, self.clean_pred, [])
         self.clean_out = self.task.clean(self.clean_pred, clean.ok, self.codes)
@@ -125,14 +128,13 @@ def _row(task: Task, u: UnitOutcome, clean: Clean, clean_out: Outcomes,
     pert = task.unit(u, clean_out, clean_pred, codes)
     row_seed = stable_hash(seed, u.perturbation, u.severity) & 0xFFFFFFFF
     details = {k: v for k, v in u.details.items() if k != "minimal"}  # shown in examples
+    details.update(pert.kept)  # e.g. generated text, which no seed can regenerate
     expected = task.expectation(expectation, codes)
     try:
         found = task.row_metrics(u, clean.ok, clean_out, pert, truth, expected, kind,
                                  row_seed)
-        failed: np.ndarray | None = metrics.failed_samples(
-            changed=u.changed if u.evaluated is None else u.changed & u.evaluated,
-            crashed=u.crashed, clean_ok=clean.ok,
-            clean=clean_out.compare, perturbed=pert.compare, expectation=expected)
+        failed: np.ndarray | None = task.failed_samples(u, clean.ok, clean_out, pert,
+                                                         expected)
         if u.groups:
             details["groups"] = _by_group(task, u, clean.ok, clean_out, pert, truth,
                                           expected, kind, row_seed)
@@ -156,6 +158,7 @@ def _row(task: Task, u: UnitOutcome, clean: Clean, clean_out: Outcomes,
         score_of_clean=pert.stored.get("score_of_clean"),
         failed=failed, latency=_latency(u, clean), details=details,
         inputs={i: _stored(x) for i, x in u.inputs.items()}, evaluated=u.evaluated,
+        extra={k: v for k in EXTRA_SAMPLES if (v := pert.stored.get(k)) is not None},
     )
 
 
@@ -255,7 +258,8 @@ def _examples(task: Task, rows: list[Row], crashes: list[dict[str, Any]],
                 **task.answers(row, i, clean, codes),
                 "confidence": _confidence(clean.score, i),
                 "perturbed_confidence": _confidence(row.score_of_clean, i),
-                "confidence_drop": round(float(-neg_drop), 6),
+                "confidence_drop": (None if "similarity" in row.extra
+                                    else round(float(-neg_drop), 6)),
                 "crash": None,
             }
             if not crashed_not:
@@ -284,6 +288,9 @@ def _worst(rows: list[Row], clean: Outcomes, minimal: dict[str, dict[str, Any]]
         drop = np.zeros(len(at))
         if clean.score is not None and row.score_of_clean is not None:
             drop = clean.score[at] - row.score_of_clean[at].astype(float)
+            drop[np.isnan(drop)] = 0.0
+        elif row.extra.get("similarity") is not None:  # generated text: least similar first
+            drop = 1.0 - row.extra["similarity"][at].astype(float)
             drop[np.isnan(drop)] = 0.0
         searched = np.array([int(i) for i in minimal.get(row.key, {})], dtype=np.int64)
         for column, values in zip(keys, (~row.crashed[at], np.full(len(at), row.severity),

@@ -34,6 +34,9 @@ from .errors import ResultFileError
 
 _REQUIRED_METRICS = ("coverage", "crash_rate", "failure_rate")
 _CLEAN_METRICS = ("self_disagreement", "accuracy", "mae", "crash_rate")
+_GENERATED_CLEAN_METRICS = ("self_similarity", "self_change_rate", "format_failure_rate",
+                            "correctness")
+GENERATION = "generation"
 
 
 # -- what a value may be -----------------------------------------------------------------
@@ -138,10 +141,17 @@ def _check_run(d: dict[str, Any]) -> None:
     _check_stopped(d)
     _check_listings(d)
     classes = len(_field(d, "", "classes", ARRAY))
-    labelled = _check_clean(_field(d, "", "clean", OBJECT), n, classes)
+    generated = d["task"] == GENERATION
+    if generated:
+        _check_generated_clean(_field(d, "", "clean", OBJECT), n)
+    else:
+        labelled = _check_clean(_field(d, "", "clean", OBJECT), n, classes)
     rows = _field(d, "", "rows", ARRAY)
     for i, row in enumerate(rows):
-        _check_row(row, _at("rows", i), n, classes, labelled)
+        if generated:
+            _check_generated_row(row, _at("rows", i), n)
+        else:
+            _check_row(row, _at("rows", i), n, classes, labelled)
     _check_timings(d["timings"])
 
 
@@ -190,7 +200,36 @@ def _check_clean(clean: Mapping[str, Any], n: int, classes: int) -> bool:
     return labelled
 
 
-def _check_row(row: Any, where: str, n: int, classes: int, labelled: bool) -> None:
+def _check_generated_clean(clean: Mapping[str, Any], n: int) -> None:
+    """The clean pass of a generation run: no labels or values, the task's settings and
+    its noise floor."""
+    _array(clean, "clean", "ok", n, ("bool",))
+    for key in ("labels", "values"):
+        if key in clean:
+            raise _Bad(f"clean holds {key}, but a generation run keeps no {key}")
+    settings = _field(clean, "clean", "generation", OBJECT)
+    _field(settings, "clean.generation", "similarity", STR)
+    _field(settings, "clean.generation", "threshold", NUMBER)
+    _array(clean, "clean", "self_similarity_samples", n, _FLOAT, optional=True)
+    for key in ("answered", "crashes"):
+        _field(clean, "clean", key, COUNT, optional=True)
+    for key in (*_CLEAN_METRICS, *_GENERATED_CLEAN_METRICS):
+        _metric(clean, "clean", key, optional=True)
+
+
+def _check_generated_row(row: Any, where: str, n: int) -> None:
+    _check_row_fields(row, where, n)
+    at = _at(where, "samples")
+    samples = row["samples"]
+    _array(samples, at, "similarity", n, _FLOAT)
+    _array(samples, at, "state", n, _INTEGER)
+    for key in ("labels", "values", "score_of_clean"):
+        if key in samples:
+            raise _Bad(f"{at} holds {key}, but a generation run keeps none")
+
+
+def _check_row_fields(row: Any, where: str, n: int) -> None:
+    """What every row holds, whatever its task."""
     if not isinstance(row, dict):
         raise _Bad(f"{where} is {_describe(row)}, expected an object")
     _field(row, where, "perturbation", STR)
@@ -212,6 +251,12 @@ def _check_row(row: Any, where: str, n: int, classes: int, labelled: bool) -> No
     for key in ("changed", "crashed", "failed"):
         _array(samples, at, key, n, ("bool",))
     _array(samples, at, "evaluated", n, ("bool",), optional=True)
+
+
+def _check_row(row: Any, where: str, n: int, classes: int, labelled: bool) -> None:
+    _check_row_fields(row, where, n)
+    samples = row["samples"]
+    at = _at(where, "samples")
     if labelled:
         _codes(_array(samples, at, "labels", n, _INTEGER), _at(at, "labels"), classes)
         _array(samples, at, "score_of_clean", n, _FLOAT, optional=True)

@@ -60,6 +60,8 @@ class Clean:
     overhead: float
     per_input: float
     evaluated: np.ndarray          # bool (n,): asked at all (all but after a stop)
+    again: Prediction | None = None        # the second pass, for ``again_answered``
+    again_answered: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int) -> Clean:
@@ -73,6 +75,13 @@ class Clean:
         if self.prediction is None:
             return None
         return by_position(self.prediction, self.answered, n)
+
+    def again_by_position(self, n: int) -> Prediction | None:
+        """The second pass indexed by sample position (a generation task measures its
+        own noise from the two)."""
+        if self.again is None or self.again_answered is None:
+            return None
+        return by_position(self.again, self.again_answered, n)
 
     def expected_seconds(self, calls: list[tuple[int, float]]) -> float:
         """How long the same calls would take on clean inputs."""

@@ -18,6 +18,9 @@ from robustcheck.errors import InvalidArgument, ModelOutputError
 
 # --------------------------------------------------------------------------- Prediction
 
+USAGE_COLUMNS = 3
+"""Columns of :attr:`Prediction.usage`: prompt tokens, completion tokens, cost."""
+
 
 @dataclass(frozen=True, eq=False)
 class Prediction:
@@ -28,6 +31,10 @@ class Prediction:
     ``labels`` holds the same numbers so code that only reads labels still gets one entry
     per input. ``kind`` names the task of a plug-in task whose outputs are neither
     (its :meth:`~robustcheck.tasks.Task.read` sets it); None for the built-in two.
+
+    ``usage`` (n, 3): what each answer cost, for generated text: prompt tokens,
+    completion tokens and money (NaN where the model did not report it); None when no
+    answer reported any.
 
     A NaN in ``scores`` means "the model did not report this score" (e.g. an API that
     returns only the top label and its score); the score of each row's own label is
@@ -40,6 +47,7 @@ class Prediction:
     classes: np.ndarray | None = None
     values: np.ndarray | None = None
     kind: str | None = None
+    usage: np.ndarray | None = None
     _columns: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +59,16 @@ class Prediction:
             if len(values) != n:
                 raise ModelOutputError(f"{len(values)} values for {n} labels")
             _require_finite(values, "value")
+        usage = None
+        if self.usage is not None:
+            usage = _float_array(self.usage, "usage", ndim=2)
+            if usage.shape != (n, USAGE_COLUMNS):
+                raise ModelOutputError(f"usage has shape {usage.shape}, expected ({n}, "
+                                       f"{USAGE_COLUMNS}): prompt tokens, completion tokens "
+                                       "and cost per input")
+            if (usage < 0).any() or np.isinf(usage).any():
+                raise ModelOutputError("usage must be non-negative finite numbers (NaN: "
+                                       "not reported)")
         if (self.scores is None) != (self.classes is None):
             raise ModelOutputError("scores and classes go together: give both or neither")
         scores = classes = columns = None
@@ -69,17 +87,18 @@ class Prediction:
             columns = _label_columns(labels, classes)
             _check_own_scores(labels, scores, classes, columns)
         for name, array in (("labels", labels), ("scores", scores), ("classes", classes),
-                            ("values", values), ("_columns", columns)):
+                            ("values", values), ("usage", usage), ("_columns", columns)):
             object.__setattr__(self, name, _readonly(array))
 
     @classmethod
     def _trusted(cls, labels: np.ndarray, scores: np.ndarray | None = None,
                  classes: np.ndarray | None = None, values: np.ndarray | None = None,
-                 columns: np.ndarray | None = None, kind: str | None = None) -> Prediction:
+                 columns: np.ndarray | None = None, kind: str | None = None,
+                 usage: np.ndarray | None = None) -> Prediction:
         # Slices and concatenations of valid predictions are valid: skip re-validation.
         pred = object.__new__(cls)
         for name, array in (("labels", labels), ("scores", scores), ("classes", classes),
-                            ("values", values), ("_columns", columns)):
+                            ("values", values), ("usage", usage), ("_columns", columns)):
             object.__setattr__(pred, name, _readonly(array))
         object.__setattr__(pred, "kind", kind)
         return pred
@@ -130,7 +149,8 @@ class Prediction:
         return Prediction._trusted(
             self.labels[sel], None if self.scores is None else self.scores[sel], self.classes,
             None if self.values is None else self.values[sel],
-            None if self._columns is None else self._columns[sel], self.kind)
+            None if self._columns is None else self._columns[sel], self.kind,
+            None if self.usage is None else self.usage[sel])
 
     def align(self, classes: Sequence[Any] | np.ndarray) -> Prediction:
         """The same prediction with score columns in the order of ``classes`` (a superset).
@@ -172,7 +192,11 @@ class Prediction:
         labels = _concat_labels([p.labels for p in nonempty])
         with_scores = [p for p in nonempty if p.scores is not None]
         if not with_scores:
-            return cls._trusted(labels, kind=nonempty[0].kind)
+            usage = None
+            if any(p.usage is not None for p in nonempty):
+                usage = np.vstack([np.full((len(p), USAGE_COLUMNS), np.nan) if p.usage is None
+                                   else p.usage for p in nonempty])
+            return cls._trusted(labels, kind=nonempty[0].kind, usage=usage)
         if len(with_scores) != len(nonempty):
             raise ModelOutputError("the model returned scores for some batches and not others")
         union = _ordered_union([p.classes.tolist() for p in with_scores if p.classes is not None])

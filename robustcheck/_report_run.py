@@ -274,18 +274,25 @@ def _clean_row(result: RunResult, metrics: list[str], crash_rate: dict[str, Any]
 def _clean(result: RunResult) -> dict[str, Any]:
     sd = result.clean.get("self_disagreement") or {}
     value = _finite(sd.get("value"))
-    kind = next((k for k in ("accuracy", "mae") if result.clean.get(k)), "")
+    kind = next((k for k in ("accuracy", "mae", "correctness") if result.clean.get(k)), "")
     quality: Mapping[str, Any] = result.clean.get(kind) or {}
-    metric = "accuracy_clean" if kind == "accuracy" else "mae"
+    metric = {"accuracy": "accuracy_clean", "correctness": "correctness_clean"}.get(kind, "mae")
     quality_value = _finite(quality.get("value"))
+    noise = result.clean.get("self_change_rate") or {}
+    similar = result.clean.get("self_similarity") or {}
     return {
+        "noise": None if _finite(noise.get("value")) is None else {
+            "text": _number("change_rate", noise["value"]),
+            "ci": _interval("change_rate", noise.get("low"), noise.get("high")),
+            "n": noise.get("n"),
+            "similarity": _number("similarity", _finite(similar.get("value")) or 0.0)},
         "self": None if value is None else {
             "text": _number("flip_rate", value),
             "ci": _interval("flip_rate", sd.get("low"), sd.get("high")),
             "n": sd.get("n"), "zero": value == 0},
         "crashes": int(result.clean.get("crashes", 0)),
         "quality": None if quality_value is None else
-        f"{'accuracy' if kind == 'accuracy' else 'MAE'} {_number(metric, quality_value)} "
+        f"{kind if kind != 'mae' else 'MAE'} {_number(metric, quality_value)} "
         f"{_interval(metric, quality.get('low'), quality.get('high'))}",
     }
 

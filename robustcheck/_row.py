@@ -14,7 +14,10 @@ import numpy as np
 from ._files import pack, unpack
 from .metrics import METRICS, Metric
 
-__all__ = ["Row"]
+__all__ = ["EXTRA_SAMPLES", "Row"]
+
+EXTRA_SAMPLES = ("similarity", "state")
+"""The per-sample arrays of a task's own kind a row may store (:attr:`Row.extra`)."""
 
 
 @dataclass
@@ -50,6 +53,9 @@ class Row:
     evaluated: np.ndarray | None = None
     """False for the changed inputs a systematic crash left unasked (they are in the
     coverage only); None when every input was evaluated."""
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per-sample arrays of a task's own kind, by name (a generation row's
+    ``similarity`` and ``state``), stored with the others."""
 
     @property
     def family(self) -> str:
@@ -72,6 +78,8 @@ class Row:
             array = getattr(self, name)
             if array is not None:
                 samples[name] = pack(array)
+        for name, array in sorted(self.extra.items()):
+            samples[name] = pack(array)
         return {
             "perturbation": self.perturbation,
             "severity": self.severity,
@@ -107,4 +115,5 @@ class Row:
             violations=list(d.get("violations", [])),
             insufficient=list(d.get("insufficient", [])), details=dict(d.get("details") or {}),
             inputs={int(k): v for k, v in (d.get("inputs") or {}).items()},
+            extra={k: unpack(v) for k, v in samples.items() if k in EXTRA_SAMPLES},
         )

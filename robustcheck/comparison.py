@@ -44,6 +44,7 @@ import numpy as np
 
 from ._compare_summary import FLIPS_SHOWN, FlipCases, markdown, summary_html
 from ._files import dumps
+from ._generation import MEANING_BIT
 from ._metricinfo import METRIC_INFO, info
 from .errors import IncompatibleResults, InvalidArgument
 from .results import Row, RunResult, load, unpack, write_atomic
@@ -325,6 +326,18 @@ class _Side:
             return None
         return np.abs(row.values.astype(np.float64) - self.values.astype(np.float64))
 
+    def meaning_changed(self, row: Row) -> np.ndarray | None:
+        """Per sample: a generated output changed in meaning (see ``_generation``)."""
+        state, sim = row.extra.get("state"), row.extra.get("similarity")
+        if state is None or sim is None:
+            return None
+        # NaN where no two outputs were compared (a crash): left out, as in the row
+        return np.where(np.isnan(sim), np.nan, ((state & MEANING_BIT) != 0).astype(float))
+
+    def similarity(self, row: Row) -> np.ndarray | None:
+        sim = row.extra.get("similarity")
+        return None if sim is None else sim.astype(np.float64)
+
     def error_increase(self, row: Row) -> np.ndarray | None:
         if self.values is None or row.values is None or self.truth is None:
             return None
@@ -342,6 +355,8 @@ _PER_SAMPLE: dict[str, tuple[Callable[[_Side, Row], np.ndarray | None], bool]] =
     "confidence_drop": (_Side.drop, True),
     "mean_abs_change": (_Side.change, True),
     "error_increase": (_Side.error_increase, False),
+    "change_rate": (_Side.meaning_changed, True),
+    "similarity": (_Side.similarity, True),
 }
 
 

@@ -95,7 +95,7 @@ class RunResult:
     thresholds: dict[str, Any] = field(default_factory=dict)
     stopped: dict[str, str] | None = None
     """Why the run stopped early ({"kind", "message"}; kinds: interrupted, outage, hung,
-    worker), None when it ran to the end; ``complete`` is False exactly when it is set."""
+    worker, budget), None when it ran to the end; ``complete`` is False exactly when it is set."""
     source: Source | None = field(default=None, repr=False, compare=False)
     """The data and perturbations this result was made from (in memory, never saved),
     so :meth:`failures` can regenerate perturbed inputs."""
@@ -259,9 +259,21 @@ class RunResult:
         above = m.low > limit if gate == "interval" and m is not None else value > limit
         if not above:
             return "pass", ""
+        if metric == "change_rate" and self.within_noise(row):
+            return "pass", ""  # the model changes its own answers as often: not a finding
         if gate == "interval" and m is not None:
             return "fail", f"{metric} {value:.3f}{ci}: whole interval > {limit:g}"
         return "fail", f"{metric} {value:.3f}{ci} > {limit:g}"
+
+    def within_noise(self, row: Row) -> bool | None:
+        """For a generation run: whether ``row``'s change rate lies within the noise floor
+        (the interval of the clean pass's change rate against itself, the model's own
+        sampling noise), so that it is not a finding; None for other runs."""
+        floor = (self.clean.get("self_change_rate") or {}).get("high")
+        m = row.metrics.get("change_rate")
+        if floor is None or m is None or math.isnan(m.value):
+            return None
+        return bool(m.value <= floor)
 
     def _not_measured(self, row: Row, metric: str) -> str:
         """Why a row has no value for ``metric``, in words a reader can act on."""

@@ -176,6 +176,7 @@ def run(
     expect: Mapping[str, str | Callable[[np.ndarray, np.ndarray], np.ndarray]] | None = None,
     minimal: bool = False,
     shard_size: int | None = None,
+    task: str | tasks.Task | None = None,
 ) -> RunResult:
     """Audit ``model`` on ``inputs`` under every perturbation x severity.
 
@@ -198,12 +199,16 @@ def run(
     table rows). ``shard_size``: with an ``executor``, each unit's data is split into shards of this
     many samples run as separate tasks, so two workers share one big unit (default
     :data:`robustcheck._schedule.SHARD_SIZE`); the result is the same for any shard size
-    and worker count. Ignored in-process.
+    and worker count. Ignored in-process. ``task``: what the model's outputs are, when
+    the adapter does not say: ``"classification"``, ``"regression"``, ``"generation"``
+    (text answers to prompts; ``labels`` are then optional reference outputs) or a Task
+    instance, e.g. ``robustcheck.tasks.Generation(similarity="chrf", output="json")``.
 
     A model error never aborts the run; Ctrl-C returns the result so far, marked
     incomplete.
     """
-    adapter = _adapt(model)
+    chosen = tasks.resolve(task)
+    adapter = _with_task(_adapt(model), chosen)
     data = make_dataset(inputs, labels)
     suite = select(perturbations, data.modality)
     levels = _severities(severities)
@@ -211,6 +216,7 @@ def run(
     batch_size = _batch_size(batch_size) or data.kind.batch_size
     timeout = _timeout(timeout)
     expectations = _expectations(expect, suite)
+    _check_canary_rows(expectations, chosen or adapter.task)
     _check_executor(executor, adapter)
     shard_size = check_shard_size(shard_size)
     started, clock = _now(), time.perf_counter()
@@ -225,7 +231,8 @@ def run(
                                                                  "pass)")
     assembly = Assembly(
         name=name or adapter.describe().get("name") or "model", adapter=adapter, data=data,
-        seed=seed, severities=levels, suite=suite, clean=clean, expectations=expectations)
+        seed=seed, severities=levels, suite=suite, clean=clean, expectations=expectations,
+        task=chosen)
     if stopped is None and clean.ok.any():
         _check_labels(data, clean)
         _check_expectations(expectations, clean)
@@ -343,11 +350,40 @@ def _expectations(expect: Any, suite: list[Perturbation]) -> dict[str, Any]:
         if key not in out:
             raise InvalidArgument(f"expect names {key!r}, which is not in this run's "
                                   f"perturbations")
-        if not callable(how) and how not in ("invariant", "changes", "no-crash"):
+        if not callable(how) and how not in ("invariant", "changes", "no-crash",
+                                             "no-canary"):
             raise InvalidArgument(f"expect[{key!r}] must be 'invariant', 'changes', "
-                                  f"'no-crash' or a function, got {how!r}")
+                                  f"'no-crash', 'no-canary' or a function, got {how!r}")
         out[key] = how
     return out
+
+
+def _with_task(adapter: Adapter, task: tasks.Task | None) -> Adapter:
+    """The adapter, reading answers as ``task`` (a copy when the task must be set: the
+    caller's adapter is not modified)."""
+    if task is None or adapter.task == task.name:
+        return adapter
+    if adapter.task is not None:
+        raise InvalidArgument(f"task={task.name!r}, but the model's adapter answers as "
+                              f"{adapter.task!r}; pass the same task to both, or none to run")
+    import copy
+
+    adapter = copy.copy(adapter)
+    adapter.task = task.name
+    return adapter
+
+
+def _check_canary_rows(expectations: Mapping[str, Any], task: Any) -> None:
+    """``no-canary`` rows look for an injected canary in generated text; a task whose
+    answers are labels or numbers has none to look in."""
+    name = task.name if isinstance(task, tasks.Task) else task
+    canary = sorted(k for k, how in expectations.items() if how == "no-canary")
+    if canary and name not in (None, tasks.GENERATION.name):
+        raise InvalidArgument(
+            f"{', '.join(canary[:3])} expect 'no-canary' (an injected instruction must not "
+            f"make the model print a canary), which only a generation model's text can show; "
+            f"this model's task is {name!r}: leave these perturbations out, or audit a "
+            "text-generating model with task='generation'")
 
 
 def _now() -> str:
@@ -378,7 +414,8 @@ def _predict_clean(adapter: Adapter, data: Dataset, batch_size: int,
     seconds[first.positions] = first.seconds
     overhead, per_input = _call_cost(adapter, data, first.calls + second.calls, ok, timeout)
     return Clean(first.prediction, first.positions, ok, disagree[ok], seconds,
-                 first.crashes + second.crashes, overhead, per_input, np.ones(n, dtype=bool))
+                 first.crashes + second.crashes, overhead, per_input, np.ones(n, dtype=bool),
+                 again=second.prediction, again_answered=second.positions)
 
 
 def _call_cost(adapter: Adapter, data: Dataset, calls: list[tuple[int, float]],

@@ -1,5 +1,5 @@
-"""Tasks: what differs between kinds of model output (class labels, numbers; generated
-text comes next).
+"""Tasks: what differs between kinds of model output (class labels, numbers, generated
+text).
 
 A :class:`Task` turns what a model answered into the per-sample outcome arrays a result
 keeps and its metrics are computed from: for classification, class codes and the score
@@ -14,154 +14,24 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import metrics
 from ._files import jsonable, pack
 from ._files import plain as _plain
+from ._generation import Generation
 from ._prediction import _empty, _parse_outputs
+from ._task_base import Codes, Outcomes, Task
 from .errors import InvalidArgument, RobustcheckWarning, load_plugins
 
 if TYPE_CHECKING:
     from ._outcomes import Clean, UnitOutcome
     from ._prediction_data import Prediction
 
-__all__ = ["CLASSIFICATION", "REGRESSION", "Codes", "Outcomes", "Task", "get", "names",
-           "read", "register"]
-
-
-class Codes:
-    """Every label seen (true, clean, perturbed, model classes) -> a stable int code.
-
-    Classes are sorted (by type name, then value) so that codes do not depend on the
-    order results arrive in; encoding is a binary search when all labels share a type.
-    """
-
-    def __init__(self, groups: Sequence[np.ndarray]) -> None:
-        seen: set[Any] = set()
-        for group in groups:
-            seen.update(_plain(x) for x in _distinct(group))
-        try:
-            self.classes = sorted(seen, key=lambda x: (type(x).__name__, x))
-        except TypeError:
-            self.classes = sorted(seen, key=repr)
-        self.index = {label: i for i, label in enumerate(self.classes)}
-        kinds = {type(c) for c in self.classes}
-        self._sorted = (np.array(self.classes) if len(kinds) == 1 and kinds <= {str, int, float}
-                        else None)
-
-    def encode(self, labels: np.ndarray | Sequence[Any]) -> np.ndarray:
-        array = np.asarray(labels)
-        if self._sorted is not None and len(array) and array.dtype.kind in "iufUO":
-            try:
-                found = np.searchsorted(self._sorted, array)
-                found = np.minimum(found, len(self._sorted) - 1)
-                if (self._sorted[found] == array).all():
-                    return found.astype(np.int32)
-            except TypeError:
-                pass
-        return np.fromiter((self.index[_plain(x)] for x in array.tolist()), dtype=np.int32,
-                           count=len(array))
-
-    def label(self, code: int) -> Any:
-        return None if code < 0 else jsonable(self.classes[code])
-
-    def union(self, other: Codes) -> Codes:
-        """Codes of the labels of both (``self`` when ``other`` adds none)."""
-        if all(c in self.index for c in other.classes):
-            return self
-        both = np.empty(len(self.classes) + len(other.classes), dtype=object)
-        for i, c in enumerate([*self.classes, *other.classes]):
-            both[i] = c
-        return Codes([both])
-
-
-def _distinct(group: np.ndarray) -> list[Any]:
-    try:
-        return np.unique(group).tolist()
-    except TypeError:  # mixed types do not sort
-        return list(dict.fromkeys(group.tolist()))
-
-
-@dataclass
-class Outcomes:
-    """Per-sample arrays of one pass (clean, or one perturbation x severity):
-    ``compare`` is what the expectation compares (codes or values, by sample), ``score``
-    the score of the clean label (NaN when unknown), ``stored`` what a Row keeps."""
-
-    compare: np.ndarray
-    score: np.ndarray | None = None
-    stored: dict[str, np.ndarray | None] = field(default_factory=dict)
-
-
-class Task:
-    """Base class of a kind of model output. ``name`` is what a Prediction reports as
-    its ``task``."""
-
-    name: ClassVar[str] = ""
-    #: Whether class scores mean something for this task: a scikit-learn estimator is
-    #: then asked ``predict_proba`` / ``decision_function`` before ``predict``, and a
-    #: transformers classification pipeline can serve it.
-    scored: ClassVar[bool] = False
-
-    def read(self, raw: Any, n: int, *, classes: np.ndarray | None, source: str,
-             hint: str = "") -> Prediction:
-        """What the model answered for ``n`` inputs (``raw``, as the model returned it),
-        validated; ``source`` names the model in errors, ``hint`` ends them."""
-        raise NotImplementedError(f"{type(self).__name__}.read")
-
-    def empty(self) -> Prediction:
-        """The answer to no inputs."""
-        return self.read([], 0, classes=None, source=self.name)
-
-    def codes(self, labels: np.ndarray | None, clean: Prediction | None,
-              outcomes: Sequence[UnitOutcome]) -> Codes:
-        """The label coding of a run (empty when outputs are not labels)."""
-        return Codes([])
-
-    def grow(self, codes: Codes, u: UnitOutcome) -> Codes:
-        """Codes that also cover the labels ``u`` answered: ``codes`` itself when they
-        already do. A result is assembled one unit at a time, and a perturbed input may
-        get a label no earlier pass gave."""
-        return codes.union(self.codes(None, None, [u]))
-
-    def truth(self, labels: np.ndarray, codes: Codes) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__}.truth")
-
-    def clean(self, pred: Prediction | None, ok: np.ndarray, codes: Codes) -> Outcomes:
-        raise NotImplementedError(f"{type(self).__name__}.clean")
-
-    def unit(self, u: UnitOutcome, clean: Outcomes, clean_pred: Prediction | None,
-             codes: Codes) -> Outcomes:
-        raise NotImplementedError(f"{type(self).__name__}.unit")
-
-    def row_metrics(self, u: UnitOutcome, clean_ok: np.ndarray, clean: Outcomes,
-                    pert: Outcomes, truth: np.ndarray | None, expectation: Any,
-                    kind: str, seed: int) -> dict[str, metrics.Metric]:
-        raise NotImplementedError(f"{type(self).__name__}.row_metrics")
-
-    def expectation(self, expectation: Any, codes: Codes) -> Any:
-        """The expectation as the metrics apply it (a user's function sees answers)."""
-        return expectation
-
-    def summary(self, clean: Clean, out: Outcomes, truth: np.ndarray | None,
-                seed: int) -> dict[str, Any]:
-        """What the result keeps of the clean pass beyond its crashes."""
-        raise NotImplementedError(f"{type(self).__name__}.summary")
-
-    def answers(self, row: Any, i: int, clean: Outcomes, codes: Codes) -> dict[str, Any]:
-        """An example's clean and perturbed answer, as the report shows them."""
-        raise NotImplementedError(f"{type(self).__name__}.answers")
-
-    def not_measured(self, metric: str) -> str | None:
-        """Why this task never has ``metric`` (None: it can have it)."""
-        return None
-
-    def check_labels(self, labels: np.ndarray, clean: Prediction) -> None:
-        """Refuse true labels the model can never match (before any unit runs)."""
+__all__ = ["CLASSIFICATION", "GENERATION", "REGRESSION", "Codes", "Generation", "Outcomes",
+           "Task", "get", "names", "read", "register", "resolve"]
 
 
 class Classification(Task):
@@ -364,8 +234,10 @@ def _some(values: set[Any], k: int = 4) -> str:
 
 CLASSIFICATION = Classification()
 REGRESSION = Regression()
+GENERATION = Generation()
 _REGISTRY: dict[str, Task] = {CLASSIFICATION.name: CLASSIFICATION,
-                              REGRESSION.name: REGRESSION}
+                              REGRESSION.name: REGRESSION,
+                              GENERATION.name: GENERATION}
 
 
 def register(task: Task) -> Task:
@@ -389,6 +261,18 @@ def read(task: Task | None, raw: Any, n: int, *, classes: np.ndarray | None, sou
     if task is not None:
         return task.read(raw, n, classes=classes, source=source, hint=hint)
     return _parse_outputs(raw, n, numbers=None, classes=classes, source=source, hint=hint)
+
+
+def resolve(task: Any) -> Task | None:
+    """``run(task=...)``: None, a registered task's name, or a Task instance."""
+    if task is None or isinstance(task, Task):
+        return task
+    if isinstance(task, str):
+        return get(task)
+    raise InvalidArgument(f"task must be None, a task name ({', '.join(names())}) or a "
+                          f"robustcheck.tasks.Task instance such as "
+                          f"robustcheck.tasks.Generation(similarity='chrf'); got "
+                          f"{type(task).__name__} {task!r}")
 
 
 def get(name: str) -> Task:

@@ -130,11 +130,13 @@ def test_the_derived_names_are_unchanged():
     assert metrics.METRICS == (
         "coverage", "crash_rate", "flip_rate", "failure_rate", "accuracy_clean",
         "accuracy_perturbed", "accuracy_drop", "confidence_drop", "mean_abs_change",
-        "error_increase")
+        "error_increase", "change_rate", "similarity", "format_failure_rate",
+        "correctness_clean", "correctness_perturbed", "correctness_drop", "tokens_ratio",
+        "cost_ratio")
     percent = robustcheck.report.PERCENT
     assert percent == {
         "coverage", "crash_rate", "flip_rate", "failure_rate", "accuracy_clean",
-        "accuracy_perturbed", "accuracy_drop"}
+        "accuracy_perturbed", "accuracy_drop", "change_rate", "format_failure_rate"}
     assert robustcheck.report.COLUMNS == (
         ("failure_rate", "Failure rate",
          "changed inputs where the model crashed or broke the expectation"),
@@ -146,17 +148,33 @@ def test_the_derived_names_are_unchanged():
         ("confidence_drop", "Confidence drop", "mean fall of the clean label's score"),
         ("mean_abs_change", "Mean |change|", "mean absolute change of the output"),
         ("error_increase", "Error increase", "perturbed MAE minus clean MAE"),
+        ("change_rate", "Change rate", "changed, answered prompts whose output changed in "
+                                       "meaning (similarity below the threshold)"),
+        ("similarity", "Similarity", "mean similarity of the clean and the perturbed output "
+                                     "(1: the same)"),
+        ("format_failure_rate", "Format failures", "changed, answered prompts whose output "
+                                                   "no longer meets the output contract"),
+        ("correctness_drop", "Correctness drop", "clean correctness minus perturbed "
+                                                 "correctness, over all n"),
+        ("tokens_ratio", "Tokens", "prompt and completion tokens of the perturbed calls over "
+                                   "those of the same prompts' clean calls"),
+        ("cost_ratio", "Cost", "cost of the perturbed calls over that of the same prompts' "
+                               "clean calls"),
     )
     assert list(robustcheck.comparison.HIGHER_IS_WORSE.items()) == [
         ("failure_rate", True), ("accuracy_perturbed", False), ("confidence_drop", True),
-        ("mean_abs_change", True), ("error_increase", True)]
+        ("mean_abs_change", True), ("error_increase", True), ("change_rate", True),
+        ("similarity", False)]
     assert _options.THRESHOLD_NAMES == (
         "max_flip_rate", "max_failure_rate", "max_accuracy_drop", "max_crash_rate",
-        "max_confidence_drop", "max_latency_ratio")
+        "max_confidence_drop", "max_latency_ratio", "max_change_rate",
+        "max_format_failure_rate", "max_correctness_drop")
     assert list(results.THRESHOLDS.items()) == [
         ("max_flip_rate", "flip_rate"), ("max_failure_rate", "failure_rate"),
         ("max_accuracy_drop", "accuracy_drop"), ("max_crash_rate", "crash_rate"),
-        ("max_confidence_drop", "confidence_drop"), ("max_latency_ratio", "latency_ratio")]
+        ("max_confidence_drop", "confidence_drop"), ("max_latency_ratio", "latency_ratio"),
+        ("max_change_rate", "change_rate"), ("max_format_failure_rate", "format_failure_rate"),
+        ("max_correctness_drop", "correctness_drop")]
 
 
 # -- caps ---------------------------------------------------------------------------------
