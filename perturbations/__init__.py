@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (importing registers the built-in catalogue)
     _image_faults,
     _tabular,
     _text,
+    _text_prompt,
 )
 from ._errors import (
     InvalidArgument,
@@ -45,10 +46,12 @@ from ._registry import (
     unregister,
 )
 from ._text_corpus import TextCorpus
+from ._text_prompt import CANARY
 from ._validity import passes as validity_passes
 from ._validity import validity_phrase
 
 __all__ = [
+    "CANARY",
     "EXPECTATIONS",
     "MODALITIES",
     "Draws",

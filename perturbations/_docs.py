@@ -19,7 +19,7 @@ def catalogue_markdown() -> str:
                   "| name | expectation | what it does | severity scales | validity |",
                   "| --- | --- | --- | --- | --- |"]
         for p in found:
-            suite = "default" if p.default else "extended"
+            suite = ", ".join(p.suites)  # "default", "extended", "prompt"
             study = describe(p.expectation, p.validity) if p.validity else "—"
             cells = [f"`{p.name}`", p.expectation, p.description, p.severity,
                      f"{study} ({suite})"]

@@ -33,7 +33,11 @@ __all__ = [
 MODALITIES = ("text", "tabular", "image")
 _modalities: list[str] = list(MODALITIES)
 EXTENDED = "extended"
-"""The suite of perturbations kept out of the default suites (their records say why)."""
+"""The suite of perturbations kept out of the default suites (their records say why),
+except ``no-canary`` ones: those only mean something for a model that writes text."""
+PROMPT = "prompt"
+"""The suite of perturbations meant for the prompts of generative models (records with
+``prompt=True``): injected instructions, distractor sentences, templates."""
 
 
 def add_modality(name: str) -> None:
@@ -51,7 +55,7 @@ def add_modality(name: str) -> None:
 def modalities() -> tuple[str, ...]:
     """Every modality: the built-in ones and those plug-ins added."""
     return tuple(_modalities)
-EXPECTATIONS = ("invariant", "directional", "no-crash")
+EXPECTATIONS = ("invariant", "directional", "no-crash", "no-canary")
 ENTRY_POINT_GROUP = "robustcheck.perturbations"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _RESERVED = frozenset({"rng", "draws", "severity", "reference"})
@@ -87,10 +91,22 @@ class Perturbation:
     """For counterfactual perturbations: ``groups(original, perturbed)`` names the group
     a changed input was moved between (``"male → female"``), or None when it cannot
     tell; robustcheck then reports the flip rate per group."""
+    prompt: bool = False
+    """Meant for the prompts of generative models: selected by ``select("prompt")``."""
 
     @property
     def family(self) -> str:
         return self.name.split(".", 1)[0]
+
+    @property
+    def suites(self) -> tuple[str, ...]:
+        """The suites that select it: ``"default"`` (its modality's), ``"extended"``,
+        ``"prompt"``. A ``no-canary`` perturbation is only in ``"prompt"``: its rows need
+        a model that writes text."""
+        if self.default:
+            return ("default", PROMPT) if self.prompt else ("default",)
+        extended = () if self.expectation == "no-canary" else (EXTENDED,)
+        return (*extended, PROMPT) if self.prompt else extended
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         # A registered perturbation travels by name (its function may be a closure that
@@ -368,6 +384,7 @@ def perturbation(
     default: bool = True,
     register: bool = True,
     groups: Callable[[Any, Any], str | None] | None = None,
+    prompt: bool = False,
 ) -> Callable[[Callable[..., Any]], Perturbation]:
     """Register a function as a perturbation; returns the :class:`Perturbation` record.
 
@@ -377,7 +394,9 @@ def perturbation(
     :class:`~perturbations._random.Draws` (one key per input). Tabular perturbations are
     always batched and may also take ``reference``. Extra keyword-only arguments with
     defaults become the perturbation's parameters. ``groups`` marks a counterfactual
-    perturbation (see :attr:`Perturbation.groups`).
+    perturbation (see :attr:`Perturbation.groups`); ``prompt`` puts it in the ``"prompt"``
+    suite. A ``no-canary`` perturbation (it asks the model to print
+    ``perturbations.CANARY``) needs no direction and is never in a default suite.
     """
 
     def wrap(func: Callable[..., Any]) -> Perturbation:
@@ -385,7 +404,7 @@ def perturbation(
             name=name, modality=modality, expectation=expectation, description=description,
             severity=severity, func=func, batched=batched or modality == "tabular",
             parameters=_parameters_of(func, name), direction=direction, default=default,
-            groups=groups,
+            groups=groups, prompt=prompt,
         )
         _validate(record)
         if register:
@@ -415,6 +434,10 @@ def _validate(p: Perturbation) -> None:
         problems.append(f"expectation {p.expectation!r} must be one of {EXPECTATIONS}")
     if p.expectation == "directional" and not p.direction:
         problems.append("a directional perturbation must say its direction")
+    if p.expectation == "no-canary" and p.default:
+        problems.append("a no-canary perturbation must set default=False: only a model that "
+                        "writes text can print the canary, and default suites serve "
+                        "classifiers too")
     if not p.description.strip() or not p.severity.strip():
         problems.append("description and severity (what severity scales) must be filled in")
     accepted = inspect.signature(p.func).parameters
@@ -500,8 +523,10 @@ def catalogue(modality: str | None = None, family: str | None = None) -> list[Pe
 
 def select(spec: str | Perturbation | Iterable[str | Perturbation]) -> list[Perturbation]:
     """Resolve what a user asked for: a modality (its default suite), ``"extended"`` (the
-    perturbations kept out of default suites), a family, a name, a Perturbation, or a
-    list of those. Order kept, duplicates dropped."""
+    perturbations kept out of default suites, ``no-canary`` ones excepted), ``"prompt"``
+    (the perturbations meant for prompts of generative models: ``injection``,
+    ``distractor``, ``template``), a family, a name, a Perturbation, or a list of those.
+    Order kept, duplicates dropped."""
     _load_entry_points()
     items: Iterable[str | Perturbation] = [spec] if isinstance(spec, (str, Perturbation)) else spec
     chosen: dict[str, Perturbation] = {}
@@ -516,14 +541,15 @@ def select(spec: str | Perturbation | Iterable[str | Perturbation]) -> list[Pert
             )
         elif item in _modalities:
             found = [p for p in catalogue(modality=item) if p.default]
-        elif item == EXTENDED:
-            found = [p for p in _REGISTRY.values() if not p.default]
+        elif item in (EXTENDED, PROMPT):
+            found = [p for p in _REGISTRY.values() if item in p.suites]
         elif item in _REGISTRY:
             found = [_REGISTRY[item]]
         elif item in families:
             found = catalogue(family=item)
         else:
-            raise UnknownPerturbation(item, [*_REGISTRY, *families, *_modalities, EXTENDED])
+            raise UnknownPerturbation(item, [*_REGISTRY, *families, *_modalities, EXTENDED,
+                                                PROMPT])
         for p in found:
             chosen.setdefault(p.name, p)
     return list(chosen.values())

@@ -7,7 +7,8 @@ Exit codes:
   where asked (a copy went to a fresh temporary folder, named on stderr).
 * 2: bad usage: one line on stderr naming the bad argument or value and the fix, never
   a traceback. Output paths are checked before the audit starts.
-* 3: the run stopped early because of an outage, a dead worker or a hung model. The
+* 3: the run stopped early because of an outage, a dead worker, a hung model or a spent
+  budget (``max_calls``, ``max_cost`` of a generation endpoint). The
   partial result is still written and its table printed; stderr says why it stopped.
 * 130: interrupted (Ctrl-C). The runner returns the partial result, which is written
   and printed as for 3.
@@ -80,7 +81,7 @@ def _study(p: Any) -> str:
     """The validity study in a few words, and the suite: "label kept 29/30 (default)"."""
     from perturbations import validity_phrase
 
-    suite = "default" if p.default else "extended"
+    suite = ", ".join(p.suites)
     study = validity_phrase(p.record())
     return f"{study} ({suite})" if study else suite
 
@@ -394,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="robustcheck", description="Robustness tests for machine-learning models.",
         epilog="exit codes: 0 success, 1 a check or a comparison failed (or an output went "
                "to a fallback folder), 2 bad usage, 3 the run stopped early (outage, dead "
-               "worker, hung model), 130 interrupted; a partial result is still written.")
+               "worker, hung model, spent budget), 130 interrupted; a partial result is "
+               "still written.")
     parser.add_argument("--version", action="version", version=f"robustcheck {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
