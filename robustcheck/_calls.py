@@ -49,7 +49,8 @@ HUNG_GRACE = 5.0
 
 
 class Stop(Exception):
-    """The run cannot go on: ``kind`` is ``"outage"``, ``"hung"`` or ``"worker"``."""
+    """The run cannot go on: ``kind`` is ``"outage"``, ``"hung"``, ``"worker"`` or
+    ``"budget"`` (a generation endpoint's ``max_calls`` or ``max_cost`` is spent)."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(kind, message)

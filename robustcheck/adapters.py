@@ -29,6 +29,8 @@ from ._adapter_base import (
     _did_you_mean,
     _length,
 )
+from ._chat import ChatCompletions
+from ._generated import Generated
 from ._http_adapter import HTTPAdapter, _is_url
 from ._prediction import (
     _HF_TASKS,
@@ -42,13 +44,17 @@ from ._prediction import (
     _require_finite,
     _snip,
 )
+from ._response_cache import ResponseCache
 
 __all__ = [
     "Adapter",
     "CallableAdapter",
+    "ChatCompletions",
+    "Generated",
     "HTTPAdapter",
     "PipelineAdapter",
     "Prediction",
+    "ResponseCache",
     "SklearnAdapter",
     "adapt",
 ]
