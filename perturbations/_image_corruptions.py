@@ -415,12 +415,20 @@ def elastic(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np
     h, w = x.shape[:2]
     sigma = (0.01 * h, 0.01 * w)
     most = 0.005 * h
-    field = rng.random((h, w, 2), dtype=_F)
-    field *= _F(2 * most)
-    field -= _F(most)
-    field = _blur(field, sigma, mode="symmetric", truncate=3.0) * _F(alpha)
-    return _mix(x, _sample_bilinear(x, np.arange(h, dtype=_F)[:, None] + field[..., 1],
-                                    np.arange(w, dtype=_F)[None, :] + field[..., 0]), wt)
+    # the two components of the field as separate planes: blurring an (h, w, 2) array
+    # would loop over its short last axis
+    moves = []
+    for _ in range(2):  # x, then y
+        plane = rng.random((h, w), dtype=_F)
+        plane *= _F(2 * most)
+        plane -= _F(most)
+        plane = _blur(plane, sigma, mode="symmetric", truncate=3.0)
+        plane *= _F(alpha)
+        moves.append(plane)
+    dx, dy = moves
+    dy += np.arange(h, dtype=_F)[:, None]
+    dx += np.arange(w, dtype=_F)[None, :]
+    return _mix(x, _sample_bilinear(x, dy, dx), wt)
 
 
 def _sample_bilinear(x: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
