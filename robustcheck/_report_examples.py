@@ -22,6 +22,9 @@ INPUT_LIMIT = 200
 CELLS_SHOWN = 12
 EXPECTED = {"invariant": "the same label", "directional": "a different label",
             "no-crash": "any answer"}
+EXPECTED_TEXT = {"invariant": "the same meaning", "directional": "another meaning",
+                 "no-crash": "any answer", "no-canary": "no canary in the output"}
+"""The same, for a model that writes text (the generation task)."""
 
 
 # -- examples ------------------------------------------------------------------------
@@ -39,7 +42,8 @@ def _examples_of(result: RunResult, name: str, anchor: str, worst: Row | None
             edits = attack.get("median_edits")
             headline += (f" · median {edits:g} edits per success" if edits is not None else "")
             headline += f" · {attack.get('queries_mean') or 0:.0f} model queries per input"
-    expected = EXPECTED.get(str(record.get("expectation")), "")
+    wanted = EXPECTED_TEXT if result.task == "generation" else EXPECTED
+    expected = wanted.get(str(record.get("expectation")), "")
     return {"name": name, "anchor": anchor, "expectation": str(record.get("expectation", "")),
             "description": str(record.get("description", "")),
             "severity_doc": str(record.get("severity", "")), "headline": headline,
@@ -92,6 +96,8 @@ def _example(e: Mapping[str, Any]) -> dict[str, Any]:
         "crash": f"{crash.get('type')}: {_clip(first_line, 160)}" if crash else None,
         "confidence": None if conf is None else
         f"{conf:.3f} → {'—' if conf_after is None else f'{conf_after:.3f}'}",
+        "similarity": None if _finite(e.get("similarity")) is None else
+        f"{float(e['similarity']):.3f}",
     }
 
 

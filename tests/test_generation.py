@@ -391,6 +391,8 @@ def test_the_report_shows_generated_outputs(tmp_path: Any) -> None:
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Change rate" in html and "Similarity" in html
+    assert "similarity of the two outputs 0.000" in html
+    assert "(expected the same meaning)" in html and "the same label" not in html
 
 
 def test_the_report_states_the_noise_floor(tmp_path: Any) -> None:
