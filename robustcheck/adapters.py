@@ -30,7 +30,7 @@ from ._adapter_base import (
     _length,
 )
 from ._chat import ChatCompletions
-from ._generated import Generated
+from ._generated import Generated, read_generated
 from ._http_adapter import HTTPAdapter, _is_url
 from ._prediction import (
     _HF_TASKS,
@@ -239,7 +239,10 @@ def _has_method(estimator: Any, name: str) -> bool:
 
 
 class PipelineAdapter(Adapter):
-    """A Hugging Face ``transformers`` text-classification or image-classification pipeline.
+    """A Hugging Face ``transformers`` text-classification or image-classification
+    pipeline, or one that writes text (``text-generation``, ``text2text-generation``,
+    ``summarization``: the ``generation`` task, one text per prompt; ``text-generation``
+    is called with ``return_full_text=False``, so the answer does not repeat the prompt).
 
     Calls ``pipe(texts, top_k=None)``, which returns every label's score per text, so
     ``scores`` are complete, in the order of ``model.config.id2label``. A pipeline too old
@@ -261,12 +264,20 @@ class PipelineAdapter(Adapter):
         if not _is_hf_pipeline(pipe):
             raise InvalidArgument(f"pipe must be a transformers pipeline; got "
                                   f"{type(pipe).__name__}")
-        if pipe.task not in (*_HF_TASKS, IMAGE_TASK):
+        if pipe.task not in (*_HF_TASKS, IMAGE_TASK, *GENERATION_PIPELINES):
             raise InvalidArgument(f"pipe is a {pipe.task!r} pipeline; PipelineAdapter reads "
-                                  f"{[*_HF_TASKS, IMAGE_TASK]} pipelines. Wrap others in a "
-                                  "function returning labels and pass that function instead")
+                                  f"{[*_HF_TASKS, IMAGE_TASK, *GENERATION_PIPELINES]} "
+                                  "pipelines. Wrap others in a function returning labels (or "
+                                  "texts) and pass that function instead")
         self.pipe = pipe
         self.call_kwargs = call_kwargs
+        if pipe.task in GENERATION_PIPELINES:
+            self.task = tasks.GENERATION.name
+            if pipe.task == "text-generation":  # the answer, not the prompt and the answer
+                self.call_kwargs = {"return_full_text": False, **call_kwargs}
+            self.classes = None
+            self.all_scores = False
+            return
         self.task = tasks.CLASSIFICATION.name
         self.classes = _hf_classes(pipe)
         self.all_scores = True
@@ -274,6 +285,8 @@ class PipelineAdapter(Adapter):
     def predict(self, inputs: Sequence[Any]) -> Prediction:
         if self.pipe.task == IMAGE_TASK:
             return self._predict_images(inputs)
+        if self.pipe.task in GENERATION_PIPELINES:
+            return self._generate(inputs)
         texts = list(inputs)
         if not texts:
             return self._empty()
@@ -289,6 +302,24 @@ class PipelineAdapter(Adapter):
             raw = self.pipe(texts, **self.call_kwargs)
         return self._read(raw, len(texts), classes=self.classes,
                           source=f"transformers pipeline {_hf_model_name(self.pipe)}")
+
+    def _generate(self, inputs: Sequence[Any]) -> Prediction:
+        """A text-generation, text2text-generation or summarization pipeline: one text
+        per prompt, read from ``generated_text`` / ``summary_text`` (the first of the
+        sequences when the pipeline returns several)."""
+        prompts = list(inputs)
+        source = f"transformers pipeline {_hf_model_name(self.pipe)}"
+        if not prompts:
+            return read_generated([], 0, source=source)
+        raw = self.pipe(prompts, **self.call_kwargs)
+        if len(prompts) == 1 and isinstance(raw, (dict, list)) and (
+                isinstance(raw, dict) or (raw and isinstance(raw[0], dict))):
+            raw = [raw]  # some versions unwrap a single input
+        if not isinstance(raw, list) or len(raw) != len(prompts):
+            raise ModelOutputError(f"{source} returned {_snip(raw)} for {len(prompts)} "
+                                   "prompts; expected one answer per prompt")
+        return read_generated([_generated_text(item, i, source) for i, item in enumerate(raw)],
+                              len(prompts), source=source)
 
     def _predict_images(self, inputs: Sequence[Any]) -> Prediction:
         images = pil_images(inputs)
@@ -307,6 +338,22 @@ class PipelineAdapter(Adapter):
         return {"kind": self.kind, **_describe_object(self.pipe), "task": self.task,
                 "pipeline_task": str(self.pipe.task), "model": _hf_model_name(self.pipe),
                 "classes": None if self.classes is None else [str(c) for c in self.classes]}
+
+
+GENERATION_PIPELINES = ("text2text-generation", "text-generation", "summarization")
+"""transformers pipelines that write text: read as the ``generation`` task."""
+_TEXT_KEYS = ("generated_text", "summary_text")
+
+
+def _generated_text(item: Any, i: int, source: str) -> str:
+    if isinstance(item, list) and item:  # several sequences per prompt: the first
+        item = item[0]
+    if isinstance(item, dict):
+        for key in _TEXT_KEYS:
+            if isinstance(item.get(key), str):
+                return str(item[key])
+    raise ModelOutputError(f"{source} answered prompt {i} with {_snip(item)}; expected a dict "
+                           f"with {' or '.join(_TEXT_KEYS)}")
 
 
 def _is_hf_pipeline(obj: Any) -> bool:
@@ -367,11 +414,12 @@ def adapt(model: Any, task: str | None = None, *, flatten: bool = False) -> Adap
         raise InvalidArgument(f"model is the class {model.__name__}, not a model; pass a fitted "
                               "instance (or a function)")
     if _is_hf_pipeline(model):
-        if task is not None and not tasks.get(task).scored:
-            raise InvalidArgument(f"task={task!r} is not supported for transformers "
-                                  "classification pipelines; wrap the pipeline in a "
-                                  "function instead")
-        return PipelineAdapter(model)
+        adapter = PipelineAdapter(model)
+        if task is not None and task != adapter.task:
+            raise InvalidArgument(f"task={task!r}, but a transformers {model.task!r} pipeline "
+                                  f"answers as {adapter.task!r}; leave task out, or wrap the "
+                                  "pipeline in a function")
+        return adapter
     if any(_has_method(model, m) for m in _SKLEARN_METHODS):
         return SklearnAdapter(model, task=task)
     if callable(model):

@@ -401,3 +401,95 @@ def test_the_report_states_the_noise_floor(tmp_path: Any) -> None:
     assert "Noise floor" in html and "100.0%" in html
     plain = run(first_words).to_html(tmp_path / "p.html").read_text()
     assert "changed in meaning on <b>0.0%</b>" in plain
+
+
+# -- transformers pipelines that write text (fakes with their call contract, and a real
+#    tiny one when transformers is installed) --------------------------------------------
+
+
+class FakeGenerationPipeline:
+    """The call contract of transformers' text-writing pipelines (4.x): for a list of
+    prompts, ``text-generation`` returns one list of ``{"generated_text"}`` dicts per
+    prompt (the prompt and the continuation unless ``return_full_text=False``),
+    ``text2text-generation`` one ``{"generated_text"}`` dict per prompt, and
+    ``summarization`` one ``{"summary_text"}`` dict per prompt; a single prompt may come
+    back unwrapped."""
+
+    __module__ = "transformers.pipelines.text_generation"
+
+    def __init__(self, task: str, *, unwrap_single: bool = False) -> None:
+        self.task = task
+        self.unwrap_single = unwrap_single
+        self.model = type("M", (), {"name_or_path": "fake/tiny-writer"})()
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, prompts: list[str], **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        answers = []
+        for p in prompts:
+            text = " ".join(p.split()[:3])
+            if self.task == "text-generation":
+                full = kwargs.get("return_full_text", True)
+                answers.append([{"generated_text": (p + " " if full else "") + text}])
+            elif self.task == "summarization":
+                answers.append({"summary_text": text})
+            else:
+                answers.append({"generated_text": text})
+        if self.unwrap_single and len(answers) == 1:
+            return answers[0]
+        return answers
+
+
+@pytest.mark.parametrize("task", ["text-generation", "text2text-generation", "summarization"])
+@pytest.mark.parametrize("unwrap", [False, True])
+def test_a_text_writing_pipeline_is_a_generation_model(task: str, unwrap: bool) -> None:
+    pipe = FakeGenerationPipeline(task, unwrap_single=unwrap)
+    adapter = robustcheck.adapt(pipe)
+    assert adapter.task == "generation"
+    pred = adapter.predict(["the hotel was clean and quiet"])
+    assert pred.labels.tolist() == ["the hotel was"]  # the answer only, never the prompt
+    assert adapter.predict(PROMPTS[:3]).labels.tolist() == first_words(PROMPTS[:3])
+    if task == "text-generation":
+        assert pipe.calls[0] == {"return_full_text": False}
+    result = run(pipe)
+    assert result.task == "generation"
+    assert result.rows[0].metrics["change_rate"].value == 0.0
+
+
+def test_a_text_writing_pipeline_answering_oddly_is_a_model_error() -> None:
+    class Labeller(FakeGenerationPipeline):
+        def __call__(self, prompts: list[str], **kwargs: Any) -> Any:
+            return [{"label": "x"} for _ in prompts]
+
+    with pytest.raises(ModelOutputError, match="expected a dict with generated_text or "
+                                               "summary_text"):
+        robustcheck.adapt(Labeller("summarization")).predict(["a b", "c d"])
+
+    class Short(FakeGenerationPipeline):
+        def __call__(self, prompts: list[str], **kwargs: Any) -> Any:
+            return [{"summary_text": "x"}]
+
+    with pytest.raises(ModelOutputError, match="for 2 prompts; expected one answer per"):
+        robustcheck.adapt(Short("summarization")).predict(["a b", "c d"])
+    with pytest.raises(InvalidArgument, match="answers as 'generation'"):
+        robustcheck.adapt(FakeGenerationPipeline("summarization"), task="classification")
+
+
+def test_a_real_tiny_text_generation_pipeline_built_offline(tmp_path: Any) -> None:
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad",
+                                "hotel", "food"]))
+    tokenizer = transformers.BertTokenizer(str(vocab))
+    config = transformers.GPT2Config(vocab_size=9, n_positions=32, n_embd=8, n_layer=1,
+                                     n_head=2, pad_token_id=0, eos_token_id=3,
+                                     bos_token_id=2)
+    model = transformers.GPT2LMHeadModel(config).eval()
+    pipe = transformers.pipeline("text-generation", model=model, tokenizer=tokenizer,
+                                 max_new_tokens=3, do_sample=False)
+    adapter = robustcheck.adapt(pipe)
+    pred = adapter.predict(["good hotel", "bad food"])
+    assert adapter.task == "generation" and len(pred.labels) == 2
+    assert all(isinstance(t, str) for t in pred.labels)
+    assert pred.labels.tolist() == adapter.predict(["good hotel", "bad food"]).labels.tolist()
