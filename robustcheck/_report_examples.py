@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 CRASHES_SHOWN_PER_ROW = CRASHES_PER_ROW  # every crash the result kept
 INPUT_LIMIT = 200
+OUTPUT_LIMIT = 600
+"""Characters of a generated output an example shows (clean and perturbed each)."""
 CELLS_SHOWN = 12
 EXPECTED = {"invariant": "the same label", "directional": "a different label",
             "no-crash": "any answer"}
@@ -98,7 +100,18 @@ def _example(e: Mapping[str, Any]) -> dict[str, Any]:
         f"{conf:.3f} → {'—' if conf_after is None else f'{conf_after:.3f}'}",
         "similarity": None if _finite(e.get("similarity")) is None else
         f"{float(e['similarity']):.3f}",
+        "outputs": _outputs(e),
     }
+
+
+def _outputs(e: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A generated answer's clean and perturbed text as a character diff (the report
+    marks what the model wrote differently); None for labels and numbers."""
+    if "similarity" not in e or not isinstance(e.get("clean"), str) or \
+            not isinstance(e.get("predicted"), str):
+        return None
+    before, after = _segments(_clip(e["clean"], OUTPUT_LIMIT), _clip(e["predicted"], OUTPUT_LIMIT))
+    return {"before": before, "after": after}
 
 
 def _changed_cells(before: Mapping[str, Any], after: Mapping[str, Any]

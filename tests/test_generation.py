@@ -393,6 +393,9 @@ def test_the_report_shows_generated_outputs(tmp_path: Any) -> None:
     assert "Change rate" in html and "Similarity" in html
     assert "similarity of the two outputs 0.000" in html
     assert "(expected the same meaning)" in html and "the same label" not in html
+    # the two outputs as a diff: what the model wrote differently is marked
+    assert re.search(r'output <span class="v">.*?<del>.*?</del>.*?</span> → '
+                     r'<span class="v">.*?<mark>&lt;script&gt;', html, re.S)
 
 
 def test_the_report_states_the_noise_floor(tmp_path: Any) -> None:
