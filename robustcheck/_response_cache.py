@@ -25,11 +25,12 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ._generated import Generated
+from ._sqlite import header, not_a_database, transaction
 from .errors import InvalidArgument, ModelOutputError
 
 __all__ = ["BUSY_TIMEOUT", "DEFAULT_PATH", "ResponseCache", "cache_key"]
@@ -101,7 +102,7 @@ class ResponseCache:
         row = (key, value.text, value.prompt_tokens, value.completion_tokens)
         with self._lock:
             db = self._connection()
-            with _transaction(db):
+            with transaction(db):
                 db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", row)
 
     def close(self) -> None:
@@ -133,7 +134,7 @@ class ResponseCache:
             _prepare(db, self.path)
         except sqlite3.DatabaseError as exc:
             db.close()
-            if not _not_a_database(exc):
+            if not not_a_database(exc):
                 raise
             raise InvalidArgument(_not_ours(self.path, f"SQLite: {exc}")) from None
         except BaseException:
@@ -145,11 +146,11 @@ class ResponseCache:
 
 def _prepare(db: sqlite3.Connection, path: Path) -> None:
     """Create the schema in a new (or empty) file; refuse any other file."""
-    app, version = _header(db)
+    app, version = header(db)
     if app == 0:
         # Read again under the write lock: another process may have created it since.
-        with _transaction(db):
-            app, version = _header(db)
+        with transaction(db):
+            app, version = header(db)
             if app == 0 and db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
                 db.execute(_SCHEMA)
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -172,22 +173,8 @@ def _prepare(db: sqlite3.Connection, path: Path) -> None:
     db.execute("PRAGMA synchronous = NORMAL")  # WAL: an answer lost in a power cut is re-asked
 
 
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """One write: the lock is taken first (IMMEDIATE), everything or nothing lands."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
-def _header(db: sqlite3.Connection) -> tuple[int, int]:
-    app = db.execute("PRAGMA application_id").fetchone()[0]
-    return int(app), int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
 def _generated(row: tuple[Any, ...]) -> Generated | None:
@@ -202,9 +189,6 @@ def _not_ours(path: Path, what: str) -> str:
             f"file name, e.g. cache={DEFAULT_PATH!r}")
 
 
-def _not_a_database(exc: sqlite3.DatabaseError) -> bool:
-    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or \
-        "not a database" in str(exc)
 
 
 def _check_key(key: Any) -> str:

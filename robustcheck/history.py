@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._sqlite import has_tables, header, not_a_database, transaction
 from .errors import InvalidArgument, ResultFileError
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ class History:
         metrics = [(r.perturbation, r.family, r.severity, name, _finite(m.value),
                     _finite(m.low), _finite(m.high), int(m.n))
                    for r in result.rows for name, m in r.metrics.items()]
-        with self._connect() as db, _transaction(db):
+        with self._connect() as db, transaction(db):
             cursor = db.execute(
                 "INSERT INTO runs (model, version, git_commit, created, score, complete, n, "
                 "seed, perturbations, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", run)
@@ -232,7 +233,7 @@ class History:
             try:
                 self._prepare(db)
             except sqlite3.DatabaseError as exc:
-                if not _not_a_database(exc):
+                if not not_a_database(exc):
                     raise
                 raise InvalidArgument(
                     f"path {str(self.path)!r} is not a robustcheck history (SQLite: {exc}); "
@@ -245,13 +246,13 @@ class History:
     def _prepare(self, db: sqlite3.Connection) -> None:
         """Create the schema in a new (or empty) file; refuse any other file."""
         db.execute("PRAGMA foreign_keys = ON")
-        app, version = _header(db)
+        app, version = header(db)
         if app == 0:
             # Read again under the write lock: another process may have created the store
             # since (the header and the tables then read as one state, never half of it).
-            with _transaction(db):
-                app, version = _header(db)
-                if app == 0 and not _has_tables(db):
+            with transaction(db):
+                app, version = header(db)
+                if app == 0 and not has_tables(db):
                     for statement in _SCHEMA:
                         db.execute(statement)
                     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -379,28 +380,8 @@ def _git_commit() -> str | None:
     return sha if done.returncode == 0 and _SHA.fullmatch(sha) else None
 
 
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """One write: the lock is taken first (IMMEDIATE), everything or nothing lands."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
-def _header(db: sqlite3.Connection) -> tuple[int, int]:
-    app = db.execute("PRAGMA application_id").fetchone()[0]
-    return int(app), int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def _has_tables(db: sqlite3.Connection) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None
 
-
-def _not_a_database(exc: sqlite3.DatabaseError) -> bool:
-    return getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or \
-        "not a database" in str(exc)

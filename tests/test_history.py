@@ -467,7 +467,7 @@ def test_a_store_created_by_another_writer_between_two_reads_is_accepted(tmp_pat
     import robustcheck.history as history_module
 
     path = tmp_path / "h.sqlite"
-    real, calls = history_module._header, []
+    real, calls = history_module.header, []
 
     def stale_header(db):
         if calls:
@@ -477,5 +477,5 @@ def test_a_store_created_by_another_writer_between_two_reads_is_accepted(tmp_pat
         History(path)  # meanwhile another writer creates the store
         return seen
 
-    monkeypatch.setattr(history_module, "_header", stale_header)
+    monkeypatch.setattr(history_module, "header", stale_header)
     assert len(History(path)) == 0
