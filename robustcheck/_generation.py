@@ -425,6 +425,11 @@ class Generation(Task):
         return {"clean": None if text is None else _excerpt(text),
                 "predicted": kept, "similarity": sim}
 
+    def expected_phrase(self, expectation: str) -> str:
+        return {"invariant": "the same meaning", "directional": "another meaning",
+                "no-crash": "any answer", "no-canary": "no canary in the output"
+                }.get(expectation, "")
+
     def not_measured(self, metric: str) -> str | None:
         return {"flip_rate": "a generation model has no labels to flip; see change_rate",
                 "accuracy_drop": "generated text is scored by correctness_drop, against "

@@ -15,6 +15,7 @@ from ._report_format import _cell, _cell_value, _clip, _finite, _inert, _metric,
 from ._thumbnails import is_thumbnail, thumbnail_size
 
 if TYPE_CHECKING:
+    from ._task_base import Task
     from .results import Row, RunResult
 
 CRASHES_SHOWN_PER_ROW = CRASHES_PER_ROW  # every crash the result kept
@@ -22,14 +23,20 @@ INPUT_LIMIT = 200
 OUTPUT_LIMIT = 600
 """Characters of a generated output an example shows (clean and perturbed each)."""
 CELLS_SHOWN = 12
-EXPECTED = {"invariant": "the same label", "directional": "a different label",
-            "no-crash": "any answer"}
-EXPECTED_TEXT = {"invariant": "the same meaning", "directional": "another meaning",
-                 "no-crash": "any answer", "no-canary": "no canary in the output"}
-"""The same, for a model that writes text (the generation task)."""
 
 
 # -- examples ------------------------------------------------------------------------
+
+
+def _task(result: RunResult) -> Task:
+    """The result's task (a plug-in's task that is not installed here reads as labels)."""
+    from . import tasks
+    from .errors import InvalidArgument
+
+    try:
+        return tasks.get(result.task)
+    except InvalidArgument:
+        return tasks.CLASSIFICATION
 
 
 def _examples_of(result: RunResult, name: str, anchor: str, worst: Row | None
@@ -44,8 +51,7 @@ def _examples_of(result: RunResult, name: str, anchor: str, worst: Row | None
             edits = attack.get("median_edits")
             headline += (f" · median {edits:g} edits per success" if edits is not None else "")
             headline += f" · {attack.get('queries_mean') or 0:.0f} model queries per input"
-    wanted = EXPECTED_TEXT if result.task == "generation" else EXPECTED
-    expected = wanted.get(str(record.get("expectation")), "")
+    expected = _task(result).expected_phrase(str(record.get("expectation")))
     return {"name": name, "anchor": anchor, "expectation": str(record.get("expectation", "")),
             "description": str(record.get("description", "")),
             "severity_doc": str(record.get("severity", "")), "headline": headline,

@@ -162,6 +162,12 @@ class Task:
         """An example's clean and perturbed answer, as the report shows them."""
         raise NotImplementedError(f"{type(self).__name__}.answers")
 
+    def expected_phrase(self, expectation: str) -> str:
+        """What a robust model's answer looks like under ``expectation``, as the
+        report's examples say it ("expected the same label")."""
+        return {"invariant": "the same label", "directional": "a different label",
+                "no-crash": "any answer"}.get(expectation, "")
+
     def not_measured(self, metric: str) -> str | None:
         """Why this task never has ``metric`` (None: it can have it)."""
         return None

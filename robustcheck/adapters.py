@@ -273,7 +273,7 @@ class PipelineAdapter(Adapter):
         self.call_kwargs = call_kwargs
         if pipe.task in GENERATION_PIPELINES:
             self.task = tasks.GENERATION.name
-            if pipe.task == "text-generation":  # the answer, not the prompt and the answer
+            if pipe.task in _ECHOING_PIPELINES:  # the answer, not the prompt and the answer
                 self.call_kwargs = {"return_full_text": False, **call_kwargs}
             self.classes = None
             self.all_scores = False
@@ -343,6 +343,8 @@ class PipelineAdapter(Adapter):
 GENERATION_PIPELINES = ("text2text-generation", "text-generation", "summarization")
 """transformers pipelines that write text: read as the ``generation`` task."""
 _TEXT_KEYS = ("generated_text", "summary_text")
+_ECHOING_PIPELINES = frozenset({"text-generation"})
+"""Pipelines whose answer starts with the prompt unless told otherwise."""
 
 
 def _generated_text(item: Any, i: int, source: str) -> str:

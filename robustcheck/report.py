@@ -39,7 +39,6 @@ from ._report_compare import VERDICTS, _comparison_context  # noqa: F401
 from ._report_examples import (  # noqa: F401
     CELLS_SHOWN,
     CRASHES_SHOWN_PER_ROW,
-    EXPECTED,
     INPUT_LIMIT,
 )
 from ._report_format import COLUMNS, PERCENT, _inert  # noqa: F401
