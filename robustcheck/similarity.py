@@ -107,14 +107,21 @@ def _check_text(value: Any, name: str) -> str:
 
 @functools.cache
 def _punctuation() -> dict[int, None]:
-    # Every code point of Unicode category P* (819 in Unicode 14), found at first use.
-    # Only planes 0 and 1 are scanned, 10x faster: the planes above hold ideographs,
-    # tags and private use, never punctuation (a test checks it on this Python's tables).
-    return {cp: None for cp in range(_PUNCTUATION_PLANES)
-            if unicodedata.category(chr(cp)).startswith("P")}
+    # Every code point of Unicode category P* (819 in Unicode 14) and the invisible
+    # format characters (Cf: zero-width spaces and joiners, bidi marks, the soft hyphen,
+    # tags), found at first use. Only planes 0 and 1 and the tag block are scanned, 10x
+    # faster: the other planes hold ideographs and private use, neither punctuation nor
+    # format characters (a test checks it on this Python's tables).
+    return {cp: None for cp in (*range(_PUNCTUATION_PLANES), *_TAGS)
+            if _deleted(unicodedata.category(chr(cp)))}
+
+
+def _deleted(category: str) -> bool:
+    return category.startswith("P") or category == "Cf"
 
 
 _PUNCTUATION_PLANES = 0x20000
+_TAGS = range(0xE0000, 0xE0080)
 
 
 def _tokens(text: str) -> list[str]:
@@ -136,8 +143,9 @@ def _overlap(x: list[str], y: list[str]) -> int:
 def normalize(text: str) -> str:
     """The text :func:`exact` and :func:`token_f1` compare, SQuAD's convention widened
     to Unicode: NFKC (full-width letters, ligatures and superscripts become plain ones),
-    casefold, delete punctuation (Unicode category P*, so ``"don't"`` becomes ``"dont"``),
-    drop the English articles *a*, *an*, *the*, and collapse whitespace.
+    casefold, delete punctuation (Unicode category P*, so ``"don't"`` becomes ``"dont"``)
+    and invisible format characters (Cf: a zero-width space, a bidi mark), drop the
+    English articles *a*, *an*, *the*, and collapse whitespace.
 
     Symbols (category S*: ``$ + = < > | ~ €``), digits and accents are kept, and nothing
     is done for other languages' articles.

@@ -70,9 +70,18 @@ def test_normalize_follows_squad_widened_to_unicode(text, expected):
 
 
 def test_no_punctuation_lies_above_the_planes_normalize_scans():
-    above = range(similarity._PUNCTUATION_PLANES, sys.maxunicode + 1)
-    assert not [cp for cp in above if unicodedata.category(chr(cp)).startswith("P")]
+    above = [cp for cp in range(similarity._PUNCTUATION_PLANES, sys.maxunicode + 1)
+             if cp not in similarity._TAGS]
+    assert not [cp for cp in above if similarity._deleted(unicodedata.category(chr(cp)))]
     assert len(similarity._punctuation()) > 800
+
+
+def test_invisible_format_characters_do_not_change_a_word():
+    # a summary that copies a zero-width space or a bidi mark from its prompt says the same
+    hidden = "the ho\u200btel was cl\u200dean\u200e and quiet\U000E0041"
+    assert normalize(hidden) == normalize("the hotel was clean and quiet")
+    assert similarity.token_f1(hidden, "hotel was clean and quiet") == 1.0
+    assert similarity.exact(hidden, "The hotel was clean and quiet.") == 1.0
 
 
 @pytest.mark.parametrize(("a", "b", "expected"), [
