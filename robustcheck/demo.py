@@ -13,7 +13,11 @@ two is more robust to corruption, with a paired-bootstrap interval). When Pillow
 installed (it reads the JPEGs), it also cuts tiles from scikit-learn's two sample
 photographs, trains a colour classifier to tell which photograph a tile comes from and
 audits it under the ImageNet-C corruptions, so that report's thumbnails are photographs;
-without Pillow it says so and goes on.
+without Pillow it says so and goes on. A generative section audits an extractive
+summariser written here (:func:`extractive_summary`: a review's most representative
+sentence) with ``task="generation"`` on 150 reviews under the text suite: how often a
+perturbed review changes the meaning of its summary, and how close the summaries are to
+the reviews' first sentences.
 
 The loop closes on the word model (:func:`augmentation_loop`): its audit guides
 :func:`robustcheck.augmentation.augment` to perturbed copies of the *training* reviews,
@@ -25,14 +29,16 @@ included.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = ["AugmentationLoop", "DemoOutput", "Vision", "augmentation_loop", "digits_models",
-           "digits_split", "photo_model", "photo_section", "photo_split", "photo_tiles",
-           "run_demo", "text_models", "validation_split", "vision_section"]
+           "digits_split", "extractive_summary", "first_sentence", "generation_section",
+           "photo_model", "photo_section", "photo_split", "photo_tiles", "run_demo",
+           "sentences", "summarise", "text_models", "validation_split", "vision_section"]
 
 TEXT_PERTURBATIONS = "text"
 TABULAR_PERTURBATIONS = "tabular"
@@ -124,6 +130,8 @@ class DemoOutput:
     """The augmentation loop on the word model (see :func:`augmentation_loop`)."""
     vision: Vision | None = None
     """The digits section (see :func:`vision_section`)."""
+    generation: Any = None
+    """The audit of the summariser (see :func:`generation_section`)."""
 
 
 def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
@@ -172,6 +180,8 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
         files[f"{name} report"] = result.to_html(folder / f"{name}.html")
     vision = vision_section(folder, seed=seed, progress=progress, say=say, files=files,
                             results=results)
+    generated = generation_section(folder, seed=seed, progress=progress, say=say,
+                                   files=files, results=results)
     say("")
     say(summary(results, comparison))
     say("")
@@ -179,9 +189,11 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
     say("")
     say(vision.summary())
     say("")
+    say(generation_summary(generated))
+    say("")
     for label, path in files.items():
         say(f"  {label:28} {path}")
-    return DemoOutput(files, results, comparison, loop, vision)
+    return DemoOutput(files, results, comparison, loop, vision, generated)
 
 
 def _check(result: Any, thresholds: dict[str, float]) -> None:
@@ -539,6 +551,113 @@ def photo_summary(result: Any) -> str:
             f"{100 * result.clean['accuracy']['value']:.1f}%, robustness score "
             f"{result.score}; worst: {worst.key} fails "
             f"{100 * worst.metrics['failure_rate'].value:.0f}%")
+
+
+# -- generation: an extractive summariser ------------------------------------------------
+
+SUMMARISER = "summariser-extractive"
+GENERATION_REVIEWS = 150
+"""Shipped reviews the summariser is audited on (the first 150 of 1,050)."""
+GENERATION_PERTURBATIONS = "text"
+GENERATION_THRESHOLDS = {"max_change_rate": 0.10, "max_crash_rate": 0.0}
+_SENTENCE = re.compile(r"\S.*?(?:[.!?…]+(?=\s|$)|$)", re.DOTALL)
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+_STOPWORD_LIST = """
+a about after all also am an and any are as at be been but by can could did do does
+for from had has have he her here him his how i if in into is it its just me more my
+no not of on or our out she so some such than that the their them then there these
+they this those to too up very was we were what when where which who why will with
+would you your"""
+_STOPWORDS = frozenset(_STOPWORD_LIST.split())  # words that say nothing of what a review is about
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` as written in it (each ends at a run of ``.!?…``
+    followed by white space, or at the end of the text); none for a blank text."""
+    return [m.group().strip() for m in _SENTENCE.finditer(text)]
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` ("" for a blank text): the demo's reference summary."""
+    found = sentences(text)
+    return found[0] if found else ""
+
+
+def _content_words(sentence: str) -> set[str]:
+    return {w for w in _WORD.findall(sentence.lower()) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def extractive_summary(text: str) -> str:
+    """The sentence of ``text`` that best stands for the whole: the most content words
+    (not in a short stop-word list, three letters or more), each counting twice when
+    another sentence has it too; ties go to the first. Returned as written in ``text``;
+    "" for a blank text. A pure function of the text: no model, no randomness."""
+    found = sentences(text)
+    if len(found) < 2:
+        return found[0] if found else ""
+    words = [_content_words(s) for s in found]
+
+    def weight(i: int) -> int:
+        elsewhere = set().union(*(w for j, w in enumerate(words) if j != i))
+        return len(words[i]) + len(words[i] & elsewhere)
+
+    return found[max(range(len(found)), key=lambda i: (weight(i), -i))]
+
+
+def summarise(texts: Any) -> list[str]:
+    """:func:`extractive_summary` of each text: the summariser as a batched model, a list
+    of texts in, one str each out."""
+    return [extractive_summary(text) for text in texts]
+
+
+def generation_section(folder: str | Path, *, seed: int = 0,
+                       progress: bool | Callable[[int, int, str], Any] | None = None,
+                       say: Callable[[str], Any] = print,
+                       files: dict[str, Path] | None = None,
+                       results: dict[str, Any] | None = None) -> Any:
+    """Audit :func:`summarise` with ``task="generation"`` on the first
+    :data:`GENERATION_REVIEWS` shipped reviews under the text suite: how often a
+    perturbed review changes the meaning of its summary (token F1 with the clean
+    summary below 0.5), and, with each review's first sentence as the reference, how
+    correct the summaries are; the report and JSON into ``folder`` (their paths added to
+    ``files``, the result to ``results``)."""
+    from .datasets import load_reviews
+    from .runner import run
+
+    folder = Path(folder)
+    files = {} if files is None else files
+    results = {} if results is None else results
+    reviews = load_reviews().texts[:GENERATION_REVIEWS]
+    say(f"Auditing an extractive summariser on {len(reviews)} reviews under the text "
+        "suite (task: generation)...")
+    result = run(summarise, reviews, [first_sentence(r) for r in reviews],
+                 task="generation", perturbations=GENERATION_PERTURBATIONS, seed=seed,
+                 name=SUMMARISER, progress=progress)
+    _check(result, GENERATION_THRESHOLDS)
+    results[SUMMARISER] = result
+    files["summariser report"] = result.to_html(folder / f"{SUMMARISER}.html")
+    files["summariser json"] = folder / f"{SUMMARISER}.json"
+    result.to_json(files["summariser json"])
+    return result
+
+
+def generation_summary(result: Any) -> str:
+    """One line on the summariser's audit, and its worst rows."""
+    clean = result.clean
+    correct = clean["correctness"]
+    floor = clean["self_change_rate"]
+    changed = [r for r in result.rows if r.metrics["change_rate"].value > 0]
+    worst = sorted(result.rows, key=lambda r: -r.metrics["change_rate"].value)[:3]
+    return "\n".join([
+        f"Generation ({SUMMARISER}, {result.n} reviews, text suite): correctness against "
+        f"the first sentence {correct['value']:.2f} [{correct['low']:.2f}, "
+        f"{correct['high']:.2f}] (token F1); noise floor {100 * floor['value']:.0f}%"
+        f"{' (deterministic)' if floor['value'] == 0 else ''}; the summary's meaning "
+        f"changed in {len(changed)} of "
+        f"{len(result.rows)} rows; robustness score {result.score}",
+        "  worst: " + ", ".join(f"{r.key} {100 * r.metrics['change_rate'].value:.0f}%"
+                                for r in worst),
+    ])
 
 
 # -- the augmentation loop -------------------------------------------------------------
