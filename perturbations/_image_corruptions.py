@@ -95,58 +95,8 @@ def gaussian_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float
 def shot_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     x = _as_float(img)
     (lam,), wt = _level(severity, _SHOT_NOISE)
-    clipped = np.clip(x, 0, 1)
-    levels = _eight_bit(clipped)
-    # values between the 256 of an 8-bit image are sampled one by one
-    counts = (rng.poisson(clipped * lam) if levels is None
-              else _poisson_by_level(levels, lam, rng))
-    return _mix(x, counts.astype(_F) * _F(1 / lam), wt)
-
-
-_GUIDE = 32
-"""Cells of the guide table per level in :func:`_poisson_by_level`."""
-
-
-def _eight_bit(x: np.ndarray) -> np.ndarray | None:
-    """``x`` (in [0, 1]) as levels 0..255 when every value is one (within float32
-    rounding), as in an 8-bit image; None otherwise."""
-    scaled = x * _F(255)
-    levels = np.rint(scaled)
-    if np.abs(scaled - levels).max(initial=0.0) > 1e-3:
-        return None
-    return levels.astype(np.intp)
-
-
-def _poisson_by_level(levels: np.ndarray, lam: float, rng: np.random.Generator) -> np.ndarray:
-    """Poisson counts with means ``lam * levels / 255``, drawn by inverting each level's
-    distribution function at one uniform per value: an exact sampler (to float64
-    rounding of the table), much faster than one draw per value when the 256 means are
-    shared by thousands of values. A guide table per level says where to start
-    looking, so each value takes a step or two."""
-    means = lam * np.arange(256) / 255.0
-    top = math.ceil(lam + 12 * math.sqrt(lam) + 12)  # P(count > top) < 1e-20
-    k = np.arange(top + 1)
-    # log pmf = k log m - m - log k!, for every level and count at once
-    log_fact = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, top + 1)))))
-    with np.errstate(divide="ignore", invalid="ignore"):  # level 0 is set just below
-        log_pmf = k[None, :] * np.log(means)[:, None] - means[:, None] - log_fact[None, :]
-    log_pmf[0] = np.where(k == 0, 0.0, -np.inf)  # mean 0: always 0
-    cdf = np.cumsum(np.exp(log_pmf), axis=1)
-    cdf[:, -1] = np.inf  # the last count takes the remaining (vanishing) mass
-    # guide[l, g]: the smallest count whose cdf reaches g / _GUIDE
-    cells = np.arange(_GUIDE) / _GUIDE
-    guide = (cdf[:, :, None] < cells[None, None, :]).sum(axis=1)
-    flat_cdf = cdf.ravel()
-    u = rng.random(levels.shape)
-    lv = levels.ravel()
-    uu = u.ravel()
-    count = guide[lv, (uu * _GUIDE).astype(np.intp)]
-    todo = np.arange(lv.size)
-    while todo.size:
-        ahead = uu[todo] >= flat_cdf[lv[todo] * (top + 1) + count[todo]]
-        todo = todo[ahead]
-        count[todo] += 1
-    return count.reshape(levels.shape)
+    out = rng.poisson(np.clip(x, 0, 1) * lam) / lam
+    return _mix(x, out, wt)
 
 
 @perturbation(name="image_noise.impulse", modality="image", expectation="invariant",

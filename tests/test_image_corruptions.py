@@ -464,34 +464,3 @@ def test_spatter_edge_distance_matches_a_breadth_first_search() -> None:
 
 def ic_weather() -> Any:
     return importlib.import_module(WEATHER)
-
-
-@pytest.mark.parametrize("lam", [3.0, 12.5, 60.0])
-def test_shot_noise_draws_poisson_counts_for_8_bit_levels(lam: float) -> None:
-    """The table sampler (8-bit images): each level's counts have the Poisson mean and
-    variance lam x level / 255, within 4 standard errors, and the probability of 0."""
-    levels = np.repeat(np.array([0, 1, 37, 128, 255]), 40_000)
-    counts = ic._poisson_by_level(levels, lam, np.random.default_rng(7))
-    assert counts.dtype.kind == "i" and counts.min() >= 0
-    for level in (0, 1, 37, 128, 255):
-        got = counts[levels == level].astype(float)
-        mean = lam * level / 255
-        if mean == 0:
-            assert (got == 0).all()
-            continue
-        se = np.sqrt(mean / got.size)
-        assert abs(got.mean() - mean) < 4 * se, (level, got.mean(), mean)
-        assert abs(got.var() - mean) < 4 * np.sqrt((mean + 2 * mean**2) / got.size)
-        assert abs((got == 0).mean() - np.exp(-mean)) < 4 * np.sqrt(
-            np.exp(-mean) * (1 - np.exp(-mean)) / got.size) + 1e-4
-
-
-def test_shot_noise_on_8_bit_and_on_finer_values() -> None:
-    eight = (np.random.default_rng(3).integers(0, 256, (40, 40, 3)) / 255).astype(np.float32)
-    assert ic._eight_bit(eight) is not None
-    finer = eight + np.float32(0.3 / 255)
-    assert ic._eight_bit(finer) is None
-    for img in (eight, finer):  # both paths: photon counts at the level's exposure
-        out = run("shot_noise", img, 0.2)  # level 1: 60 photons per unit
-        np.testing.assert_allclose(out * 60, np.round(out * 60), atol=1e-4)
-        assert abs(float(out.mean()) - float(img.mean())) < 0.01
