@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ._cli_augment import add_parser as add_augment_parser
+from ._cli_generation import add_generation_options, generation_setup
 from ._cli_history import add_history_options
 from ._cli_history import add_parser as add_history_parser
 from ._cli_io import (
@@ -113,11 +114,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         _check_mlflow()
     inputs, labels = _data_of(args)
     production = _profile_of(args, inputs)
-    model = load_model(args.model)
+    task, model = generation_setup(args, load_model(args.model))
     default = "text" if args.input_column else "tabular"
     from .runner import run
 
-    result = run(model, inputs, labels, perturbations=args.perturbations or default,
+    result = run(model, inputs, labels, task=task, perturbations=args.perturbations or default,
                  severities=args.robustcheck_severities or DEFAULT_SEVERITIES,
                  seed=args.robustcheck_seed or 0, name=args.name or args.model,
                  batch_size=args.batch_size, timeout=args.timeout,
@@ -427,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "for a pull request comment; under GitHub Actions it is also "
                           "appended to $GITHUB_STEP_SUMMARY")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_generation_options(run)
     add_run_options(run.add_argument, "--")
     run.add_argument("--profile", metavar="FILE",
                      help="a sample of production inputs (same columns as --data): print "
