@@ -198,6 +198,7 @@ def _table(result: RunResult, example_ids: Mapping[str, str]) -> dict[str, Any]:
         p50, p95 = _finite(r.latency.get("latency_p50")), _finite(r.latency.get("latency_p95"))
         cells = [_cell(m, _metric(r, m)) if m not in unmeasured[r.key] else
                  _blank(f"{m} not measured", unmeasured[r.key][m]) for m, _, _ in metrics]
+        _mark_noise(result, r, [m for m, _, _ in metrics], cells)
         rows.append({
             "key": r.key, "perturbation": r.perturbation, "severity": f"{r.severity:g}",
             "expectation": r.expectation, "anchor": example_ids.get(r.perturbation),
@@ -269,6 +270,24 @@ def _clean_row(result: RunResult, metrics: list[str], crash_rate: dict[str, Any]
         "status": _status(result.clean.get("passed"), violations),
         "violations": "; ".join(violations),
     }
+
+
+def _mark_noise(result: RunResult, row: Any, metrics: list[str],
+                cells: list[dict[str, Any]]) -> None:
+    """A generation row's change rate, next to the noise floor: marked "within noise"
+    (not a finding) when it lies inside the floor's interval."""
+    if "change_rate" not in metrics:
+        return
+    within = result.within_noise(row)
+    floor = result.clean.get("self_change_rate") or {}
+    if within is None or _finite(floor.get("high")) is None:
+        return
+    cell = cells[metrics.index("change_rate")]
+    bound = _number("change_rate", floor["high"])
+    cell["title"] = (f"{cell.get('title', '')}; noise floor up to {bound} (the model's own "
+                     "answers, asked twice)")
+    if within:
+        cell["text"] = f"{cell['text']} ≈ noise"
 
 
 def _clean(result: RunResult) -> dict[str, Any]:

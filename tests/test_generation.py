@@ -406,6 +406,18 @@ def test_the_report_states_the_noise_floor(tmp_path: Any) -> None:
     assert "changed in meaning on <b>0.0%</b>" in plain
 
 
+def test_each_change_rate_is_shown_against_the_noise_floor(tmp_path: Any) -> None:
+    noisy = run(Sampler(), perturbations=["typo.keyboard"]).to_html(tmp_path / "n.html")
+    assert "≈ noise" in noisy.read_text()
+    assert "noise floor up to 100.0%" in noisy.read_text()
+
+    def shy(prompts: list[str]) -> list[str]:
+        return ["?" if p.isupper() else " ".join(p.split()[:3]) for p in prompts]
+
+    real = run(shy).to_html(tmp_path / "r.html").read_text()
+    assert "≈ noise" not in real and "noise floor up to 16.1%" in real
+
+
 # -- transformers pipelines that write text (fakes with their call contract, and a real
 #    tiny one when transformers is installed) --------------------------------------------
 
