@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ._generated import Generated
-from ._sqlite import header, not_a_database, transaction
+from ._sqlite import file_path, header, not_a_database, transaction
 from .errors import InvalidArgument, ModelOutputError
 
 __all__ = ["BUSY_TIMEOUT", "DEFAULT_PATH", "ResponseCache", "cache_key"]
@@ -198,16 +198,4 @@ def _check_key(key: Any) -> str:
 
 
 def _check_path(path: Any) -> Path:
-    raw = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
-    if not isinstance(raw, str) or not raw:
-        raise InvalidArgument(f"path must be a file path (str or os.PathLike); got {path!r}; "
-                              f"e.g. ResponseCache({DEFAULT_PATH!r})")
-    target = Path(os.path.abspath(raw))
-    if target.is_dir():
-        target = target / FILE_IN_FOLDER
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidArgument(f"path {raw!r}: cannot create its folder {target.parent} "
-                              f"({exc.strerror or exc}); choose another path") from None
-    return target
+    return file_path(path, owner="ResponseCache", default=DEFAULT_PATH, in_folder=FILE_IN_FOLDER)

@@ -36,7 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._sqlite import has_tables, header, not_a_database, transaction
+from ._sqlite import file_path, has_tables, header, not_a_database, transaction
 from .errors import InvalidArgument, ResultFileError
 
 if TYPE_CHECKING:
@@ -330,20 +330,7 @@ def _result_of(text: str, label: str) -> RunResult:
 
 
 def _check_path(path: Any) -> Path:
-    raw = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
-    if not isinstance(raw, str) or not raw:
-        raise InvalidArgument(f"path must be a file path (str or os.PathLike), got {path!r}; "
-                              "e.g. History('.robustcheck/history.sqlite')")
-    target = Path(os.path.abspath(raw))
-    if target.is_dir():
-        raise InvalidArgument(f"path {raw!r} is a folder; give a file name inside it, e.g. "
-                              f"{Path(raw) / 'history.sqlite'}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidArgument(f"path {raw!r}: cannot create its folder {target.parent} "
-                              f"({exc.strerror or exc}); choose another path") from None
-    return target
+    return file_path(path, owner="History", default=".robustcheck/history.sqlite")
 
 
 def _text(name: str, value: Any) -> str:
