@@ -172,12 +172,23 @@ def _finding(row: Row, limits: Mapping[str, float], result: RunResult) -> Findin
         return _make(row, level, "crash_rate", crash, crash_limit, False, result)
     if failure is None or _nan(failure.value) or failure.value <= 0:
         return None
+    if _within_noise(row, result):
+        return None
     if row.passed is None:
         low = failure.low if failure.low is not None and not _nan(failure.low) else 0.0
         level = ("major" if low > UNCHECKED_MAJOR else
                  "medium" if low > UNCHECKED_MEDIUM else "minor")
         return _make(row, level, "failure_rate", failure, None, False, result)
     return _make(row, "minor", "failure_rate", failure, None, False, result)
+
+
+def _within_noise(row: Row, result: RunResult) -> bool:
+    """A generation row whose only failures are changes of meaning no more frequent than
+    the model's own (its noise floor): not a finding. A broken output contract is one."""
+    if row.expectation != "invariant" or not result.within_noise(row):
+        return False
+    broken = row.metrics.get("format_failure_rate")
+    return broken is None or _nan(broken.value) or broken.value == 0
 
 
 def _measured(row: Row, metric: str) -> Any:

@@ -189,6 +189,19 @@ def test_the_clean_pass_twice_is_the_noise_floor() -> None:
     result.check(max_change_rate=0.0)  # within the noise: not a finding, so it passes
 
 
+def test_changes_within_the_noise_floor_are_not_findings() -> None:
+    from robustcheck._findings import findings
+
+    noisy = run(Sampler(), perturbations=["typo.keyboard"])
+    assert noisy.rows[0].metrics["failure_rate"].value > 0
+    assert [f.perturbation for f in findings(noisy)] == []
+
+    def shy(prompts: list[str]) -> list[str]:
+        return ["?" if p.isupper() else " ".join(p.split()[:3]) for p in prompts]
+
+    assert [f.perturbation for f in findings(run(shy))] == ["case.upper"]
+
+
 def test_a_deterministic_model_has_no_noise_and_real_changes_are_findings() -> None:
     def shy(prompts: list[str]) -> list[str]:
         return ["?" if p.isupper() else " ".join(p.split()[:3]) for p in prompts]
