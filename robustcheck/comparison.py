@@ -293,6 +293,16 @@ def _check_pairable(a: RunResult, b: RunResult, src_a: Any, src_b: Any) -> None:
         raise IncompatibleResults(
             f"{label_a} used seed {a.seed} and {label_b} seed {b.seed}: the perturbed inputs "
             "differ, so samples cannot be paired; run both with the same seed")
+    scored_a, scored_b = a.clean.get("generation"), b.clean.get("generation")
+    if scored_a is not None and scored_b is not None:
+        keys = ("similarity", "threshold", "output")
+        differ = [k for k in keys if scored_a.get(k) != scored_b.get(k)]
+        if differ:
+            raise IncompatibleResults(
+                f"{label_a} and {label_b} judged generated outputs differently ("
+                + "; ".join(f"{k}: {scored_a.get(k)!r} vs {scored_b.get(k)!r}" for k in differ)
+                + "), so their change rates and similarities do not compare; run both with "
+                "the same Generation settings")
 
 
 class _Side:

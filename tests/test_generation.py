@@ -398,6 +398,17 @@ def test_two_versions_are_compared_sample_by_sample() -> None:
     assert row["verdict"] == "regression"
 
 
+def test_results_judged_with_other_settings_do_not_compare() -> None:
+    a = run(first_words, name="v1")
+    b = run(first_words, name="v2", task=Generation(similarity="chrf"))
+    with pytest.raises(robustcheck.errors.IncompatibleResults,
+                       match="similarity: 'token_f1' vs 'chrf'"):
+        robustcheck.compare(a, b)
+    c = run(first_words, name="v3", task=Generation(threshold=0.7))
+    with pytest.raises(robustcheck.errors.IncompatibleResults, match=r"threshold: 0\.5 vs 0\.7"):
+        robustcheck.compare(a, c)
+
+
 def test_the_report_shows_generated_outputs(tmp_path: Any) -> None:
     result = run(lambda ps: ["<script>alert(1)</script>" if p.isupper() else p for p in ps])
     html = result.to_html(tmp_path / "r.html").read_text()
