@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from . import metrics, similarity
+from . import similarity as _scorers  # the name `similarity` is a parameter below
 from ._files import pack
 from ._generated import GENERATION_KIND, read_generated
 from ._prediction_data import Prediction
@@ -204,11 +205,9 @@ class Generation(Task):
 
     def __init__(self, *, similarity: Any = None, threshold: float | None = None,
                  output: Any = None, canary: str | None = None) -> None:
-        from . import similarity as scorers
-
-        self.similarity_spec = scorers.DEFAULT if similarity is None else similarity
-        self.scorer = scorers.resolve(self.similarity_spec)
-        self.threshold = scorers.DEFAULT_THRESHOLD if threshold is None else threshold
+        self.similarity_spec = _scorers.DEFAULT if similarity is None else similarity
+        self.scorer = _scorers.resolve(self.similarity_spec)
+        self.threshold = _scorers.DEFAULT_THRESHOLD if threshold is None else threshold
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)) \
                 or not 0 < self.threshold <= 1:
             raise InvalidArgument(f"threshold must be a number in (0, 1]; got {threshold!r} "
@@ -266,7 +265,8 @@ class Generation(Task):
             if pred.usage is not None:
                 usage[answered] = pred.take(answered).usage
         fmt = self._format_ok(texts)
-        return Outcomes(texts, None, {"usage": usage, "format_ok": fmt})
+        said = np.array([t is not None for t in texts.tolist()], dtype=bool)
+        return Outcomes(texts, None, {"usage": usage, "format_ok": fmt, "said": said})
 
     def unit(self, u: UnitOutcome, clean: Outcomes, clean_pred: Prediction | None,
              codes: Codes) -> Outcomes:
@@ -280,7 +280,7 @@ class Generation(Task):
         n = len(texts)
         asked = np.zeros(n, dtype=bool)
         asked[u.answered] = True
-        both = asked & ~u.crashed & np.array([t is not None for t in clean.compare.tolist()])
+        both = asked & ~u.crashed & _get(clean, "said")
         at = np.flatnonzero(both)
         sim = np.full(n, np.nan)
         if len(at):
@@ -360,8 +360,8 @@ class Generation(Task):
             out["format_failure_rate"] = metrics.proportion(
                 (state & FORMAT_BIT)[answered & clean_fmt] != 0)
         if truth is not None and kind != "directional":
-            right_clean, right_pert = self._correctness(clean.compare, pert.compare, truth,
-                                                        clean_ok, u.crashed, scope)
+            right_clean, right_pert = self._correctness(clean, pert, truth, clean_ok,
+                                                        u.crashed, scope)
             out["correctness_clean"] = metrics.mean(right_clean, seed)
             out["correctness_perturbed"] = metrics.mean(right_pert, seed)
             out["correctness_drop"] = metrics.mean(right_clean - right_pert, seed)
@@ -373,25 +373,35 @@ class Generation(Task):
                 out[name] = ratio_of_sums(after[known], before[known])
         return out
 
-    def _correctness(self, clean: np.ndarray, pert: np.ndarray, truth: np.ndarray,
+    def _correctness(self, clean: Outcomes, pert: Outcomes, truth: np.ndarray,
                      clean_ok: np.ndarray, crashed: np.ndarray, scope: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Per sample, the clean and the perturbed output's similarity to the reference
         (NaN outside ``scope`` or where the clean output crashed; a crash on the
-        perturbed prompt scores 0)."""
-        n = len(clean)
-        right_clean = np.full(n, np.nan)
-        right_pert = np.full(n, np.nan)
-        at = np.flatnonzero(clean_ok & scope)
-        if len(at):
-            refs = truth[at].tolist()
-            right_clean[at] = similarity.score_pairs(self.scorer, refs, clean[at].tolist())
-            ok = at[~crashed[at]]
-            right_pert[at] = 0.0
-            if len(ok):
-                right_pert[ok] = similarity.score_pairs(self.scorer, truth[ok].tolist(),
-                                                        pert[ok].tolist())
+        perturbed prompt scores 0). Only the outputs the perturbation changed are scored
+        here: the clean ones are scored once per run (:meth:`_clean_correctness`)."""
+        keep = clean_ok & scope
+        right_clean = np.where(keep, self._clean_correctness(clean, truth), np.nan)
+        right_pert = right_clean.copy()
+        right_pert[keep & crashed] = 0.0
+        new = np.flatnonzero(keep & ~np.isnan(_get(pert, "similarity")))
+        if len(new):
+            right_pert[new] = similarity.score_pairs(self.scorer, truth[new].tolist(),
+                                                     pert.compare[new].tolist())
         return right_clean, right_pert
+
+    def _clean_correctness(self, clean: Outcomes, truth: np.ndarray) -> np.ndarray:
+        """Each clean output's similarity to its reference (NaN where it crashed),
+        scored on first use and kept with the clean outcomes."""
+        found = clean.stored.get("correct")
+        if found is None:
+            found = np.full(len(truth), np.nan)
+            said = np.flatnonzero(_get(clean, "said"))
+            if len(said):
+                found[said] = similarity.score_pairs(self.scorer, truth[said].tolist(),
+                                                     clean.compare[said].tolist())
+            clean.stored["correct"] = found
+        return found
 
     def summary(self, clean: Clean, out: Outcomes, truth: np.ndarray | None,
                 seed: int) -> dict[str, Any]:
@@ -410,10 +420,7 @@ class Generation(Task):
             summary["format_failure_rate"] = metrics.proportion(
                 ~_get(out, "format_ok")[ok]).to_dict()
         if truth is not None:
-            right = np.full(len(first), np.nan)
-            if len(ok):
-                right[ok] = similarity.score_pairs(self.scorer, truth[ok].tolist(),
-                                                   first[ok].tolist())
+            right = np.where(clean.ok, self._clean_correctness(out, truth), np.nan)
             summary["correctness"] = metrics.mean(right, seed).to_dict()
         return summary
 

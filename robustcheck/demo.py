@@ -152,21 +152,13 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
         say(f"Auditing {name} on {len(texts)} held-out reviews under the text suite...")
         result = run(model, texts, labels, perturbations=TEXT_PERTURBATIONS, seed=seed,
                      name=name, progress=progress)
-        _check(result, TEXT_THRESHOLDS)
-        results[name] = result
-        files[f"{name} report"] = result.to_html(folder / f"{name}.html")
-        files[f"{name} json"] = Path(folder / f"{name}.json")
-        result.to_json(files[f"{name} json"])
+        _keep(result, TEXT_THRESHOLDS, folder, files, results)
     v1, v2 = results["sentiment-v1-words"], results["sentiment-v2-chars"]
     comparison = compare(v1, v2)
     files["comparison report"] = comparison.to_html(folder / "comparison-v1-vs-v2.html")
     say(f"Augmenting the training reviews where {V1} failed, retraining, auditing again...")
     loop = augmentation_loop(seed=seed, model=models[V1], result=v1, progress=progress)
-    _check(loop.v2, TEXT_THRESHOLDS)
-    results[V2_AUGMENTED] = loop.v2
-    files["augmented report"] = loop.v2.to_html(folder / f"{V2_AUGMENTED}.html")
-    files["augmented json"] = Path(folder / f"{V2_AUGMENTED}.json")
-    loop.v2.to_json(files["augmented json"])
+    _keep(loop.v2, TEXT_THRESHOLDS, folder, files, results, label="augmented")
     files["augmented comparison report"] = loop.comparison.to_html(
         folder / "comparison-v1-vs-augmented.html")
     frame, target, models = tabular_models()
@@ -194,6 +186,19 @@ def run_demo(out: str | Path = "robustcheck-demo", *, seed: int = 0,
     for label, path in files.items():
         say(f"  {label:28} {path}")
     return DemoOutput(files, results, comparison, loop, vision, generated)
+
+
+def _keep(result: Any, thresholds: dict[str, float], folder: Path, files: dict[str, Path],
+          results: dict[str, Any], *, label: str | None = None) -> None:
+    """Check ``result``, keep it in ``results`` under its name and write its report and
+    JSON into ``folder`` (``files``: "<label> report" and "<label> json", the label
+    being the model's name unless given)."""
+    _check(result, thresholds)
+    results[result.name] = result
+    label = label or result.name
+    files[f"{label} report"] = result.to_html(folder / f"{result.name}.html")
+    files[f"{label} json"] = folder / f"{result.name}.json"
+    result.to_json(files[f"{label} json"])
 
 
 def _check(result: Any, thresholds: dict[str, float]) -> None:
@@ -389,11 +394,7 @@ def vision_section(folder: str | Path, *, seed: int = 0,
         with _one_thread():
             result = run(adapt(model, flatten=True), held, held_labels.tolist(),
                          perturbations=suite, seed=seed, name=name, progress=progress)
-        _check(result, IMAGE_THRESHOLDS)
-        results[name] = result
-        files[f"{name} report"] = result.to_html(folder / f"{name}.html")
-        files[f"{name} json"] = Path(folder / f"{name}.json")
-        result.to_json(files[f"{name} json"])
+        _keep(result, IMAGE_THRESHOLDS, folder, files, results)
     svc, mlp = results[DIGITS_SVC], results[DIGITS_MLP]
     comparison = compare(svc, mlp)
     files["digits comparison report"] = comparison.to_html(folder / "comparison-digits.html")
@@ -533,11 +534,7 @@ def photo_section(folder: str | Path, *, seed: int = 0,
         result = run(adapt(model, flatten=True), held, held_labels.tolist(),
                      perturbations=list(PHOTO_PERTURBATIONS), seed=seed, name=PHOTO_MODEL,
                      progress=progress)
-    _check(result, IMAGE_THRESHOLDS)
-    results[PHOTO_MODEL] = result
-    files["photos report"] = result.to_html(folder / f"{PHOTO_MODEL}.html")
-    files["photos json"] = folder / f"{PHOTO_MODEL}.json"
-    result.to_json(files["photos json"])
+    _keep(result, IMAGE_THRESHOLDS, folder, files, results, label="photos")
     return result
 
 
@@ -633,11 +630,7 @@ def generation_section(folder: str | Path, *, seed: int = 0,
     result = run(summarise, reviews, [first_sentence(r) for r in reviews],
                  task="generation", perturbations=GENERATION_PERTURBATIONS, seed=seed,
                  name=SUMMARISER, progress=progress)
-    _check(result, GENERATION_THRESHOLDS)
-    results[SUMMARISER] = result
-    files["summariser report"] = result.to_html(folder / f"{SUMMARISER}.html")
-    files["summariser json"] = folder / f"{SUMMARISER}.json"
-    result.to_json(files["summariser json"])
+    _keep(result, GENERATION_THRESHOLDS, folder, files, results, label="summariser")
     return result
 
 
