@@ -95,8 +95,59 @@ def gaussian_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float
 def shot_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     x = _as_float(img)
     (lam,), wt = _level(severity, _SHOT_NOISE)
-    out = rng.poisson(np.clip(x, 0, 1) * lam) / lam
-    return _mix(x, out, wt)
+    steps = np.rint(np.clip(x, 0, 1) * _F(_STEPS))
+    if np.array_equal(steps / _F(_STEPS), x):
+        counts = _poisson_by_step(steps, float(lam), rng)
+    else:
+        counts = rng.poisson(np.clip(x, 0, 1) * lam).astype(_F)
+    counts *= _F(1 / lam)
+    return _mix(x, counts, wt)
+
+
+_STEPS = 255
+"""Values an 8-bit image takes (``k / 255``): shot noise draws them through tables."""
+
+
+@functools.lru_cache(maxsize=16)
+def _poisson_tables(lam: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """For each value ``k / 255``, the distribution function of Poisson(``lam * k /
+    255``) over ``0 .. width - 1`` and its guide table: ``guide[k, m]`` is the first count
+    whose probability of being reached passes ``m / width``. Both flattened, with
+    positions into the flat distribution table, read-only."""
+    means = lam * np.arange(_STEPS + 1) / _STEPS
+    width = int(lam + 14 * math.sqrt(lam) + 30)  # the tail beyond holds < 1e-30
+    counts = np.arange(width)
+    log_factorial = np.array([math.lgamma(c + 1.0) for c in counts])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_pmf = counts * np.log(means)[:, None] - means[:, None] - log_factorial
+    log_pmf[0] = -np.inf  # mean 0: every draw is 0
+    log_pmf[0, 0] = 0.0
+    cdf = np.cumsum(np.exp(log_pmf), axis=1)
+    cdf /= cdf[:, -1:]  # the last entry is exactly 1, so every u < 1 stops by then
+    bounds = np.arange(width) / width
+    guide = np.stack([np.searchsorted(row, bounds, side="right") for row in cdf])
+    guide += (np.arange(_STEPS + 1) * width)[:, None]
+    flat_cdf, flat_guide = cdf.ravel(), guide.ravel().astype(np.intp)
+    flat_cdf.setflags(write=False)
+    flat_guide.setflags(write=False)
+    return flat_cdf, flat_guide, width
+
+
+def _poisson_by_step(steps: np.ndarray, lam: float, rng: np.random.Generator) -> np.ndarray:
+    """Poisson(``lam * steps / 255``) counts for integer ``steps`` in 0..255, as float32:
+    exact inversion of each distribution by one uniform draw, started from its guide
+    table (numpy's own Poisson sampler takes about three times as long per value)."""
+    cdf, guide, width = _poisson_tables(lam)
+    row = steps.astype(np.intp).ravel()
+    row *= width
+    u = rng.random(row.size)
+    at = guide[row + (u * width).astype(np.intp)]
+    todo = np.flatnonzero(u >= cdf[at])
+    while todo.size:  # a few values walk one or two counts past their guide entry
+        at[todo] += 1
+        todo = todo[u[todo] >= cdf[at[todo]]]
+    at -= row
+    return at.astype(_F).reshape(steps.shape)
 
 
 @perturbation(name="image_noise.impulse", modality="image", expectation="invariant",

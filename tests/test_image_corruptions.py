@@ -213,6 +213,29 @@ def test_shot_noise_values_are_photon_counts() -> None:
     np.testing.assert_allclose(out * 3, np.round(out * 3), atol=1e-5)
 
 
+@pytest.mark.parametrize("severity", [0.2, 0.5, 1.0])  # 60, 18.5 and 3 photons per unit
+@pytest.mark.parametrize("step", [0, 1, 77, 200, 255])
+def test_shot_noise_on_8_bit_values_draws_poisson_counts(severity: float, step: int) -> None:
+    """8-bit values (k / 255) are drawn through per-value tables: the counts must have
+    the Poisson distribution's mean, variance and chance of zero."""
+    lam = {0.2: 60.0, 0.5: 18.5, 1.0: 3.0}[severity]
+    img = np.full((200, 200, 3), np.float32(step) / np.float32(255), dtype=np.float32)
+    counts = run("shot_noise", img, severity, seed=step) * lam
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-4)
+    mean, n = lam * step / 255, counts.size
+    assert counts.mean() == pytest.approx(mean, abs=4 * np.sqrt(mean / n) + 1e-9)
+    assert counts.var() == pytest.approx(mean, abs=6 * mean * np.sqrt(2 / n) + 0.01 * mean)
+    assert (np.round(counts) == 0).mean() == pytest.approx(np.exp(-mean), abs=0.005)
+
+
+def test_shot_noise_on_values_off_the_8_bit_grid_draws_poisson_counts_too() -> None:
+    img = np.full((200, 200, 3), 0.3001, dtype=np.float32)  # not k / 255
+    counts = run("shot_noise", img, 1.0) * 3.0
+    np.testing.assert_allclose(counts, np.round(counts), atol=1e-4)
+    assert counts.mean() == pytest.approx(0.9003, abs=0.02)
+    assert counts.var() == pytest.approx(0.9003, abs=0.03)
+
+
 def test_impulse_noise_sets_a_share_of_values_to_zero_or_one() -> None:
     grey = np.full((64, 64, 3), 0.5, dtype=np.float32)
     out = run("impulse_noise", grey, 1.0)
