@@ -274,9 +274,9 @@ def _frost_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     tex = 0.55 * haze + 0.3 * needles + 0.6 * (grain - 0.5)
     tex = (tex - tex.mean()) / max(float(tex.std()), 1e-6)
     base = rng.uniform(0.4, 0.88)
-    tint = np.array([0.82, 0.94, 1.0]) * base + np.array([0.0, 0.02, 0.04])
-    out = tint + 0.3 * tex[..., None]
-    return np.clip(out, 0, 1).astype(_F)
+    tint = (np.array([0.82, 0.94, 1.0]) * base + np.array([0.0, 0.02, 0.04])).astype(_F)
+    out = _F(0.3) * tex.astype(_F)[..., None] + tint
+    return np.clip(out, 0, 1, out=out)
 
 
 @perturbation(name="weather.frost", modality="image", expectation="invariant",
@@ -303,14 +303,16 @@ def fog(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.nda
 
 
 def _box3(v: np.ndarray) -> np.ndarray:
-    """3 x 3 mean with mirrored borders."""
+    """3 x 3 mean with mirrored borders, as float32: a sum along the rows, then along
+    the columns."""
     h, w = v.shape
-    p = np.pad(v, 1, mode="reflect")
-    out = np.zeros((h, w))
-    for i in range(3):
-        for j in range(3):
-            out += p[i:i + h, j:j + w]
-    return out / 9.0
+    p = np.pad(np.asarray(v, dtype=_F), 1, mode="reflect")
+    rows = p[:, :w] + p[:, 1:w + 1]
+    rows += p[:, 2:]
+    out = rows[:h] + rows[1:h + 1]
+    out += rows[2:]
+    out /= _F(9)
+    return out
 
 
 def _dilate3(v: np.ndarray) -> np.ndarray:
@@ -325,35 +327,53 @@ def _dilate3(v: np.ndarray) -> np.ndarray:
 
 
 def _edge_distance(inside: np.ndarray, cap: int) -> np.ndarray:
-    """Distance (in 8-neighbour steps, at most ``cap``) to the edge of ``inside``."""
+    """Distance (in 8-neighbour steps, at most ``cap``) to the edge of ``inside``: the
+    number of dilations of the edge a pixel waits for before it is reached."""
     h, w = inside.shape
     p = np.pad(inside, 1, mode="edge")
     edge = np.zeros((h, w), dtype=bool)
     for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
         edge |= p[dy:dy + h, dx:dx + w] != inside
     edge &= inside
-    dist = np.full((h, w), cap, dtype=np.int64)
-    dist[edge] = 0
+    dist = np.zeros((h, w), dtype=np.int64)
     reached = edge
-    for step in range(1, cap):
-        grown = _dilate3(reached)
-        new = grown & ~reached
-        if not new.any():
+    for step in range(1, cap + 1):
+        unreached = ~reached
+        if step == cap or not unreached.any():
+            dist += unreached * (cap - step + 1)  # the rest of the steps at once
             break
-        dist[new] = step
-        reached = grown
+        dist += unreached
+        reached = _dilate3(reached)
     return dist
 
 
 def _equalise(v: np.ndarray) -> np.ndarray:
     """Histogram equalisation of an array of small non-negative integers (as floats) to
-    values in [0, 255]."""
+    values in [0, 255], as float32 (every value is a whole number)."""
     levels = v.astype(np.intp).ravel()
-    counts = np.bincount(levels)
-    cdf = np.cumsum(counts)
+    cdf = np.cumsum(np.bincount(levels))
     lo = cdf[levels.min()]
     scale = 255.0 / max(int(cdf[-1] - lo), 1)
-    return np.round((cdf[levels] - lo) * scale).reshape(v.shape)
+    table = np.round((cdf - lo) * scale).astype(_F)
+    return table[levels].reshape(v.shape)
+
+
+_EMBOSS = ((-2, -1, 0), (-1, 1, 1), (0, 1, 2))
+
+
+def _emboss(v: np.ndarray) -> np.ndarray:
+    """``v`` correlated with :data:`_EMBOSS` (mirrored borders), in float32: ``v`` holds
+    whole numbers up to 255, so every sum is exact."""
+    h, w = v.shape
+    pad = np.pad(np.asarray(v, dtype=_F), 1, mode="reflect")
+    out = np.zeros((h, w), dtype=_F)
+    for i, row in enumerate(_EMBOSS):
+        for j, tap in enumerate(row):
+            if tap == 1:
+                out += pad[i:i + h, j:j + w]
+            elif tap:
+                out += _F(tap) * pad[i:i + h, j:j + w]
+    return out
 
 
 @perturbation(name="weather.spatter", modality="image", expectation="invariant",
@@ -377,10 +397,7 @@ def spatter(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np
         return _mix(x, out, wt)
     # water: shading inside the drops from an embossed, equalised depth map
     shade = _equalise(np.floor(_box3(_edge_distance(liquid > 0, 20))))
-    k = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], dtype=np.float64)
-    pad = np.pad(shade, 1, mode="reflect")
-    emb = sum(k[i, j] * pad[i:i + h, j:j + w] for i in range(3) for j in range(3))
-    emb = _box3(np.clip(np.round(emb), 0, 255))
+    emb = _box3(np.clip(_emboss(shade), 0, 255))
     m = liquid * emb
     m = m / max(float(m.max()), 1e-6) * _F(strength)
     colour = np.array([175, 238, 238], dtype=_F) / 255
