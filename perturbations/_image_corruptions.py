@@ -96,7 +96,9 @@ def shot_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) ->
     x = _as_float(img)
     (lam,), wt = _level(severity, _SHOT_NOISE)
     steps = np.rint(np.clip(x, 0, 1) * _F(_STEPS))
-    if np.array_equal(steps / _F(_STEPS), x):
+    off = steps * _F(1 / _STEPS)
+    off -= x
+    if float(np.abs(off).max(initial=0.0)) <= _ON_GRID:
         counts = _poisson_by_step(steps, float(lam), rng)
     else:
         counts = rng.poisson(np.clip(x, 0, 1) * lam).astype(_F)
@@ -106,6 +108,9 @@ def shot_noise(img: np.ndarray, *, rng: np.random.Generator, severity: float) ->
 
 _STEPS = 255
 """Values an 8-bit image takes (``k / 255``): shot noise draws them through tables."""
+_ON_GRID = 2.0**-23
+"""How far a float32 value may sit from ``k / 255`` and still be that 8-bit value: ``k /
+255`` and ``k * (1 / 255)`` round to floats up to one unit in the last place apart."""
 
 
 @functools.lru_cache(maxsize=16)

@@ -214,18 +214,45 @@ def test_shot_noise_values_are_photon_counts() -> None:
 
 
 @pytest.mark.parametrize("severity", [0.2, 0.5, 1.0])  # 60, 18.5 and 3 photons per unit
-@pytest.mark.parametrize("step", [0, 1, 77, 200, 255])
-def test_shot_noise_on_8_bit_values_draws_poisson_counts(severity: float, step: int) -> None:
-    """8-bit values (k / 255) are drawn through per-value tables: the counts must have
-    the Poisson distribution's mean, variance and chance of zero."""
+@pytest.mark.parametrize("step", [0, 1, 3, 77, 200, 255])
+@pytest.mark.parametrize("convert", ["divide", "multiply"])
+def test_shot_noise_on_8_bit_values_draws_poisson_counts(severity: float, step: int,
+                                                         convert: str) -> None:
+    """8-bit values (k / 255, or k * (1 / 255) as the image modality converts them: the
+    two differ in the last bit for 3 and many others) are drawn through per-value tables:
+    the counts must have the Poisson distribution's mean, variance and chance of zero."""
     lam = {0.2: 60.0, 0.5: 18.5, 1.0: 3.0}[severity]
-    img = np.full((200, 200, 3), np.float32(step) / np.float32(255), dtype=np.float32)
+    value = (np.float32(step) / np.float32(255) if convert == "divide"
+             else np.float32(step) * np.float32(1 / 255))
+    img = np.full((200, 200, 3), value, dtype=np.float32)
     counts = run("shot_noise", img, severity, seed=step) * lam
     np.testing.assert_allclose(counts, np.round(counts), atol=1e-4)
     mean, n = lam * step / 255, counts.size
     assert counts.mean() == pytest.approx(mean, abs=4 * np.sqrt(mean / n) + 1e-9)
     assert counts.var() == pytest.approx(mean, abs=6 * mean * np.sqrt(2 / n) + 0.01 * mean)
     assert (np.round(counts) == 0).mean() == pytest.approx(np.exp(-mean), abs=0.005)
+
+
+@pytest.mark.parametrize(("pixels", "tables"), [
+    (np.arange(48 * 48 * 3).reshape(48, 48, 3) % 256, True),  # uint8: the modality's floats
+    (np.linspace(0, 1, 48 * 48 * 3).reshape(48, 48, 3) ** 2, False),  # floats off the grid
+])
+def test_shot_noise_uses_the_tables_exactly_for_8_bit_images(
+        monkeypatch: pytest.MonkeyPatch, pixels: np.ndarray, tables: bool) -> None:
+    """Through the image modality, which converts 8-bit values as k * (1 / 255)."""
+    calls: list[int] = []
+    draw = ic._poisson_by_step
+
+    def counted(*args: Any) -> np.ndarray:
+        calls.append(1)
+        out: np.ndarray = draw(*args)
+        return out
+
+    monkeypatch.setattr(ic, "_poisson_by_step", counted)
+    images = pixels.astype(np.uint8 if tables else np.float32)[None]
+    out = get("image_noise.shot").apply(images, severity=0.6, seed=0)
+    assert out.shape == images.shape and out.dtype == images.dtype
+    assert bool(calls) is tables
 
 
 def test_shot_noise_on_values_off_the_8_bit_grid_draws_poisson_counts_too() -> None:
