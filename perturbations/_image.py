@@ -32,6 +32,14 @@ goes back as is: into a PIL image (uint8, clipped and rounded if it is not), or 
 batch array, which becomes a list of arrays when the outputs no longer share one shape
 and dtype.
 
+The batch form (``@perturbation(..., batched=True)``), ``f(imgs, *, draws, severity,
+**params) -> imgs``, gets the whole batch at once as a list of the same per-image arrays
+(float32 ``(H, W, 3)`` in [0, 1], or with :func:`raw_pixels` the images as given) and
+returns one image per input, in order; each output then goes back exactly as above.
+``draws`` (:class:`perturbations._random.Draws`) holds one key per image: image ``i``'s
+own numbers come from ``draws.uniform(stream, counter=...)[i]`` or ``draws.generator(i)``,
+so an image's output never depends on the batch it came in.
+
 Randomness: image ``i`` draws from ``draws.generator(i)``, keyed by (seed, name, the
 image's index in the data set). Severity 0 returns an unchanged copy.
 """
@@ -215,7 +223,13 @@ def _perturb_float(p: Perturbation, pixels: np.ndarray, rng: Any, severity: floa
                    params: dict[str, Any]) -> np.ndarray:
     img, alpha = to_float(pixels)
     given = img.copy()
-    out = p.func(img, rng=rng, severity=severity, **params)
+    return _float_back(p, p.func(img, rng=rng, severity=severity, **params), given, alpha,
+                       pixels)
+
+
+def _float_back(p: Perturbation, out: Any, given: np.ndarray, alpha: np.ndarray | None,
+                pixels: np.ndarray) -> np.ndarray:
+    """A default-form output (float (H, W, 3)) in the form of the input ``pixels``."""
     if not isinstance(out, np.ndarray) or out.ndim != 3 or out.shape[2] != 3:
         raise RegistrationError(
             f"perturbation {p.name!r} returned {_describe(out)}; an image perturbation "
@@ -228,13 +242,44 @@ def _perturb_float(p: Perturbation, pixels: np.ndarray, rng: Any, severity: floa
 
 def _perturb_raw(p: Perturbation, pixels: np.ndarray, rng: Any, severity: float,
                  params: dict[str, Any]) -> np.ndarray:
-    out = p.func(pixels.copy(), rng=rng, severity=severity, **params)
+    return _raw_back(p, p.func(pixels.copy(), rng=rng, severity=severity, **params))
+
+
+def _raw_back(p: Perturbation, out: Any) -> np.ndarray:
     if not isinstance(out, np.ndarray) or out.ndim not in (2, 3):
         raise RegistrationError(
             f"perturbation {p.name!r} returned {_describe(out)}; a raw-pixel perturbation "
             "returns an array (H, W) or (H, W, C): a bug in the perturbation, please report it"
         )
     return out
+
+
+def _perturb_batch(p: Perturbation, items: list[_Item], draws: Any, severity: float,
+                   params: dict[str, Any]) -> list[np.ndarray]:
+    """The batch form: every image of the batch handed over in one call."""
+    if getattr(p.func, RAW, False):
+        outs = _batch_outputs(p, [item.pixels.copy() for item in items], draws, severity,
+                              params)
+        return [_raw_back(p, out) for out in outs]
+    floats = [to_float(item.pixels) for item in items]
+    given = [img.copy() for img, _ in floats]
+    outs = _batch_outputs(p, [img for img, _ in floats], draws, severity, params)
+    return [_float_back(p, out, before, alpha, item.pixels)
+            for out, before, (_, alpha), item in zip(outs, given, floats, items)]
+
+
+def _batch_outputs(p: Perturbation, images: list[np.ndarray], draws: Any, severity: float,
+                   params: dict[str, Any]) -> list[Any]:
+    outs = p.func(images, draws=draws, severity=severity, **params)
+    outs = list(outs) if isinstance(outs, (list, tuple)) else outs
+    if not isinstance(outs, list) or len(outs) != len(images):
+        got = f"a list of {len(outs)}" if isinstance(outs, list) else _describe(outs)
+        raise RegistrationError(
+            f"perturbation {p.name!r} returned {got} for a batch of "
+            f"{len(images)} images; a batched image perturbation returns a list with one "
+            "image per input: a bug in the perturbation, please report it"
+        )
+    return outs
 
 
 # -- the apply path --------------------------------------------------------------------
@@ -256,10 +301,8 @@ def apply_images(p: Perturbation, inputs: Any, severity: float, seed: int, indic
     if not items:
         outputs = [item.pixels.copy() for item in items]
     elif p.batched:
-        raise NotImplementedError(
-            f"{p.name}: batched image perturbations are not supported yet; register the "
-            "per-image form f(img, *, rng, severity)"
-        )
+        outputs = _perturb_batch(p, items, p._draws(seed, len(items), indices), severity,
+                                 params)
     else:
         draws = p._draws(seed, len(items), indices)
         perturb = _perturb_raw if getattr(p.func, RAW, False) else _perturb_float

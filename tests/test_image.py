@@ -13,6 +13,7 @@ import pytest
 
 import perturbations
 import robustcheck
+from perturbations._image import raw_pixels
 from robustcheck import adapters, modalities
 from robustcheck.errors import InvalidArgument
 
@@ -142,6 +143,67 @@ def test_a_function_returning_the_wrong_thing_is_a_registration_error():
         description="Returns a scalar instead of an image.", severity="nothing",
         register=False)(lambda img, *, rng, severity: 0.0)
     with pytest.raises(perturbations.RegistrationError, match=r"broken\.image"):
+        broken.apply(UINT8, severity=1.0)
+
+
+def _brighten_batch(imgs: list[np.ndarray], *, draws: Any, severity: float
+                    ) -> list[np.ndarray]:
+    """A batch-form test perturbation: each image brightened by its own draw."""
+    shift = draws.uniform(0) * severity * 0.5
+    return [np.clip(img + np.float32(s), 0, 1) for img, s in zip(imgs, shift)]
+
+
+BATCHED = perturbations.perturbation(
+    name="test.brighten_batch", modality="image", expectation="invariant", batched=True,
+    description="Brightens each image by a random amount.", severity="the largest shift",
+    register=False)(_brighten_batch)
+
+
+def test_a_batched_image_perturbation_gets_the_batch_and_keys_draws_per_image():
+    whole = BATCHED.apply(UINT8, severity=1.0, seed=3)
+    assert whole.shape == UINT8.shape and whole.dtype == np.uint8
+    assert (whole.astype(int) >= UINT8).all() and (whole != UINT8).any()
+    perm = np.array([4, 0, 5, 2, 1, 3])
+    shuffled = BATCHED.apply(UINT8[perm], severity=1.0, seed=3, indices=perm)
+    np.testing.assert_array_equal(shuffled, whole[perm])
+    halves = [BATCHED.apply(UINT8[i:i + 3], severity=1.0, seed=3, indices=range(i, i + 3))
+              for i in (0, 3)]
+    np.testing.assert_array_equal(np.concatenate(halves), whole)
+    np.testing.assert_array_equal(BATCHED.apply(UINT8, severity=0.0), UINT8)
+
+
+def test_a_batched_image_perturbation_keeps_each_images_own_form():
+    images = [UINT8[0], UINT8[1].astype(np.float32) / 255, UINT8[2, :5, :7, 0]]
+    out = BATCHED.apply(images, severity=1.0, seed=1)
+    assert [o.shape for o in out] == [i.shape for i in images]
+    assert [o.dtype for o in out] == [i.dtype for i in images]
+    assert out[1].max() <= 1.0
+
+
+def test_a_batched_raw_pixel_perturbation_gets_the_images_as_given():
+    seen: list[tuple[tuple[int, ...], str]] = []
+
+    @perturbations.perturbation(
+        name="test.raw_batch", modality="image", expectation="no-crash", batched=True,
+        description="Flips each image upside down.", severity="none", register=False)
+    @raw_pixels
+    def flip(imgs: list[np.ndarray], *, draws: Any, severity: float) -> list[np.ndarray]:
+        seen.extend((img.shape, img.dtype.str) for img in imgs)
+        return [img[::-1] for img in imgs]
+
+    out = flip.apply(UINT8, severity=1.0)
+    np.testing.assert_array_equal(out, UINT8[:, ::-1])
+    assert seen == [(UINT8.shape[1:], UINT8.dtype.str)] * len(UINT8)
+
+
+@pytest.mark.parametrize("result", [[], "not a list", None])
+def test_a_batched_image_perturbation_returning_the_wrong_count_is_a_registration_error(
+        result: Any):
+    broken = perturbations.perturbation(
+        name="broken.batch", modality="image", expectation="invariant", batched=True,
+        description="Returns the wrong thing for a batch.", severity="nothing",
+        register=False)(lambda imgs, *, draws, severity: result)
+    with pytest.raises(perturbations.RegistrationError, match=r"broken\.batch.*batch of 6"):
         broken.apply(UINT8, severity=1.0)
 
 
