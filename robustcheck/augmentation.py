@@ -125,17 +125,18 @@ def augment(
 ) -> Augmented:
     """Label-keeping perturbed copies of ``inputs`` with the labels of their sources.
 
-    ``inputs``: texts (a list, tuple, numpy array or pandas Series of strings) or a
-    pandas DataFrame; ``labels``: one label per input, in any sequence (a label column
-    is passed as ``df[col]``, the inputs as ``df.drop(columns=[col])``). Neither is
-    modified. ``result``: a :class:`~robustcheck.results.RunResult` (or the path of its
-    JSON), best an audit of held-out data, never of ``inputs`` themselves: each
-    perturbation x severity then gets a share of the copies in proportion to its failure
-    rate there, after :data:`UNIFORM_SHARE` of them are spread evenly; without it every
-    one gets the same share. ``perturbations``: as for :func:`robustcheck.run` (a
-    modality, families, names, Perturbation objects); only label-keeping ones are used
-    (see the module's docstring). ``size``: the number of copies as a fraction of
-    ``len(inputs)`` (1.0: as many copies as inputs; at least one copy). ``severities``:
+    ``inputs``: texts (a list, tuple, numpy array or pandas Series of strings), a
+    pandas DataFrame, or images (a batch array or a list); ``labels``: one label per
+    input, in any sequence (a label column is passed as ``df[col]``, the inputs as
+    ``df.drop(columns=[col])``). Neither is modified. ``result``: a
+    :class:`~robustcheck.results.RunResult` (or the path of its JSON), best an audit of
+    held-out data, never of ``inputs`` themselves: each perturbation x severity then gets
+    a share of the copies in proportion to its failure rate there, after
+    :data:`UNIFORM_SHARE` of them are spread evenly; without it every one gets the same
+    share. ``perturbations``: as for :func:`robustcheck.run` (a modality, families,
+    names, Perturbation objects); only label-keeping ones are used (see the module's
+    docstring). ``size``: the number of copies as a fraction of ``len(inputs)`` (1.0: as
+    many copies as inputs; at least one copy). ``severities``:
     default the result's, else 0.25, 0.5 and 1.
 
     A perturbation that leaves an input unchanged makes no copy of it; its share goes to
@@ -487,8 +488,14 @@ def _like_inputs(inputs: Any, batches: list[Any], where: np.ndarray) -> Any:
             not isinstance(inputs.dtype, pd.CategoricalDtype)  # new texts: no category
         return pd.Series(items, index=inputs.index[where], name=inputs.name,
                          dtype=inputs.dtype if text else object)
-    if isinstance(inputs, np.ndarray):
+    if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "OUS":  # texts
         return np.array(items, dtype=inputs.dtype if inputs.dtype == object else str)
+    if isinstance(inputs, np.ndarray):  # a batch of images
+        if not items:
+            return inputs[:0].copy()
+        if len({(np.shape(x), np.asarray(x).dtype.str) for x in items}) == 1:
+            return np.stack(items)
+        return items  # some copies changed shape (a rotated non-square image), as `apply`
     if isinstance(inputs, tuple):
         return tuple(items)
     return items

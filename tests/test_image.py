@@ -311,6 +311,36 @@ def test_a_run_rejects_mixed_or_empty_images(inputs, message):
                         progress=False)
 
 
+@pytest.mark.parametrize("attack", ["attack.text", "attack.tabular"])
+def test_an_attack_on_images_is_refused_before_the_run_naming_the_image_catalogue(attack):
+    calls: list[int] = []
+
+    def model(batch: Any) -> list[int]:
+        calls.append(len(batch))
+        return [0] * len(batch)
+
+    with pytest.raises(robustcheck.errors.ModalityMismatch, match="--modality image"):
+        robustcheck.run(model, UINT8, [0] * len(UINT8), perturbations=[attack],
+                        progress=False)
+    assert calls == []
+
+
+def test_augment_makes_labelled_image_copies_in_the_input_form_deterministically():
+    labels = np.arange(len(UINT8)) % 2
+    first = robustcheck.augment(UINT8, labels, perturbations="image", size=2.0, seed=4)
+    again = robustcheck.augment(UINT8, labels, perturbations="image", size=2.0, seed=4)
+    images, ys = first
+    assert isinstance(images, np.ndarray) and images.dtype == np.uint8
+    assert images.shape == (2 * len(UINT8), *UINT8.shape[1:])
+    where = first.sources["source_index"].to_numpy()
+    np.testing.assert_array_equal(ys, labels[where])
+    np.testing.assert_array_equal(images, again.inputs)
+    for image, source in zip(images, where):
+        assert not np.array_equal(image, UINT8[source])
+    names = {p.name for p in perturbations.catalogue(modality="image")}
+    assert {row["perturbation"] for row in first.plan} <= names
+
+
 def test_the_modality_keys_and_changes_follow_the_pixels():
     image = modalities.get("image")
     data, _, _ = image.prepare(UINT8, None)
