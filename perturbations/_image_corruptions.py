@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from ._image import PILLOW_HINT, require_pillow
 from ._image_weather import (
     _F,
     _as_float,
@@ -369,28 +370,20 @@ def saturate(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> n
     return _mix(x, out, wt)
 
 
-def _pillow() -> object:
-    try:
-        from PIL import Image
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('digital.jpeg needs Pillow: pip install "robustcheck[image]"') from exc
-    return Image
-
-
 @perturbation(name="digital.jpeg", modality="image", expectation="invariant",
               description="JPEG compression artefacts: the image saved at a low JPEG quality.",
-              severity="the JPEG quality falls from 25 to 7")
+              severity="the JPEG quality falls from 25 to 7", requires={"PIL": PILLOW_HINT})
 def jpeg(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     import io
 
     x = _as_float(img)
     (quality,), wt = _level(severity, _JPEG)
-    image: object = _pillow()
+    image = require_pillow("digital.jpeg")
     pixels = (np.clip(x, 0, 1) * _F(255) + _F(0.5)).astype(np.uint8)
     buf = io.BytesIO()
-    image.fromarray(pixels).save(buf, "JPEG", quality=round(quality))  # type: ignore[attr-defined]
+    image.fromarray(pixels).save(buf, "JPEG", quality=round(quality))
     buf.seek(0)
-    decoded = image.open(buf)  # type: ignore[attr-defined]
+    decoded = image.open(buf)
     out = np.asarray(decoded if decoded.mode == "RGB" else decoded.convert("RGB"))
     return _mix(x, out.astype(_F) * _F(1 / 255), wt)
 

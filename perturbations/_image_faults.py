@@ -20,7 +20,7 @@ import io
 import numpy as np
 
 from ._errors import InvalidArgument
-from ._image import raw_pixels, require_pillow
+from ._image import PILLOW_HINT, raw_pixels, require_pillow
 from ._registry import perturbation
 
 __all__: list[str] = []  # the catalogue is reached through perturbations.get()
@@ -261,7 +261,8 @@ def grayscale(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> 
 @perturbation(name="compression.jpeg", modality="image", expectation="invariant",
               description="Re-compressed as JPEG with Pillow (an upload path, a CDN, a "
                           "screenshot): blocks and ringing. Needs Pillow.",
-              severity="JPEG quality: round(95 - 85 x severity) (10 at 1)")
+              severity="JPEG quality: round(95 - 85 x severity) (10 at 1)",
+              requires={"PIL": PILLOW_HINT})
 def jpeg(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np.ndarray:
     image_module = require_pillow("compression.jpeg")
     buffer = io.BytesIO()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import inspect
 import math
 import numbers
@@ -93,10 +94,25 @@ class Perturbation:
     tell; robustcheck then reports the flip rate per group."""
     prompt: bool = False
     """Meant for the prompts of generative models: selected by ``select("prompt")``."""
+    requires: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Optional modules it imports when applied, each with how to install it
+    (``{"PIL": 'pip install "robustcheck[image]"'}``): a run checks them before it
+    starts (:meth:`missing`)."""
 
     @property
     def family(self) -> str:
         return self.name.split(".", 1)[0]
+
+    def missing(self) -> dict[str, str]:
+        """The modules of :attr:`requires` that cannot be imported here, with their
+        install hints (empty when it can run)."""
+        gone = {}
+        for module, hint in self.requires.items():
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                gone[module] = hint
+        return gone
 
     @property
     def suites(self) -> tuple[str, ...]:
@@ -385,6 +401,7 @@ def perturbation(
     register: bool = True,
     groups: Callable[[Any, Any], str | None] | None = None,
     prompt: bool = False,
+    requires: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Perturbation]:
     """Register a function as a perturbation; returns the :class:`Perturbation` record.
 
@@ -397,6 +414,8 @@ def perturbation(
     perturbation (see :attr:`Perturbation.groups`); ``prompt`` puts it in the ``"prompt"``
     suite. A ``no-canary`` perturbation (it asks the model to print
     ``perturbations.CANARY``) needs no direction and is never in a default suite.
+    ``requires`` names the optional modules it imports, each with its install hint (see
+    :attr:`Perturbation.requires`).
     """
 
     def wrap(func: Callable[..., Any]) -> Perturbation:
@@ -404,7 +423,7 @@ def perturbation(
             name=name, modality=modality, expectation=expectation, description=description,
             severity=severity, func=func, batched=batched or modality == "tabular",
             parameters=_parameters_of(func, name), direction=direction, default=default,
-            groups=groups, prompt=prompt,
+            groups=groups, prompt=prompt, requires=dict(requires or {}),
         )
         _validate(record)
         if register:

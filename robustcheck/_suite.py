@@ -4,21 +4,28 @@ by name (to regenerate a loaded result's perturbed inputs)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import perturbations as catalogue
 from perturbations import Perturbation
 
 from .attack import ATTACKS, Attack
-from .errors import InvalidArgument, ModalityMismatch
+from .errors import InvalidArgument, ModalityMismatch, RobustcheckWarning
 
 __all__ = ["lookup", "select"]
 
 
 def select(spec: Any, modality: str) -> list[Any]:
-    """Perturbations (and attacks: ``"attack.text"``, Attack objects) in the order given."""
+    """Perturbations (and attacks: ``"attack.text"``, Attack objects) in the order given.
+
+    A perturbation whose optional modules are missing (:meth:`Perturbation.missing`) is
+    left out of a whole suite (``"image"``, ``"extended"``) with a warning, and refused
+    with an ImportError when asked for by name, family or object: either way before the
+    model is called."""
     items = [spec] if isinstance(spec, (str, Perturbation, Attack)) else spec
     suite: dict[str, Any] = {}
+    asked: set[str] = set()  # not from a whole suite
     try:
         for item in items:
             found: list[Any]
@@ -26,6 +33,8 @@ def select(spec: Any, modality: str) -> list[Any]:
                 found = [item if isinstance(item, Attack) else ATTACKS[item]]
             else:
                 found = catalogue.select([item])
+            if not (isinstance(item, str) and item in _SUITES):
+                asked.update(p.name for p in found)
             for p in found:
                 suite.setdefault(p.name, p)
     except catalogue.UnknownPerturbation as exc:
@@ -48,7 +57,28 @@ def select(spec: Any, modality: str) -> list[Any]:
             f"perturbations {wrong[:5]} are not {modality} perturbations, but the inputs "
             f"are {modality} data; choose from `robustcheck list --modality {modality}` "
             f"or pass perturbations={modality!r}")
-    return list(suite.values())
+    return _available(suite, asked)
+
+
+_SUITES = frozenset({*catalogue.MODALITIES, "extended", "prompt"})
+
+
+def _available(suite: dict[str, Any], asked: set[str]) -> list[Any]:
+    missing = {name: gone for name, p in suite.items()
+               if isinstance(p, Perturbation) and (gone := p.missing())}
+    named = sorted(set(missing) & asked)
+    if named:
+        hints = sorted({f"{module} ({hint})" for name in named
+                        for module, hint in missing[name].items()})
+        raise ImportError(
+            f"perturbations {named} need modules that are not installed: "
+            f"{', '.join(hints)}; install them, or leave those perturbations out")
+    if missing:
+        hints = sorted({hint for gone in missing.values() for hint in gone.values()})
+        warnings.warn(
+            f"left out of the suite, their modules are not installed: {sorted(missing)}; "
+            f"to run them: {'; '.join(hints)}", RobustcheckWarning, stacklevel=4)
+    return [p for name, p in suite.items() if name not in missing]
 
 
 def lookup(name: str) -> Any:

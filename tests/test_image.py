@@ -5,6 +5,7 @@ audit of a scikit-learn model on the digits data set."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -323,6 +324,43 @@ def test_an_attack_on_images_is_refused_before_the_run_naming_the_image_catalogu
         robustcheck.run(model, UINT8, [0] * len(UINT8), perturbations=[attack],
                         progress=False)
     assert calls == []
+
+
+def _counting_model(calls: list[int]) -> Any:
+    def model(batch: Any) -> list[int]:
+        calls.append(len(batch))
+        return [int(np.asarray(image).mean() > 127) for image in batch]
+    return model
+
+
+def test_without_pillow_a_suite_leaves_out_the_jpeg_perturbations_with_a_warning(
+        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now fails
+    assert get("digital.jpeg").missing() == {"PIL": 'pip install "robustcheck[image]"'}
+    with pytest.warns(robustcheck.errors.RobustcheckWarning,
+                      match=r"compression\.jpeg.*digital\.jpeg.*robustcheck\[image\]"):
+        result = robustcheck.run(_counting_model([]), UINT8, [0] * len(UINT8),
+                                 perturbations="image", severities=(0.5,), progress=False)
+    names = {row.perturbation for row in result.rows}
+    assert "digital.jpeg" not in names and "compression.jpeg" not in names
+    assert {"blur.glass", "channels.bgr"} <= names
+
+
+@pytest.mark.parametrize("asked", [["digital.jpeg"], ["blur.glass", "compression.jpeg"],
+                                   "digital"])
+def test_without_pillow_a_jpeg_perturbation_asked_for_is_refused_before_any_call(
+        monkeypatch: pytest.MonkeyPatch, asked: Any):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    calls: list[int] = []
+    with pytest.raises(ImportError, match=r"jpeg.*PIL \(pip install \"robustcheck\[image\]\"\)"):
+        robustcheck.run(_counting_model(calls), UINT8, [0] * len(UINT8), perturbations=asked,
+                        progress=False)
+    assert calls == []
+
+
+def test_with_pillow_nothing_is_missing():
+    assert get("digital.jpeg").missing() == {} and get("blur.glass").missing() == {}
+    assert dict(get("compression.jpeg").requires) == {"PIL": 'pip install "robustcheck[image]"'}
 
 
 def test_augment_makes_labelled_image_copies_in_the_input_form_deterministically():
