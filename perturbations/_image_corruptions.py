@@ -507,27 +507,34 @@ def elastic(img: np.ndarray, *, rng: np.random.Generator, severity: float) -> np
 def _sample_bilinear(x: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
     """``x`` (H, W, C) read at the fractional positions ``(yy, xx)`` (two arrays of one
     shape, clipped to the image) by bilinear interpolation: four gathers of whole pixels from
-    the flattened image, blended in place."""
+    the flattened image, blended in place, :data:`_BLOCK` positions at a time."""
     h, w = x.shape[:2]
-    yy, xx = np.broadcast_arrays(np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1))
-    y0 = np.minimum(yy.astype(np.intp), max(h - 2, 0))  # yy >= 0: truncation is floor
-    x0 = np.minimum(xx.astype(np.intp), max(w - 2, 0))
-    fy = (yy - y0).astype(_F).reshape(-1, 1)
-    fx = (xx - x0).astype(_F).reshape(-1, 1)
-    dy, dx = (w if h > 1 else 0), (1 if w > 1 else 0)
+    yy, xx = np.broadcast_arrays(yy, xx)
+    shape = yy.shape
+    yy, xx = yy.ravel(), xx.ravel()
     flat = x.reshape(h * w, -1)
-    at = (y0 * w + x0).ravel()
-    top = np.take(flat, at, axis=0)
-    right = np.take(flat, at + dx, axis=0)
-    right -= top
-    right *= fx
-    top += right
-    bottom = np.take(flat, at + dy, axis=0)
-    right = np.take(flat, at + dy + dx, axis=0)
-    right -= bottom
-    right *= fx
-    bottom += right
-    bottom -= top
-    bottom *= fy
-    top += bottom
-    return top.reshape(*yy.shape, *x.shape[2:])
+    out = np.empty((yy.size, flat.shape[1]), dtype=_F)
+    dy, dx = (w if h > 1 else 0), (1 if w > 1 else 0)
+    for lo in _blocks(yy.size):
+        ys = np.clip(yy[lo:lo + _BLOCK], 0, h - 1)
+        xs = np.clip(xx[lo:lo + _BLOCK], 0, w - 1)
+        y0 = np.minimum(ys.astype(np.intp), max(h - 2, 0))  # ys >= 0: truncation is floor
+        x0 = np.minimum(xs.astype(np.intp), max(w - 2, 0))
+        fy = (ys - y0).astype(_F)[:, None]
+        fx = (xs - x0).astype(_F)[:, None]
+        at = y0 * w + x0
+        top = np.take(flat, at, axis=0)
+        right = np.take(flat, at + dx, axis=0)
+        right -= top
+        right *= fx
+        top += right
+        bottom = np.take(flat, at + dy, axis=0)
+        right = np.take(flat, at + dy + dx, axis=0)
+        right -= bottom
+        right *= fx
+        bottom += right
+        bottom -= top
+        bottom *= fy
+        top += bottom
+        out[lo:lo + len(at)] = top
+    return out.reshape(*shape, *x.shape[2:])
