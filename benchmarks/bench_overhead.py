@@ -367,15 +367,15 @@ def bench_http(corpus: list[str], n_predict: int, n_run: int, repeats: int) -> d
         run_texts = corpus[:n_run]
         via_run = time_http(
             lambda a: robustcheck.run(a, run_texts, perturbations=HTTP_SUITE, severities=(1.0,),
-                                      seed=0, batch_size=BATCH, progress=False),
+                                      seed=0, progress=False),  # the adapter's call size
             url, repeats)
         server.sleep = 0.0
         no_sleep = time_http(lambda a: a.predict(texts), url, repeats)
     finally:
         stop_server(server, thread)
     for label, timings in ((f"adapter.predict({n_predict:,} texts)", direct),
-                           (f"robustcheck.run({n_run:,} texts, {HTTP_SUITE}@1.0, "
-                            f"batch_size={BATCH})", via_run)):
+                           (f"robustcheck.run({n_run:,} texts, {HTTP_SUITE}@1.0)",
+                            via_run)):
         (t16, r16, _), (t1, r1, out1) = timings[16], timings[1]
         speedup = t1 / t16
         ideal = r1 * HTTP_SLEEP
@@ -397,8 +397,10 @@ def bench_http(corpus: list[str], n_predict: int, n_run: int, repeats: int) -> d
           f"cost of a request (client and server share this process, its GIL and the "
           f"machine's cores), which concurrency cannot hide.")
     report["no_sleep"] = {"seconds_c1": z1, "seconds_c16": z16, "requests": n1}
-    print(f"robustcheck.run calls adapter.predict with at most {BATCH} inputs at a time, i.e. "
-          f"{BATCH // 8} requests, so c=16 sends them in waves of 16 within each call.\n")
+    per_call = adapter_for(url, 16).inputs_per_call
+    print(f"robustcheck.run calls adapter.predict with at most {per_call:,} inputs at a time "
+          f"at c=16 (HTTPAdapter.inputs_per_call: {per_call // 8} requests, 8 rounds of 16), "
+          f"{BATCH} at c=1 (the text default).\n")
     return report
 
 

@@ -475,6 +475,12 @@ class ChatCompletions(Adapter):
         them all busy (the connections stay capped at ``concurrency``)."""
         return 4 if self.concurrency > 1 else 1
 
+    @property
+    def inputs_per_call(self) -> int:
+        """Prompts a run hands over per predict call unless told otherwise: eight rounds
+        of ``concurrency`` requests (one prompt each)."""
+        return 8 * self.concurrency
+
 
 # -- helpers ------------------------------------------------------------------------------
 

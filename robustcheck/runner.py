@@ -196,8 +196,10 @@ def run(
     its first successes (a Hypothesis search, counted in ``model_calls``), shown next to
     the worst examples in the report; the CLI and the plugin ask for it with a report.
     ``batch_size``: inputs per model call (default: the modality's, 256 texts or 4,096
-    table rows). ``shard_size``: with an ``executor``, each unit's data is split into shards of this
-    many samples run as separate tasks, so two workers share one big unit (default
+    table rows, or more for an endpoint sending many requests at once: eight rounds of
+    its ``concurrency`` requests). ``shard_size``: with an ``executor``, each unit's data
+    is split into shards of this many samples run as separate tasks, so two workers
+    share one big unit (default
     :data:`robustcheck._schedule.SHARD_SIZE`); the result is the same for any shard size
     and worker count. Ignored in-process. ``task``: what the model's outputs are, when
     the adapter does not say: ``"classification"``, ``"regression"``, ``"generation"``
@@ -213,7 +215,7 @@ def run(
     suite = select(perturbations, data.modality)
     levels = _severities(severities)
     seed = _seed(seed)
-    batch_size = _batch_size(batch_size) or data.kind.batch_size
+    batch_size = _batch_size(batch_size) or _call_size(adapter, data.kind.batch_size)
     timeout = _timeout(timeout)
     expectations = _expectations(expect, suite)
     _check_canary_rows(expectations, chosen or adapter.task)
@@ -253,6 +255,16 @@ def run(
         source=Source(data, {p.name: p for p in suite}),
     )
     return result
+
+
+def _call_size(adapter: Adapter, default: int) -> int:
+    """Inputs per model call when the caller did not say: the modality's default, or
+    more for an adapter that sends many requests at once (``inputs_per_call``, e.g. an
+    HTTP endpoint), so that each call keeps its connections busy."""
+    wanted = getattr(adapter, "inputs_per_call", None)
+    if not isinstance(wanted, int) or isinstance(wanted, bool):
+        return default
+    return max(default, wanted)
 
 
 def _own_threads(adapter: Adapter) -> Executor | None:

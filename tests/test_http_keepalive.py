@@ -335,3 +335,45 @@ def test_idle_connections_expire(monkeypatch: pytest.MonkeyPatch) -> None:
         adapter = HTTPAdapter(server.url, retries=0)
         assert predict_one_by_one(adapter, TEXTS[:3]) == parity(TEXTS[:3])
     assert server.connections == 3
+
+
+# -- how much a run hands an endpoint per call ------------------------------------------------
+
+
+class Recording(HTTPAdapter):
+    """Remembers how many inputs each predict call got."""
+
+    sizes: list[int]
+
+    def predict(self, inputs: Any) -> Any:
+        self.sizes.append(len(inputs))
+        return super().predict(inputs)
+
+
+def test_an_endpoint_gets_eight_rounds_of_its_requests_per_call_of_a_run() -> None:
+    assert HTTPAdapter("http://127.0.0.1:9/p", batch_size=8, concurrency=16).inputs_per_call \
+        == 1024
+    texts = [f"{t} again {i}" for i in range(40) for t in TEXTS[:15]]  # 600 texts
+    results = {}
+    with serving(KeepAlive) as server:
+        for batch_size in (None, 100):
+            adapter = Recording(server.url, batch_size=8, concurrency=8, retries=0)
+            adapter.sizes = []
+            results[batch_size] = robustcheck.run(adapter, texts, perturbations=["typo.keyboard"],
+                                                  severities=(1.0,), seed=0, progress=False,
+                                                  batch_size=batch_size)
+            if batch_size is None:  # 8 rounds x 8 connections x 8 inputs, not the text 256
+                assert adapter.inputs_per_call == 512 and max(adapter.sizes) == 512
+            else:
+                assert max(adapter.sizes) == 100
+    assert without_timings(results[None]) == without_timings(results[100])
+
+
+def test_a_single_connection_keeps_the_modalitys_call_size() -> None:
+    texts = [f"{t} {i}" for i in range(20) for t in TEXTS[:15]]  # 300 texts
+    with serving(KeepAlive) as server:
+        adapter = Recording(server.url, batch_size=8, concurrency=1, retries=0)
+        adapter.sizes = []
+        robustcheck.run(adapter, texts, perturbations=["typo.keyboard"], severities=(1.0,),
+                        seed=0, progress=False)
+    assert adapter.inputs_per_call == 64 and max(adapter.sizes) == 256
