@@ -137,9 +137,10 @@ def _poisson_tables(lam: float) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 _BLOCK = 8192
-"""Values shot noise works on at a time: its temporaries (a few arrays of 8-byte values)
-then stay small enough to be reused from the heap instead of being mapped afresh, and
-page-faulted in, by each call (a 224 x 224 image in one block was twice as slow)."""
+"""Values (shot noise) or pixel positions (bilinear reads) worked on at a time: the
+temporaries, a few arrays of 8-byte values, then stay small enough to be reused from the
+heap instead of being mapped afresh, and page-faulted in, by each call (a 224 x 224 image
+in one block was 1.4 to 1.5 times as slow in a process holding 200 images)."""
 
 
 def _blocks(n: int) -> range:
@@ -147,6 +148,7 @@ def _blocks(n: int) -> range:
 
 
 def _on_8_bit_grid(x: np.ndarray) -> bool:
+    """Whether every value is an 8-bit level ``k / 255`` (within :data:`_ON_GRID`)."""
     flat = x.ravel()
     for lo in _blocks(flat.size):
         part = flat[lo:lo + _BLOCK]
