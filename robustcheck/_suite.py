@@ -66,8 +66,9 @@ _SUITES = frozenset({*catalogue.MODALITIES, "extended", "prompt"})
 def _available(suite: dict[str, Any], asked: set[str]) -> list[Any]:
     missing = {name: gone for name, p in suite.items()
                if isinstance(p, Perturbation) and (gone := p.missing())}
-    named = sorted(set(missing) & asked)
-    if named:
+    named = sorted(set(missing) & asked) or (sorted(missing) if len(missing) == len(suite)
+                                              else [])
+    if named:  # asked for by name, or nothing would be left to run
         hints = sorted({f"{module} ({hint})" for name in named
                         for module, hint in missing[name].items()})
         raise ImportError(

@@ -358,6 +358,14 @@ def test_without_pillow_a_jpeg_perturbation_asked_for_is_refused_before_any_call
     assert calls == []
 
 
+def test_a_suite_left_with_nothing_to_run_is_refused_too(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    jpegs = [get("digital.jpeg"), get("compression.jpeg")]
+    monkeypatch.setattr(perturbations, "select", lambda spec: list(jpegs))  # a suite of two
+    with pytest.raises(ImportError, match=r"compression\.jpeg.*digital\.jpeg"):
+        robustcheck.run(_counting_model([]), UINT8, perturbations="image", progress=False)
+
+
 def test_with_pillow_nothing_is_missing():
     assert get("digital.jpeg").missing() == {} and get("blur.glass").missing() == {}
     assert dict(get("compression.jpeg").requires) == {"PIL": 'pip install "robustcheck[image]"'}
