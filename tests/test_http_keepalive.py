@@ -59,6 +59,7 @@ class KeepAlive(BaseHTTPRequestHandler):
     or, to a body with messages, a chat completion (the prompt upper-cased)."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else each kept-alive answer waits for a delayed ACK
     served = 0  # requests answered on this connection: a handler serves one connection
 
     @property
