@@ -10,6 +10,7 @@ examples, pytester sessions, process pools and Dask workers) inherit it too.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -21,6 +22,28 @@ import pytest
 
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+
+
+_FROZEN_FOR: set[Path] = set()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """When the first test of a module is set up (before its fixtures), collect the garbage
+    and move everything still alive out of the garbage collector's sight (``gc.freeze``).
+
+    What is alive then (the imported libraries, the test modules and their parameters, the
+    session's fixtures and caches) lives until the session ends anyway, yet every full
+    collection walked it again: Python's own, and the explicit ``gc.collect()`` of the
+    memory tests in test_sharding.py, which cost almost a second each in a whole-suite run
+    against tens of milliseconds alone. Objects the tests and their module fixtures make
+    come later and are collected as before. Once per module and process, so that xdist
+    handing a worker tests of several modules in turn does not collect again and again.
+    """
+    if item.path not in _FROZEN_FOR:
+        _FROZEN_FOR.add(item.path)
+        gc.collect()
+        gc.freeze()
 
 
 # -- shared by several test modules ------------------------------------------------------

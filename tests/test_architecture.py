@@ -21,9 +21,23 @@ MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
 ALLOWED = {("results", "report"), ("comparison", "report")}
 
 
-def imports_of(module: str) -> dict[str, bool]:
-    """``{imported robustcheck module: imported at module level}``."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text("utf-8"))
+@pytest.fixture(scope="module")
+def trees() -> dict[str, ast.Module]:
+    """``{file name: syntax tree}`` of every source file of ``robustcheck``, parsed once
+    for the module: the import graph and the scans below walk the same files, and parsing
+    them is the cost. Module-scoped, so the trees are freed when the module is done."""
+    return {path.name: ast.parse(path.read_text("utf-8")) for path in sorted(PACKAGE.glob("*.py"))}
+
+
+@pytest.fixture(scope="module")
+def graph(trees: dict[str, ast.Module]) -> dict[str, dict[str, bool]]:
+    """``{module: imports_of(module)}`` for every module but ``__init__``."""
+    return {m: imports_of(m, trees[f"{m}.py"]) for m in MODULES}
+
+
+def imports_of(module: str, tree: ast.Module) -> dict[str, bool]:
+    """``{imported robustcheck module: imported at module level}`` of ``module``, whose
+    syntax tree is ``tree``."""
     top_level = {id(node) for node in tree.body}
     found: dict[str, bool] = {}
     for node in ast.walk(tree):
@@ -43,8 +57,6 @@ def imports_of(module: str) -> dict[str, bool]:
                 found[name] = found.get(name, False) or id(node) in top_level
     return found
 
-
-GRAPH = {m: imports_of(m) for m in MODULES}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -69,14 +81,14 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_the_import_graph_of_robustcheck_has_no_cycle():
-    edges = {m: {d for d in deps if (m, d) not in ALLOWED} for m, deps in GRAPH.items()}
+def test_the_import_graph_of_robustcheck_has_no_cycle(graph):
+    edges = {m: {d for d in deps if (m, d) not in ALLOWED} for m, deps in graph.items()}
     assert find_cycle(edges) is None, f"import cycle: {' -> '.join(find_cycle(edges) or [])}"
 
 
 @pytest.mark.parametrize(("module", "target"), sorted(ALLOWED))
-def test_the_allowed_back_edge_is_a_lazy_import(module, target):
-    assert GRAPH[module].get(target) is False, f"{module} must import {target} lazily"
+def test_the_allowed_back_edge_is_a_lazy_import(module, target, graph):
+    assert graph[module].get(target) is False, f"{module} must import {target} lazily"
 
 
 def test_a_cycle_is_found_when_there_is_one():
@@ -84,16 +96,16 @@ def test_a_cycle_is_found_when_there_is_one():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-def test_robustcheck_never_imports_a_private_perturbations_module():
+def test_robustcheck_never_imports_a_private_perturbations_module(trees):
     offenders = []
-    for path in sorted(PACKAGE.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
             names = []
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
-            offenders += [f"{path.name}: {n}" for n in names
+            offenders += [f"{name}: {n}" for n in names
                           if n.startswith("perturbations.") and
                           n.split(".")[1].startswith("_")]
     assert offenders == []
@@ -103,14 +115,14 @@ def _name_of(node: ast.AST) -> str:
     return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
 
 
-def test_only_tasks_and_modalities_compare_a_task_or_modality_with_a_literal():
+def test_only_tasks_and_modalities_compare_a_task_or_modality_with_a_literal(trees):
     # ``task == "regression"`` or ``modality in ("text", ...)`` outside their own objects
     # is the surgery a new task or modality would need (DESIGN §12).
     offenders = []
-    for path in sorted(PACKAGE.glob("*.py")):
-        if path.name in ("tasks.py", "modalities.py"):
+    for name, tree in trees.items():
+        if name in ("tasks.py", "modalities.py"):
             continue
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        for node in ast.walk(tree):
             if not isinstance(node, ast.Compare):
                 continue
             sides = [node.left, *node.comparators]
@@ -119,5 +131,5 @@ def test_only_tasks_and_modalities_compare_a_task_or_modality_with_a_literal():
                           (isinstance(s, (ast.Tuple, ast.List, ast.Set)) and
                           any(isinstance(e, ast.Constant) for e in s.elts)) for s in sides)
             if named and literal:
-                offenders.append(f"{path.name}:{node.lineno}")
+                offenders.append(f"{name}:{node.lineno}")
     assert offenders == []

@@ -165,16 +165,19 @@ def test_hostile_strings_never_raise(p: perturbations.Perturbation) -> None:
         assert len(out) == len(HOSTILE) and all(isinstance(t, str) for t in out)
 
 
-@pytest.mark.parametrize("p", TEXT, ids=ids(TEXT))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# One search whose every example goes through every text perturbation: each perturbation
+# meets 50 drawn inputs (25 each when the search ran once per perturbation), and drawing
+# them, not applying the perturbations, was most of the cost.
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(st.text(max_size=60), min_size=1, max_size=6),
        severity=st.floats(0.0, 1.0), seed=st.integers(0, 2**32))
 def test_any_unicode_input_is_handled_deterministically(
-    p: perturbations.Perturbation, texts: list[str], severity: float, seed: int,
+    texts: list[str], severity: float, seed: int,
 ) -> None:
-    first = p.apply(texts, severity=severity, seed=seed)
-    assert first == p.apply(list(texts), severity=severity, seed=seed)
-    assert all(isinstance(t, str) for t in first)
+    for p in TEXT:
+        first = p.apply(texts, severity=severity, seed=seed)
+        assert first == p.apply(list(texts), severity=severity, seed=seed), p.name
+        assert all(isinstance(t, str) for t in first), p.name
 
 
 def _distance(a: str, b: str) -> int:

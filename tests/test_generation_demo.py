@@ -107,6 +107,7 @@ def number(pattern: str, text: str) -> float:
     return float(found.group(1))
 
 
+@pytest.mark.slow  # the example end to end twice, each in its own interpreter with a server
 def test_the_example_audits_its_own_endpoint_and_a_rerun_is_answered_by_the_cache(
         tmp_path: Path) -> None:
     port = str(free_port())

@@ -212,6 +212,7 @@ def add_ten(path: str, result_file: str, start: Any) -> None:
         history.add(result, version=f"{os.getpid()}-{i}", commit=SHA)
 
 
+@pytest.mark.slow  # four spawned interpreters, each importing robustcheck
 def test_four_processes_adding_at_once_all_land(tmp_path, keyword):
     path, result_file = tmp_path / "shared" / "h.sqlite", tmp_path / "result.json"
     keyword.to_json(result_file)
