@@ -425,6 +425,7 @@ def test_no_group_curves_without_image_corruptions(
 # -- in a real browser ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a real headless Chromium, twice (~8 s)
 def test_chromium_draws_the_thumbnails_under_the_page_policy_and_axe_finds_nothing(
         digits_result: robustcheck.RunResult, tmp_path: Path) -> None:
     browser = pytest.importorskip("test_report_browser")
