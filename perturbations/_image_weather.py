@@ -341,7 +341,8 @@ def _edge_distance(inside: np.ndarray, cap: int) -> np.ndarray:
     dilations of the edge a pixel waits for before it is reached, the dilations
     alternating between the 3 x 3 square and the cross. Closer to the Euclidean distance
     the reference measures than the square alone (its drops' shading then changes the
-    image within 8% of the reference's at levels 1-3, against up to 19%)."""
+    image 1.08, 0.92 and 0.88 times as much as the reference's at levels 1-3, against
+    1.19, 0.96 and 0.93)."""
     h, w = inside.shape
     p = np.pad(inside, 1, mode="edge")
     edge = np.zeros((h, w), dtype=bool)
