@@ -32,7 +32,13 @@ from ._adapter_base import Adapter, _check_number, _did_you_mean, _length
 from ._calls import Stop
 from ._generated import Generated, read_generated
 from ._http import Reply, post, retry_after, safe_url
-from ._http_adapter import _MISCONFIGURED, _UNAVAILABLE, _body_snippet, _read_json
+from ._http_adapter import (
+    _MISCONFIGURED,
+    _UNAVAILABLE,
+    WAVES_PER_CALL,
+    _body_snippet,
+    _read_json,
+)
 from ._prediction_data import Prediction, _snip
 from ._response_cache import ResponseCache, cache_key
 from .errors import (
@@ -479,7 +485,7 @@ class ChatCompletions(Adapter):
     def inputs_per_call(self) -> int:
         """Prompts a run hands over per predict call unless told otherwise: eight rounds
         of ``concurrency`` requests (one prompt each)."""
-        return 8 * self.concurrency
+        return WAVES_PER_CALL * self.concurrency
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -213,8 +213,9 @@ class HTTPAdapter(Adapter):
     def inputs_per_call(self) -> int:
         """Inputs a run hands over per predict call unless told otherwise: eight rounds of
         ``concurrency`` requests, so that a call's last round, which waits for its slowest
-        request, is a small part of it (with 256 inputs, two rounds of 16 requests of 8,
-        a run reached 8x the speed of one connection; with 1,024, 12x)."""
+        request, is a small part of it (with 256 inputs, two rounds of 16 requests of 8, a
+        run in ``benchmarks/bench_overhead.py`` reached 7-8x the speed of one connection;
+        with 1,024, 10x)."""
         return WAVES_PER_CALL * self.batch_size * self.concurrency
 
 
