@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from . import metrics, similarity
-from . import similarity as _scorers  # the name `similarity` is a parameter below
+from . import metrics
+from . import similarity as _scorers  # `similarity` is a parameter of Generation
 from ._files import pack
 from ._generated import GENERATION_KIND, read_generated
 from ._prediction_data import Prediction
@@ -284,7 +284,7 @@ class Generation(Task):
         at = np.flatnonzero(both)
         sim = np.full(n, np.nan)
         if len(at):
-            sim[at] = similarity.score_pairs(self.scorer, clean.compare[at].tolist(),
+            sim[at] = _scorers.score_pairs(self.scorer, clean.compare[at].tolist(),
                                              texts[at].tolist())
         state = np.zeros(n, dtype=np.int8)
         state[at[sim[at] < self.threshold]] |= MEANING_BIT
@@ -386,7 +386,7 @@ class Generation(Task):
         right_pert[keep & crashed] = 0.0
         new = np.flatnonzero(keep & ~np.isnan(_get(pert, "similarity")))
         if len(new):
-            right_pert[new] = similarity.score_pairs(self.scorer, truth[new].tolist(),
+            right_pert[new] = _scorers.score_pairs(self.scorer, truth[new].tolist(),
                                                      pert.compare[new].tolist())
         return right_clean, right_pert
 
@@ -398,7 +398,7 @@ class Generation(Task):
             found = np.full(len(truth), np.nan)
             said = np.flatnonzero(_get(clean, "said"))
             if len(said):
-                found[said] = similarity.score_pairs(self.scorer, truth[said].tolist(),
+                found[said] = _scorers.score_pairs(self.scorer, truth[said].tolist(),
                                                      clean.compare[said].tolist())
             clean.stored["correct"] = found
         return found
@@ -411,7 +411,7 @@ class Generation(Task):
         again = clean.again_by_position(len(first)) if clean.again is not None else None
         sim = np.full(len(first), np.nan)
         if again is not None and len(ok):
-            sim[ok] = similarity.score_pairs(self.scorer, first[ok].tolist(),
+            sim[ok] = _scorers.score_pairs(self.scorer, first[ok].tolist(),
                                              again.take(ok).labels.tolist())
         summary["self_similarity"] = metrics.mean(sim, seed).to_dict()
         summary["self_change_rate"] = metrics.proportion(sim[ok] < self.threshold).to_dict()
