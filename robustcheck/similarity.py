@@ -106,7 +106,7 @@ def _check_text(value: Any, name: str) -> str:
 
 
 @functools.cache
-def _punctuation() -> dict[int, None]:
+def _deleted_characters() -> dict[int, None]:
     # Every code point of Unicode category P* (819 in Unicode 14) and the invisible
     # format characters (Cf: zero-width spaces and joiners, bidi marks, the soft hyphen,
     # tags), found at first use. Only planes 0 and 1 and the tag block are scanned, 10x
@@ -125,7 +125,7 @@ _TAGS = range(0xE0000, 0xE0080)
 
 
 def _tokens(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_punctuation())
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_deleted_characters())
     return [token for token in text.split() if token not in _ARTICLES]
 
 

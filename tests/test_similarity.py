@@ -73,7 +73,7 @@ def test_no_punctuation_lies_above_the_planes_normalize_scans():
     above = [cp for cp in range(similarity._PUNCTUATION_PLANES, sys.maxunicode + 1)
              if cp not in similarity._TAGS]
     assert not [cp for cp in above if similarity._deleted(unicodedata.category(chr(cp)))]
-    assert len(similarity._punctuation()) > 800
+    assert len(similarity._deleted_characters()) > 800
 
 
 def test_invisible_format_characters_do_not_change_a_word():
