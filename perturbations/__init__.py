@@ -32,7 +32,9 @@ from ._nlpaug import from_nlpaug
 from ._random import Draws, stable_hash
 from ._registry import (
     EXPECTATIONS,
+    EXTENDED,
     MODALITIES,
+    PROMPT,
     Perturbation,
     add_modality,
     catalogue,
@@ -53,7 +55,9 @@ from ._validity import validity_phrase
 __all__ = [
     "CANARY",
     "EXPECTATIONS",
+    "EXTENDED",
     "MODALITIES",
+    "PROMPT",
     "Draws",
     "InvalidArgument",
     "ModalityError",

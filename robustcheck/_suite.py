@@ -33,7 +33,7 @@ def select(spec: Any, modality: str) -> list[Any]:
                 found = [item if isinstance(item, Attack) else ATTACKS[item]]
             else:
                 found = catalogue.select([item])
-            if not (isinstance(item, str) and item in _SUITES):
+            if not _whole_suite(item):
                 asked.update(p.name for p in found)
             for p in found:
                 suite.setdefault(p.name, p)
@@ -60,7 +60,11 @@ def select(spec: Any, modality: str) -> list[Any]:
     return _available(suite, asked)
 
 
-_SUITES = frozenset({*catalogue.MODALITIES, "extended", "prompt"})
+def _whole_suite(item: Any) -> bool:
+    """Whether ``item`` names a whole suite (a modality's, ``"extended"``, ``"prompt"``),
+    not perturbations the user picked; plug-in modalities included."""
+    return isinstance(item, str) and (item in catalogue.modalities()
+                                      or item in (catalogue.EXTENDED, catalogue.PROMPT))
 
 
 def _available(suite: dict[str, Any], asked: set[str]) -> list[Any]:

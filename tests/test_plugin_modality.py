@@ -130,3 +130,22 @@ def test_modalities_and_tasks_of_installed_plugins_load_from_entry_points(
     with pytest.warns(UserWarning, match="plug-in 'broken' failed to load"):
         assert registry.get(obj.name) is obj
     assert groups == [group]
+
+
+def test_a_plug_in_modalitys_suite_leaves_out_what_lacks_its_modules(toy):
+    """Asking for the whole "vector" suite is a suite, as for the built-in modalities: a
+    perturbation whose module is missing is left out with a warning, not refused."""
+    needy = perturbations.perturbation(
+        name="vecnoise.needy", modality="vector", expectation="invariant",
+        description="Needs a module that is not installed.", severity="none",
+        requires={"robustcheck_no_such_module": "pip install nothing"})(flip_some)
+    try:
+        with pytest.warns(robustcheck.errors.RobustcheckWarning, match=r"vecnoise\.needy"):
+            result = robustcheck.run(sign_of_sum, VECTORS, LABELS, perturbations="vector",
+                                     severities=(1.0,), progress=False)
+        assert [row.perturbation for row in result.rows] == ["vecnoise.flip"]
+        with pytest.raises(ImportError, match="pip install nothing"):
+            robustcheck.run(sign_of_sum, VECTORS, LABELS, perturbations="vecnoise.needy",
+                            progress=False)
+    finally:
+        perturbations.unregister(needy.name)
