@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -593,12 +594,10 @@ def extractive_summary(text: str) -> str:
     if len(found) < 2:
         return found[0] if found else ""
     words = [_content_words(s) for s in found]
-
-    def weight(i: int) -> int:
-        elsewhere = set().union(*(w for j, w in enumerate(words) if j != i))
-        return len(words[i]) + len(words[i] & elsewhere)
-
-    return found[max(range(len(found)), key=lambda i: (weight(i), -i))]
+    seen = Counter(w for ws in words for w in ws)
+    shared = {w for w, n in seen.items() if n > 1}  # in another sentence too
+    return found[max(range(len(found)), key=lambda i: (len(words[i]) + len(words[i] & shared),
+                                                       -i))]
 
 
 def summarise(texts: Any) -> list[str]:
