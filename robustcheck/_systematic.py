@@ -38,7 +38,8 @@ from ._crashpattern import pattern
 from ._outcomes import Crash
 from ._prediction_data import Prediction
 
-__all__ = ["DENSE", "PILOT", "PROBES", "SHARE", "decide", "merge", "predict_probing", "priority"]
+__all__ = ["DENSE", "PILOT", "PROBES", "SHARE", "decide", "lowest", "merge", "predict_probing",
+           "priority"]
 
 PILOT = 40
 """Inputs predicted first in a unit bigger than :data:`PROBES`."""
@@ -64,9 +65,15 @@ def priority(keys: np.ndarray, key: tuple[Any, ...]) -> np.ndarray:
     return z
 
 
-def by_priority(keys: np.ndarray, key: tuple[Any, ...]) -> np.ndarray:
-    """Indices that sort ``keys`` (distinct) by probing priority."""
-    return np.argsort(priority(keys, key), kind="stable")
+def lowest(keys: np.ndarray, key: tuple[Any, ...], k: int) -> np.ndarray:
+    """Indices of the ``k`` keys (distinct) of lowest probing priority, lowest first.
+
+    Distinct keys have distinct priorities (the salt and the finaliser are bijections),
+    so the choice has no ties; selecting them is linear in the number of keys (sorting
+    every key by priority was 7 ms per 100k-input part)."""
+    prio = priority(keys, key)
+    idx = np.argpartition(prio, k - 1)[:k] if len(prio) > k else np.arange(len(prio))
+    return idx[np.argsort(prio[idx])]
 
 
 def predict_probing(predict: Callable[[np.ndarray], Answers], positions: np.ndarray,
@@ -77,13 +84,17 @@ def predict_probing(predict: Callable[[np.ndarray], Answers], positions: np.ndar
     asked (the probes looked like a systematic crash)."""
     if len(positions) <= PROBES:
         return predict(positions), False
-    order = positions[by_priority(keys, key)]
+    first = lowest(keys, key, PROBES)
+    order = positions[first]
     pilot = predict(np.sort(order[:PILOT]))
+    rest = np.ones(len(positions), dtype=bool)  # positions are sorted: so is every rest
     if decide(pilot.crashes, PILOT) is None:
-        return merge(pilot, predict(np.sort(order[PILOT:]))), False
+        rest[first[:PILOT]] = False
+        return merge(pilot, predict(positions[rest])), False
     probes = merge(pilot, predict(np.sort(order[PILOT:PROBES])))
     if decide(probes.crashes, PROBES) is None:
-        return merge(probes, predict(np.sort(order[PROBES:]))), False
+        rest[first] = False
+        return merge(probes, predict(positions[rest])), False
     return probes, True
 
 

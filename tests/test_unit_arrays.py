@@ -1,0 +1,71 @@
+"""The array helpers a unit is decided with (issue: scale): each against a plain
+reference, on keys with and without repeats, so the fast paths (a plain sort instead of
+a stable argsort, a partial selection instead of a full sort) cannot change a decision."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from robustcheck import _systematic
+from robustcheck._arrays import contains, distinct, merge_distinct
+from robustcheck._units import Seen, _first_of_equal
+
+# small values make repeats common; the full range keeps most keys distinct
+KEYS = st.one_of(
+    hnp.arrays(np.uint64, st.integers(0, 60), elements=st.integers(0, 5)),
+    hnp.arrays(np.uint64, st.integers(0, 60), elements=st.integers(0, 2**64 - 1)),
+)
+
+
+def first_of_equal_reference(keys: np.ndarray) -> list[int]:
+    seen: dict[int, int] = {}
+    return [seen.setdefault(int(k), i) for i, k in enumerate(keys.tolist())]
+
+
+@given(KEYS)
+def test_first_of_equal_is_the_first_position_of_each_key(keys):
+    assert _first_of_equal(keys).tolist() == first_of_equal_reference(keys)
+
+
+def test_first_of_equal_with_repeats_among_many_distinct_keys():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**63, 5000, dtype=np.uint64)
+    keys[::7] = rng.integers(0, 20, len(keys[::7])).astype(np.uint64)  # 20 repeated keys
+    assert _first_of_equal(keys).tolist() == first_of_equal_reference(keys)
+
+
+@given(KEYS, KEYS)
+def test_merge_distinct_is_the_sorted_union(a, b):
+    assert merge_distinct(a, b).tolist() == sorted(set(a.tolist()) | set(b.tolist()))
+    assert distinct(a).tolist() == sorted(set(a.tolist()))
+
+
+@given(KEYS, KEYS)
+def test_contains_is_membership(pool, values):
+    assert contains(distinct(pool), values).tolist() == [v in set(pool.tolist())
+                                                         for v in values.tolist()]
+
+
+@settings(max_examples=50)
+@given(hnp.arrays(np.uint64, st.integers(0, 700), elements=st.integers(0, 2**64 - 1),
+                  unique=True), st.integers(1, 400))
+def test_lowest_is_the_head_of_the_full_priority_order(keys, k):
+    unit = (0, "case.upper", 1.0)
+    full = np.argsort(_systematic.priority(keys, unit), kind="stable")
+    assert _systematic.lowest(keys, unit, k).tolist() == full[:k].tolist()
+
+
+@given(st.lists(hnp.arrays(np.uint64, st.integers(0, 400), elements=st.integers(0, 2**64 - 1),
+                          unique=True), max_size=4))
+def test_seen_keeps_the_lowest_priorities_of_every_part(parts):
+    # a part's priorities are those of its distinct inputs; parts may share inputs
+    if parts and len(parts[0]) > 1:
+        parts.append(parts[0][: len(parts[0]) // 2])  # a later part sees earlier inputs
+    seen = Seen()
+    for priorities in parts:
+        seen.see(priorities)
+    every = sorted(set(np.concatenate(parts).tolist())) if parts else []
+    assert seen.lowest.tolist() == every[:_systematic.PROBES]
