@@ -98,7 +98,11 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
     shifted = data.like(perturbed)
 
     def predict(at: np.ndarray) -> Answers:
-        return predict_isolating(adapter, shifted, at, batch_size, timeout)
+        if not data.kind.gather or len(at) <= batch_size:
+            return predict_isolating(adapter, shifted, at, batch_size, timeout)
+        got = predict_isolating(adapter, data.like(shifted.take(at)), np.arange(len(at)),
+                                batch_size, timeout)
+        return _at(got, at)
 
     unit = (seed, p.name, severity)
     if seen is None:
@@ -194,6 +198,11 @@ def ask(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
     perturbed = perturb(data, p, severity, seed, positions)
     got = predict_isolating(adapter, data.like(perturbed), np.arange(len(positions)),
                             batch_size, timeout)
+    return _at(got, positions)
+
+
+def _at(got: Answers, positions: np.ndarray) -> Answers:
+    """Answers about ``positions[i]`` from answers about ``i``."""
     return Answers(positions[got.positions], got.prediction, got.seconds,
                    [Crash(int(positions[c.position]), c.kind, c.message) for c in got.crashes],
                    got.calls, got.sent)

@@ -49,6 +49,10 @@ class Modality:
     part_size: ClassVar[int] = 10_000
     """Samples a unit perturbs and predicts at a time in one process: what bounds the
     memory of the perturbed inputs (results do not depend on it)."""
+    gather: ClassVar[bool] = False
+    """Whether the scattered inputs a part sends to the model are taken out once, then
+    sent in consecutive slices (see :meth:`take`): worth it where a take costs much more
+    per call than per input and a slice is cheap (a frame); not for images."""
 
     def accepts(self, inputs: Any) -> bool:
         """Whether ``inputs`` (as the user passed them) are of this modality."""
@@ -177,6 +181,7 @@ class Tabular(Modality):
     # took the tabular suite on 100k rows from 33.8 s to 18.5 s, for about 10 MB of
     # perturbed numeric columns alive at a time (object columns share their cells)
     part_size = 100_000
+    gather = True  # one take per part, not one per model call (1.3 ms each at 4,096 rows)
 
     def accepts(self, inputs: Any) -> bool:
         return is_frame(inputs)

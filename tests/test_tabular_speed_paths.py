@@ -172,3 +172,48 @@ def test_unit_keys_follow_the_positions_asked_in_any_order() -> None:
     every = unit_keys(frame, np.arange(3))
     assert np.array_equal(unit_keys(frame, np.array([2, 0, 1])), every[[2, 0, 1]])
     assert np.array_equal(unit_keys(frame, np.array([1, 1])), every[[1, 1]])
+
+
+# -- gathered model calls -----------------------------------------------------------------
+
+
+def test_gathered_calls_send_the_rows_that_were_perturbed_and_decide_the_same(monkeypatch):
+    """A tabular part takes its scattered changed rows out once and sends them in slices:
+    each batch holds the perturbed rows at their own index labels, and crashes (isolated
+    inside the gathered rows) are reported at the right positions: the JSON is the one
+    of one take per call."""
+    import json
+
+    import robustcheck
+    from perturbations import get
+    from robustcheck.modalities import Tabular
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"a": rng.normal(size=900), "b": rng.integers(0, 50, 900),
+                          "c": rng.choice(["x", "y", "z"], 900)})
+    seen: list[pd.DataFrame] = []
+
+    def model(batch: pd.DataFrame) -> np.ndarray:
+        seen.append(batch.copy())
+        if (batch["a"].isna() & (batch["b"] % 5 == 0)).any():
+            raise ValueError("a missing where b is a multiple of 5")
+        return (batch["a"].to_numpy() > 0).astype(int)
+
+    def audit() -> dict[str, Any]:
+        seen.clear()
+        result = robustcheck.run(model, frame, perturbations=["missing.nan"],
+                                 severities=[0.5], seed=3, batch_size=64, progress=False)
+        found = json.loads(result.to_json())
+        found.pop("timings", None)
+        return found
+
+    gathered = audit()
+    perturbed = get("missing.nan").apply(frame, severity=0.5, seed=3)
+    scattered = 0
+    for batch in seen:
+        assert batch.equals(perturbed.loc[batch.index]) or batch.equals(frame.loc[batch.index])
+        scattered += not (np.diff(batch.index.to_numpy()) == 1).all()
+    assert scattered > 0  # changed rows are scattered: gathered, then sliced
+    assert gathered["rows"][0]["metrics"]["crash_rate"]["value"] > 0
+    monkeypatch.setattr(Tabular, "gather", False)
+    assert audit() == gathered
