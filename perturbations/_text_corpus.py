@@ -18,6 +18,7 @@ analysed again; a corpus is meant to be left as it is.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -65,8 +66,8 @@ class TextCorpus(list[str]):
         return (type(self), (list(self),))  # the analysis stays behind: rebuilt lazily
 
     def span(self, start: int, stop: int) -> TextCorpus:
-        """The texts ``start:stop`` as a corpus sharing this one's analyses (a shard
-        whose chunks line up with the whole corpus's chunks reuses them)."""
+        """The texts ``start:stop`` as a corpus sharing this one's analyses: the whole
+        chunks of the corpus inside it reuse them (see :meth:`pieces`)."""
         if not 0 <= start <= stop <= len(self):
             raise InvalidArgument(f"span({start}, {stop}) of a corpus of {len(self)} texts")
         part = TextCorpus(list.__getitem__(self, slice(start, stop)))
@@ -74,14 +75,25 @@ class TextCorpus(list[str]):
         part._offset = self._offset + start
         return part
 
-    def chunk(self, start: int, stop: int) -> list[str]:
+    def pieces(self, size: int) -> list[tuple[int, int]]:
+        """``(start, stop)`` of at most ``size`` texts each, cut on the whole corpus's grid
+        of ``size``: a span that does not start on the grid (an executor's shard of 25,000
+        texts, on a grid of 10,000) still meets the whole chunks inside it, whose
+        analyses are kept, and only its ends are analysed as they come."""
+        head = -self._offset % size
+        cuts = [0, *range(head or size, len(self), size), len(self)]
+        return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+    def chunk(self, start: int, stop: int, size: int | None = None) -> list[str]:
         """The texts ``start:stop``, with their analysis (made on first use) when they
-        are a chunk of the corpus's grid: ``stop - start`` texts from a multiple of that,
-        or the last ones. Texts off the grid (a shard that does not line up, one sample
-        to show) come as a plain list, analysed by the unit as any list is, so the
-        analyses kept never cover a text twice."""
+        are a chunk of the corpus's grid of ``size`` (by default ``stop - start``) texts:
+        ``size`` texts from a multiple of that, or the last ones. Texts off the grid (the
+        ends of a shard that does not line up, one sample to show) come as a plain list,
+        analysed by the unit as any list is, so the analyses kept never cover a text
+        twice."""
         texts = list.__getitem__(self, slice(start, stop))
-        first, size, store = self._offset + start, stop - start, self._store
+        first, store = self._offset + start, self._store
+        size = stop - start if size is None else size
         if size <= 0 or first % size or (len(texts) < size and first + len(texts) != store.n):
             return texts
         key = (first, first + len(texts))
@@ -106,9 +118,9 @@ def apply_in_chunks(func: Callable[..., Any], texts: list[str], draws: Draws,
     text does not grow with the batch."""
     out: list[str] = []
     corpus = texts if isinstance(texts, TextCorpus) else None
-    for start in range(0, len(texts), size):
-        part = corpus.chunk(start, start + size) if corpus is not None else \
-            texts[start:start + size]
+    for start, stop in (corpus.pieces(size) if corpus is not None else
+                        ((k, min(k + size, len(texts))) for k in range(0, len(texts), size))):
+        part = corpus.chunk(start, stop, size) if corpus is not None else texts[start:stop]
         out.extend(func(part, draws=Draws(draws.base, draws.indices[start:start + len(part)]),
                         severity=severity, **params))
     return out

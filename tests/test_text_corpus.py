@@ -147,6 +147,20 @@ def test_a_shard_on_the_chunk_grid_shares_the_analysis_and_others_add_none(monke
     assert counter.shared == 5 and data.analysis_bytes == kept  # one analysis per chunk
 
 
+def test_a_shard_off_the_chunk_grid_reuses_the_whole_chunks_inside_it(monkeypatch):
+    # an executor's shards of 25,000 texts on a grid of 10,000: before, every text of a
+    # shard that did not start on the grid was analysed again by every unit
+    monkeypatch.setattr(_registry, "TEXT_CHUNK", 10)
+    data, _, _ = TEXT.prepare(REVIEWS[:50], None)
+    p = perturbations.get("typo.keyboard")
+    whole = p.apply(data, severity=1.0, seed=2)
+    counter = Counter(monkeypatch)
+    positions = np.arange(15, 45)
+    assert TEXT.perturb(p, data, 1.0, 2, positions) == whole[15:45]
+    assert sorted(counter.batches) == [5, 5]  # only the ends; 20-30 and 30-40 are kept
+    assert counter.shared == 0
+
+
 def test_units_on_threads_share_one_analysis(monkeypatch):
     counter = Counter(monkeypatch)
     corpus = TextCorpus(REVIEWS)
