@@ -13,8 +13,9 @@ holds the shards in flight, not every unit's answers.
 from __future__ import annotations
 
 import numbers
+import queue
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
+from concurrent.futures import BrokenExecutor, Executor, Future
 from typing import Any
 
 import numpy as np
@@ -108,6 +109,7 @@ class _Pool:
         self.data: Any = _shared(executor, data)
         self.n = len(data)
         self.futures: dict[Future[Any], tuple[str, int, int]] = {}
+        self.finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         self.parts: dict[int, dict[int, Part]] = {}
         self.extra: dict[int, list[Any]] = {}
         self.asking: dict[int, int] = {}
@@ -124,17 +126,26 @@ class _Pool:
                              batch_size, timeout, start, stop)
 
     def _submit(self, tag: tuple[str, int, int], fn: Callable[..., Any], *args: Any) -> None:
-        self.futures[self.executor.submit(fn, *args)] = tag
+        future = self.executor.submit(fn, *args)
+        self.futures[future] = tag
+        future.add_done_callback(self.finished.put)
 
     def results(self) -> Any:
         """``(unit index, outcome)`` of each unit, as units finish."""
+        # each future reports itself when done: waiting on every pending future at each
+        # wake-up (``concurrent.futures.wait``) installs and removes a waiter per pending
+        # future, the tasks squared, in the calling process that shares the cores
         while self.futures:
-            finished, _ = wait(list(self.futures), return_when=FIRST_COMPLETED)
-            for future in sorted(finished, key=lambda f: self.futures[f]):
-                tag = self.futures.pop(future)
-                got = self._take(tag, future.result())
-                if got is not None:
-                    yield got
+            try:
+                future = self.finished.get(timeout=0.5)  # a timeout: Ctrl-C is seen
+            except queue.Empty:
+                continue
+            tag = self.futures.pop(future, None)
+            if tag is None:
+                continue
+            got = self._take(tag, future.result())
+            if got is not None:
+                yield got
 
     def _take(self, tag: tuple[str, int, int], value: Any) -> tuple[int, UnitOutcome] | None:
         kind, i, j = tag
