@@ -177,10 +177,6 @@ class Tabular(Modality):
 
     name = "tabular"
     batch_size = 4096  # table models are vectorised: at 256 rows a call is mostly overhead
-    # a part costs about 20 ms beyond its rows (pandas calls per column): 100k-row parts
-    # took the tabular suite on 100k rows from 33.8 s to 18.5 s, for about 10 MB of
-    # perturbed numeric columns alive at a time (object columns share their cells)
-    part_size = 100_000
     gather = True  # one take per part, not one per model call (1.3 ms each at 4,096 rows)
 
     def accepts(self, inputs: Any) -> bool:
