@@ -216,9 +216,9 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
 
     Worked out by *changed index* (a changed sample's rank among the changed ones), not
     by key: each changed sample's input is owned by the first sample with its key, and
-    an input's answer is the one asked at its lowest position. No step ranks the keys
-    (an argsort or a random search over a million keys costs 0.15-0.5 s here; a plain
-    sort and searches in position order cost a tenth of that)."""
+    an input's answer is the one asked at its lowest position. No step ranks the keys:
+    on a million keys here an argsort takes 146 ms and a search in random order 494 ms,
+    a plain sort 27 ms and a search in sorted order 67 ms."""
     changed = np.concatenate([pt.changed for pt in parts])
     n = len(changed)
     changed_pos = np.flatnonzero(changed)
