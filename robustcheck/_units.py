@@ -295,16 +295,14 @@ def _best_entries(answers: list[Answers], changed_pos: np.ndarray, first: np.nda
     if len(pos) == 0:
         return best
     own = first[np.searchsorted(changed_pos, pos)]  # asked positions are changed ones
-    ranked = np.sort(own)
-    repeated = ranked[1:][ranked[1:] == ranked[:-1]]
+    repeated = _repeated(own)
     once = ~contains(repeated, own) if len(repeated) else np.ones(len(own), dtype=bool)
     best[own[once]] = what[once]
     twice = np.flatnonzero(~once)
-    if len(twice):
-        twice = twice[np.lexsort((pos[twice], own[twice]))]
-        head = np.ones(len(twice), dtype=bool)
-        head[1:] = own[twice][1:] != own[twice][:-1]
-        best[own[twice[head]]] = what[twice[head]]
+    if len(twice):  # the lowest position of each input asked twice
+        twice = twice[np.argsort(pos[twice], kind="stable")]
+        lowest = twice[_first_of_equal(own[twice]) == np.arange(len(twice))]
+        best[own[lowest]] = what[lowest]
     return best
 
 
@@ -315,8 +313,7 @@ def _first_of_equal(keys: np.ndarray) -> np.ndarray:
     stable argsort it takes to rank equal keys; so the sort finds the repeated keys, and
     only the positions holding one are ranked."""
     first = np.arange(len(keys), dtype=np.int64)
-    ranked = np.sort(keys)
-    repeated = ranked[1:][ranked[1:] == ranked[:-1]]
+    repeated = _repeated(keys)
     if len(repeated) == 0:
         return first
     at = np.flatnonzero(contains(repeated, keys))  # repeated is sorted
@@ -326,3 +323,9 @@ def _first_of_equal(keys: np.ndarray) -> np.ndarray:
     np.not_equal(sub[order][1:], sub[order][:-1], out=head[1:])
     first[at[order]] = at[order][head][np.cumsum(head) - 1]
     return first
+
+
+def _repeated(values: np.ndarray) -> np.ndarray:
+    """The values that occur more than once (sorted; one entry per extra occurrence)."""
+    ranked = np.sort(values)
+    return ranked[1:][ranked[1:] == ranked[:-1]]

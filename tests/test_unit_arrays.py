@@ -69,3 +69,23 @@ def test_seen_keeps_the_lowest_priorities_of_every_part(parts):
         seen.see(priorities)
     every = sorted(set(np.concatenate(parts).tolist())) if parts else []
     assert seen.lowest.tolist() == every[:_systematic.PROBES]
+
+
+def test_an_input_asked_at_two_positions_takes_the_answer_of_the_lower_one():
+    # two shards each asked their own copy of one input (positions 2 and 7 hold it);
+    # the answers come back in either order, and the lower position's answer wins
+    from robustcheck._calls import Answers
+    from robustcheck._outcomes import Crash
+    from robustcheck._units import _best_entries
+
+    changed_pos = np.array([2, 5, 7])
+    first = _first_of_equal(np.array([11, 22, 11], dtype=np.uint64))  # [0, 1, 0]
+    for late_first in (False, True):
+        later = Answers(np.array([7]), None, np.zeros(1), [], [])
+        earlier = Answers(np.array([5]), None, np.zeros(1), [Crash(2, "ValueError", "x")], [])
+        answers = [later, earlier] if late_first else [earlier, later]
+        best = _best_entries(answers, changed_pos, first).tolist()
+        crash_entry = 2  # after the two answered positions
+        assert best[0] == crash_entry  # position 2 (a crash) beats position 7
+        assert best[1] == (1 if late_first else 0)  # position 5's answer
+        assert best[2] == -1  # not an owner
