@@ -113,16 +113,27 @@ class ClosesWhenIdle(KeepAlive):
         self.close_connection = True
 
 
-class DropsTheNext(KeepAlive):
+class FailsTheNext(KeepAlive):
+    """Answers the first request of a connection as :class:`KeepAlive` does; the next
+    ones with :meth:`next`."""
+
+    def reply(self, body: dict[str, Any]) -> None:
+        if self.served:
+            self.next(body)
+        else:
+            super().reply(body)
+
+    def next(self, body: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class DropsTheNext(FailsTheNext):
     """Answers the first request of a connection; closes it when the next one arrives,
     without answering (a server timing out an idle connection just as it is reused)."""
 
     rst = False  # close with a TCP reset rather than an end of stream
 
-    def reply(self, body: dict[str, Any]) -> None:
-        if not self.served:
-            super().reply(body)
-            return
+    def next(self, body: dict[str, Any]) -> None:
         with self.counts.lock:
             self.counts.dropped += 1
         self.close_connection = True
@@ -136,13 +147,10 @@ class ResetsTheNext(DropsTheNext):
     rst = True
 
 
-class BreaksOffTheNext(KeepAlive):
+class BreaksOffTheNext(FailsTheNext):
     """Answers the first request of a connection; to the next, the start of an answer."""
 
-    def reply(self, body: dict[str, Any]) -> None:
-        if not self.served:
-            super().reply(body)
-            return
+    def next(self, body: dict[str, Any]) -> None:
         self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
         self.close_connection = True
 
@@ -313,11 +321,8 @@ def test_a_timed_out_request_closes_its_connection() -> None:
 
 
 def test_a_slow_drip_on_a_reused_connection_still_times_out() -> None:
-    class Drips(KeepAlive):
-        def reply(self, body: dict[str, Any]) -> None:
-            if not self.served:
-                super().reply(body)
-                return
+    class Drips(FailsTheNext):
+        def next(self, body: dict[str, Any]) -> None:
             self.wfile.write(b"HTTP/1.1 200 OK\r\n")
             while not self.counts.release.wait(0.05):
                 self.wfile.write(b"X-Drip: 1\r\n")
