@@ -62,11 +62,11 @@ def category_unseen(frame: pd.DataFrame, *, draws: Draws, severity: float,
     for j, label, s in pick_columns(frame, columns, is_textlike, any_dtype):
         hit = pick_cells(draws, 1, label, _UNSEEN_SHARE * severity) & s.notna().to_numpy()
         rows = np.flatnonzero(hit)
-        if rows.size == 0:
+        if rows.size == 0 and not is_categorical(s):  # a categorical gains the names anyway
             continue
         names = np.array(_unseen_values(s, reference_column(reference, label, s)), dtype=object)
         picked = names[draw_choices(draws, 2, label, len(names), rows)]
-        set_column(out, j, write_text(s, hit, picked))
+        set_column(out, j, write_text(s, hit, picked, categories=list(names)))
     return out
 
 
@@ -77,11 +77,15 @@ def _restyle(s: pd.Series, hit: np.ndarray, choice: np.ndarray,
              variants: Sequence[Variant]) -> ArrayLike | None:
     """Rewrite the str cells under ``hit`` with ``variants[choice]`` (``choice``: one
     per row). Categorical columns are rewritten through their categories, which are few;
-    they gain the new spellings as categories. None when no cell holds a str."""
+    they gain every new spelling of their categories (in the order of the variants, then
+    of the categories), used or not, so that their dtype does not depend on the rows
+    rewritten. None when there is nothing to rewrite."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         cat = s.array
         categories = np.asarray(cat.categories, dtype=object)
         is_str = IS_INSTANCE(categories, str).astype(bool)
+        if not is_str.any():
+            return None
         texts = categories[is_str].astype(str)
         table = [categories]
         for variant in variants:
@@ -93,15 +97,8 @@ def _restyle(s: pd.Series, hit: np.ndarray, choice: np.ndarray,
         new = np.asarray(cat.codes, dtype=np.intp).copy()
         touched = hit & (new >= 0)
         touched[touched] = is_str[new[touched]]
-        if not touched.any():
-            return None
         new[touched] = codes[(choice[touched] + 1) * n + new[touched]]
-        # keep the original categories and only the new spellings actually used
-        keep = np.concatenate([np.arange(n), np.unique(new[new >= n])])
-        renumber = np.full(len(uniques), -1, dtype=np.intp)
-        renumber[keep] = np.arange(len(keep))
-        new = np.where(new >= 0, renumber[new], -1)
-        return pd.Categorical.from_codes(new, categories=uniques[keep], ordered=cat.ordered)
+        return pd.Categorical.from_codes(new, categories=uniques, ordered=cat.ordered)
     values, is_str = string_cells(s)
     hit = hit & is_str
     rows = np.flatnonzero(hit)

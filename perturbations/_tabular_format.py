@@ -39,14 +39,15 @@ _FORMAT_SEVERITY = ("share of the non-missing cells of the chosen columns rewrit
 
 
 def _format_numbers(frame: pd.DataFrame, draws: Draws, severity: float,
-                    columns: Sequence[str] | None, style: Style,
+                    columns: Sequence[str] | None, reference: pd.DataFrame | None,
+                    style: Style,
                     default: Callable[[pd.Series], bool] = is_numeric) -> pd.DataFrame:
     """Shared body of the number-formatting perturbations: a ``severity`` share of the
     non-missing cells of each numeric column is rewritten as text in ``style``."""
     out = start_frame(frame)
     for j, label, s in pick_columns(frame, columns, default, is_numeric):
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity), style)
-        if hit.any():
+        if hit.any() or reference_floats(reference, label, s).size:
             set_column(out, j, objects_with(s, hit, texts))
     return out
 
@@ -60,8 +61,9 @@ def _format_numbers(frame: pd.DataFrame, draws: Draws, severity: float,
 )
 @quiet
 def format_number_as_string(frame: pd.DataFrame, *, draws: Draws, severity: float,
-                            columns: Sequence[str] | None = None) -> pd.DataFrame:
-    return _format_numbers(frame, draws, severity, columns, Style())
+                            columns: Sequence[str] | None = None,
+                            reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    return _format_numbers(frame, draws, severity, columns, reference, Style())
 
 
 @perturbation(
@@ -72,8 +74,10 @@ def format_number_as_string(frame: pd.DataFrame, *, draws: Draws, severity: floa
 )
 @quiet
 def format_decimal_comma(frame: pd.DataFrame, *, draws: Draws, severity: float,
-                         columns: Sequence[str] | None = None) -> pd.DataFrame:
-    return _format_numbers(frame, draws, severity, columns, Style(point=","), is_float)
+                         columns: Sequence[str] | None = None,
+                         reference: pd.DataFrame | None = None) -> pd.DataFrame:
+    return _format_numbers(frame, draws, severity, columns, reference, Style(point=","),
+                           is_float)
 
 
 @perturbation(
@@ -84,13 +88,16 @@ def format_decimal_comma(frame: pd.DataFrame, *, draws: Draws, severity: float,
 )
 @quiet
 def format_thousands_separator(frame: pd.DataFrame, *, draws: Draws, severity: float,
-                               columns: Sequence[str] | None = None) -> pd.DataFrame:
+                               columns: Sequence[str] | None = None,
+                               reference: pd.DataFrame | None = None) -> pd.DataFrame:
     out = start_frame(frame)
     style = Style(group=",")
     for j, label, s in pick_columns(frame, columns, is_numeric):
         large = np.abs(floats(s)) >= 1000  # NaN compares False
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity) & large, style)
-        if hit.any():
+        # a column with a large value anywhere in the reference becomes object in every
+        # batch, so a batch's dtype does not depend on its rows
+        if hit.any() or (np.abs(reference_floats(reference, label, s)) >= 1000).any():
             set_column(out, j, objects_with(s, hit, texts))
     return out
 
@@ -103,9 +110,10 @@ def format_thousands_separator(frame: pd.DataFrame, *, draws: Draws, severity: f
 )
 @quiet
 def format_units(frame: pd.DataFrame, *, draws: Draws, severity: float,
-                 columns: Sequence[str] | None = None, unit: str = "kg") -> pd.DataFrame:
+                 columns: Sequence[str] | None = None, unit: str = "kg",
+                 reference: pd.DataFrame | None = None) -> pd.DataFrame:
     style = Style(min_decimals=0, suffix=f" {unit}" if unit else "")
-    return _format_numbers(frame, draws, severity, columns, style)
+    return _format_numbers(frame, draws, severity, columns, reference, style)
 
 
 @perturbation(
@@ -116,9 +124,10 @@ def format_units(frame: pd.DataFrame, *, draws: Draws, severity: float,
 )
 @quiet
 def format_currency(frame: pd.DataFrame, *, draws: Draws, severity: float,
-                    columns: Sequence[str] | None = None, symbol: str = "$") -> pd.DataFrame:
+                    columns: Sequence[str] | None = None, symbol: str = "$",
+                    reference: pd.DataFrame | None = None) -> pd.DataFrame:
     style = Style(group=",", min_decimals=2, int_decimals=2, prefix=symbol)
-    return _format_numbers(frame, draws, severity, columns, style)
+    return _format_numbers(frame, draws, severity, columns, reference, style)
 
 
 @perturbation(
@@ -139,7 +148,7 @@ def format_percent(frame: pd.DataFrame, *, draws: Draws, severity: float,
         fractions = seen.size > 0 and seen.min() >= 0.0 and seen.max() <= 1.0
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity), style,
                                    scale=100.0 if fractions else 1.0)
-        if hit.any():
+        if hit.any() or seen.size:
             set_column(out, j, objects_with(s, hit, texts))
     return out
 
@@ -170,6 +179,11 @@ def format_date(frame: pd.DataFrame, *, draws: Draws, severity: float,
     for j, label, s in pick_columns(frame, columns, dated):
         hit = pick_cells(draws, 1, label, severity) & s.notna().to_numpy()
         if is_datetime(s):
+            if not hit.any() and reference_column(reference, label, s).notna().any():
+                # a datetime column with a date in the reference becomes object in
+                # every batch, written or not
+                set_column(out, j, objects_with(s, hit, []))
+                continue
             stamps = pd.DatetimeIndex(s[hit])
         else:
             strings, is_str = string_cells(s)
@@ -197,12 +211,15 @@ _BOOLEAN_WORDS = np.array([["yes", "no"], ["Y", "N"], ["1", "0"], ["true", "fals
     severity=_FORMAT_SEVERITY,
 )
 def format_boolean(frame: pd.DataFrame, *, draws: Draws, severity: float,
-                   columns: Sequence[str] | None = None) -> pd.DataFrame:
+                   columns: Sequence[str] | None = None,
+                   reference: pd.DataFrame | None = None) -> pd.DataFrame:
     out = start_frame(frame)
     for j, label, s in pick_columns(frame, columns, is_bool):
         hit = pick_cells(draws, 1, label, severity) & s.notna().to_numpy()
         rows = np.flatnonzero(hit)
         if rows.size == 0:
+            if reference_column(reference, label, s).notna().any():
+                set_column(out, j, objects_with(s, hit, []))  # object in every batch
             continue
         truth = s[hit].to_numpy(dtype=bool)
         words = _BOOLEAN_WORDS[draw_choices(draws, 2, label, len(_BOOLEAN_WORDS), rows=rows),

@@ -79,7 +79,9 @@ def missing_empty_string(frame: pd.DataFrame, *, draws: Draws, severity: float,
 @perturbation(
     name="missing.sentinel", modality="tabular", expectation="invariant",
     description="Replaces cells with a sentinel that legacy systems use for 'unknown' "
-                "(-999 by default; numeric columns by default, which keep their dtype).",
+                "(-999 by default; numeric columns by default, which keep their dtype when "
+                "it holds the sentinel and otherwise take one that does: -999 turns UInt8 "
+                "into Int16).",
     severity=_MISSING_SEVERITY,
 )
 @quiet

@@ -27,7 +27,14 @@ from ._tabular_columns import (
     pick_columns,
     reference_floats,
 )
-from ._tabular_writers import quiet, set_column, splice, start_frame, write_numbers
+from ._tabular_writers import (
+    fits_integers,
+    quiet,
+    set_column,
+    splice,
+    start_frame,
+    write_numbers,
+)
 
 _OUTLIER_SHARE = 0.1  # outlier.extreme
 _ROW_SHARE = 0.5  # drift.subpopulation: share of rows replaced
@@ -37,7 +44,7 @@ _NOISE_SD = 0.2  # noise.gaussian: sigma in reference standard deviations
     name="noise.gaussian", modality="tabular", expectation="invariant",
     description="Adds Gaussian noise to numeric cells, scaled by each column's standard "
                 "deviation in the reference; integer columns are rounded and keep their "
-                "dtype.",
+                "dtype (held within its range).",
     severity="noise sigma in reference standard deviations: 0.2 x severity (0.2 sd at 1.0)",
 )
 @quiet
@@ -56,7 +63,7 @@ def noise_gaussian(frame: pd.DataFrame, *, draws: Draws, severity: float,
         noise *= _NOISE_SD * severity * sd
         noise += x
         set_column(out, j, write_numbers(s, hit, noise if hit.all() else noise[hit],
-                                    round_ints=True))
+                                         keep_integers=True))
     return out
 
 
@@ -87,7 +94,7 @@ def outlier_extreme(frame: pd.DataFrame, *, draws: Draws, severity: float,
         if dtype_kind(s) in "iu":  # as far as a small integer type goes, rather than float64
             info = np.iinfo(np.dtype(getattr(s.dtype, "numpy_dtype", s.dtype)))
             values = np.clip(values, float(info.min), float(info.max))
-        set_column(out, j, write_numbers(s, hit, values, round_ints=True))
+        set_column(out, j, write_numbers(s, hit, values, keep_integers=True))
     return out
 
 
@@ -95,19 +102,30 @@ def outlier_extreme(frame: pd.DataFrame, *, draws: Draws, severity: float,
     name="scale.unit", modality="tabular", expectation="no-crash",
     description="Multiplies numeric cells by `factor` (1000 by default: kilograms written "
                 "as grams, thousands as units), as when one source reports in another "
-                "unit. Integer columns stay integer when the results are whole numbers.",
+                "unit. An integer column stays integer when the factor is a whole number "
+                "and every reference value times it fits the column's type; otherwise it "
+                "becomes float.",
     severity="share of the numeric cells converted: severity (at 1.0 the whole column is "
              "in the other unit)",
 )
 @quiet
 def scale_unit(frame: pd.DataFrame, *, draws: Draws, severity: float,
-               columns: Sequence[str] | None = None, factor: float = 1000.0) -> pd.DataFrame:
+               columns: Sequence[str] | None = None, factor: float = 1000.0,
+               reference: pd.DataFrame | None = None) -> pd.DataFrame:
     out = start_frame(frame)
     for j, label, s in pick_columns(frame, columns, is_numeric):
         x = floats(s)
         hit = pick_cells(draws, 1, label, severity) & np.isfinite(x)
-        if hit.any():
-            set_column(out, j, write_numbers(s, hit, x[hit] * factor, round_ints=False))
+        integers = dtype_kind(s) in "iu"
+        if integers:  # decided on the reference: a batch's rows do not change the dtype
+            seen = reference_floats(reference, label, s)
+            keep = float(factor).is_integer() and fits_integers(seen * factor, s.dtype)
+            if not hit.any() and (keep or seen.size == 0):
+                continue
+        elif not hit.any():
+            continue
+        set_column(out, j, write_numbers(s, hit, x[hit] * factor,
+                                         keep_integers=integers and keep))
     return out
 
 
@@ -126,14 +144,15 @@ def _drift(frame: pd.DataFrame, columns: Sequence[str] | None,
         if seen.size == 0 or not hit.any():
             continue
         values = move(x[hit], float(seen.mean()), float(seen.std()))
-        set_column(out, j, write_numbers(s, hit, values, round_ints=True))
+        set_column(out, j, write_numbers(s, hit, values, keep_integers=True))
     return out
 
 
 @perturbation(
     name="drift.mean_shift", modality="tabular", expectation="no-crash",
     description="Shifts every numeric value by `shift` reference standard deviations "
-                "(scaled by severity), as a recalibrated sensor or inflation does.",
+                "(scaled by severity), as a recalibrated sensor or inflation does; integer "
+                "columns are rounded and keep their dtype (held within its range).",
     severity="shift in reference standard deviations: shift x severity (1 sd at 1.0 by "
              "default)",
 )
@@ -148,7 +167,8 @@ def drift_mean_shift(frame: pd.DataFrame, *, draws: Draws, severity: float,
 @perturbation(
     name="drift.variance", modality="tabular", expectation="no-crash",
     description="Stretches every numeric value away from the reference mean, so the spread "
-                "grows while the mean stays: x -> mean + (x - mean) * f.",
+                "grows while the mean stays: x -> mean + (x - mean) * f; integer columns "
+                "are rounded and keep their dtype (held within its range).",
     severity="spread multiplier f = 1 + (factor - 1) x severity (twice the spread at 1.0 "
              "by default; a factor below 1 shrinks it)",
 )

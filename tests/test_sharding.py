@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import weakref
+import zlib
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
@@ -303,10 +304,6 @@ def test_a_systematic_crash_in_parts_asks_only_possible_probes_after_the_first_p
     assert _systematic.PROBES < len(sent - set(texts)) < 800
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (issue 17 note, 2026-11-29): a format "
-                   "perturbation turns a numeric column to object only in the parts where "
-                   "it wrote text, so a part's inputs can differ in dtype from the same rows "
-                   "of the whole table")
 def test_a_table_part_is_perturbed_with_the_dtypes_of_the_whole_table() -> None:
     import pandas as pd
 
@@ -321,3 +318,30 @@ def test_a_table_part_is_perturbed_with_the_dtypes_of_the_whole_table() -> None:
     assert whole["price"].dtype == object  # 2,500.0 written as text
     part = perturb(data, p, 1.0, 0, np.arange(4, 8))  # no value of 1,000 or more
     assert part.dtypes.tolist() == whole.iloc[4:8].dtypes.tolist()
+
+
+def test_a_model_that_reads_dtypes_gets_the_same_json_for_any_part_size(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from robustcheck.modalities import Tabular
+
+    rng = np.random.default_rng(3)
+    n = 240
+    frame = pd.DataFrame({
+        # values of 1,000 or more only in the first rows: most parts have none to write
+        "price": np.where(np.arange(n) < 12, 2500.0, rng.uniform(1, 99, n).round(2)),
+        "small": pd.array(rng.integers(0, 200, n), dtype="UInt8"),
+        "kind": pd.Categorical(rng.choice(["a", "b"], n)),
+        "flag": rng.uniform(size=n) > 0.5,
+    })
+
+    def by_dtypes(df: pd.DataFrame) -> list[int]:
+        # a model whose answer depends on the batch's dtypes, as a tree model's does
+        # when it refuses object columns or reads a categorical's codes
+        described = "|".join(f"{c}:{d}" for c, d in zip(df.columns, df.dtypes))
+        return [zlib.crc32(described.encode()) % 3] * len(df)
+
+    kwargs = {"perturbations": ["format", "missing.sentinel", "category", "noise"],
+              "severities": [0.1, 1.0], "seed": 4, "progress": False}
+    whole = without_timings(robustcheck.run(by_dtypes, frame, **kwargs))
+    monkeypatch.setattr(Tabular, "part_size", 40)
+    assert without_timings(robustcheck.run(by_dtypes, frame, **kwargs)) == whole
