@@ -250,6 +250,7 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
     if systematic is None:
         missing = owners[best[owners] < 0]
         if len(missing):
+            _never_asked_before(name, severity, changed_pos[missing], extra)
             return changed_pos[missing]
     # each changed sample takes the answer of its input's owner
     entry = best[first]
@@ -279,6 +280,19 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
         model_calls=len(owners) if systematic is None else _systematic.PROBES,
         calls=[c for a in answers for c in a.calls], groups=groups, evaluated=evaluated,
         details={"systematic": systematic} if systematic is not None else {})
+
+
+def _never_asked_before(name: str, severity: float, positions: np.ndarray,
+                        extra: list[Answers]) -> None:
+    """One round of :func:`ask` is all a unit needs: it is given every input still
+    without an answer, and answers each (or records its crash). Inputs still missing
+    after it mean a bug in robustcheck, raised as one; asking again would loop for
+    ever."""
+    if extra:
+        raise RuntimeError(
+            f"robustcheck bug: unit {name}@{severity:g} has no answer for the inputs at "
+            f"positions {positions[:5].tolist()} after asking the model for them; please "
+            "report it with the perturbation, the data's modality and the model's type")
 
 
 def _best_entries(answers: list[Answers], changed_pos: np.ndarray, first: np.ndarray

@@ -345,3 +345,38 @@ def test_a_model_that_reads_dtypes_gets_the_same_json_for_any_part_size(
     whole = without_timings(robustcheck.run(by_dtypes, frame, **kwargs))
     monkeypatch.setattr(Tabular, "part_size", 40)
     assert without_timings(robustcheck.run(by_dtypes, frame, **kwargs)) == whole
+
+
+def test_inputs_still_unanswered_after_they_were_asked_raise_a_bug_not_a_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from robustcheck import _calls, _units
+    from robustcheck.modalities import Text
+
+    # as in the test above: parts stop at their probes, the unit is not systematic, so
+    # the inputs the parts did not ask are asked at the end
+    texts = [f"the {WORDS[i % 10]} {i}" for i in range(1200)]
+
+    def half(batch: list[str]) -> list[int]:
+        for text in batch:
+            if int(text.split()[-1]) < 120 and text != text.lower():
+                raise ValueError("early rows refuse capitals")
+        return [len(t) % 2 for t in batch]
+
+    asked = []
+
+    def loses_the_answers(*args: Any) -> _calls.Answers:
+        if len(asked) == 3:  # the old code asked for ever
+            raise AssertionError("the same inputs asked again and again")
+        asked.append(args[-1])
+        got = real_ask(*args)
+        return _calls.Answers(np.zeros(0, dtype=np.int64), None, np.zeros(0), [],
+                              got.calls, got.sent)
+
+    real_ask = _units.ask
+    monkeypatch.setattr(_units, "ask", loses_the_answers)
+    monkeypatch.setattr(Text, "part_size", 400)
+    with pytest.raises(RuntimeError, match=r"robustcheck bug: unit case\.upper@1 has no "
+                                           r"answer for the inputs at positions \["):
+        robustcheck.run(half, texts, perturbations=["case.upper"], severities=[1.0], seed=0,
+                        progress=False)
+    assert len(asked) == 1
