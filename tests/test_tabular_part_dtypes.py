@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 import perturbations
-from tests.test_catalogue_contract import mixed_frame
-from tests.test_hostile_data import nullable_frame
+from test_catalogue_contract import mixed_frame
+from test_hostile_data import nullable_frame
 
 TABULAR = perturbations.catalogue(modality="tabular")
 
@@ -36,9 +36,9 @@ def _frames() -> list[pd.DataFrame]:
 
 
 def _parts(n: int) -> list[np.ndarray]:
-    """Contiguous parts of 8 rows, a few single rows, and one scattered part."""
+    """Contiguous parts of 8 rows, two single rows, and one scattered part."""
     return ([np.arange(k, min(k + 8, n)) for k in range(0, n, 8)]
-            + [np.array([i]) for i in (0, 1, 3, 9, n - 1)]
+            + [np.array([i]) for i in (3, n - 1)]
             + [np.array([n - 1, 2, 17, 5])])
 
 
@@ -46,7 +46,8 @@ def _same(part: pd.DataFrame, expected: pd.DataFrame, where: str) -> None:
     assert list(part.columns) == list(expected.columns), where
     for label, a, b in zip(part.columns, part.dtypes, expected.dtypes):
         assert a == b, f"{where}: column {label!r} is {a!r} in the part, {b!r} in the whole"
-    pd.testing.assert_frame_equal(part, expected, check_exact=True, obj=where)
+    if not part.equals(expected):  # values, missing cells equal (the quick check)
+        pd.testing.assert_frame_equal(part, expected, check_exact=True, obj=where)
 
 
 CASES: list[tuple[perturbations.Perturbation, dict[str, Any]]] = (
