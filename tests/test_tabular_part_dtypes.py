@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
-import perturbations
 from test_catalogue_contract import mixed_frame
 from test_hostile_data import nullable_frame
+
+import perturbations
 
 TABULAR = perturbations.catalogue(modality="tabular")
 
