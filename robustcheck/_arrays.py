@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["contains", "distinct", "merge_distinct"]
+__all__ = ["SortedRuns", "contains", "distinct", "merge_distinct"]
 
 
 def distinct(a: np.ndarray, stable: bool = False) -> np.ndarray:
@@ -38,3 +38,39 @@ def contains(sorted_set: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
     return sorted_set[at] == values
+
+
+class SortedRuns:
+    """A growing set of integers, as sorted runs of distinct values, each at least twice
+    the size of the next newer one (a new run is merged with the newest while that one is
+    less than twice its size, as a binary counter carries), so there are at most
+    log2(n) + 1 runs and each value is merged about log2(n) times.
+
+    A unit run in 100 parts of 10,000 keys asks, in each part, which keys an earlier part
+    asked: one sorted array merged with every part costs time quadratic in the parts
+    (1.4 s per unit here, for 72 units of a million-row table), the runs n log n in all,
+    and a lookup searches at most log2(parts) + 1 runs, with the values sorted once so
+    that each search walks its run in order."""
+
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        run = distinct(values)
+        while self.runs and len(self.runs[-1]) < 2 * len(run):
+            run = merge_distinct(self.runs.pop(), run)
+        if len(run):
+            self.runs.append(run)
+
+    def contains(self, values: np.ndarray) -> np.ndarray:
+        """Per value: whether it was added."""
+        found = np.zeros(len(values), dtype=bool)
+        if not self.runs or len(values) == 0:
+            return found
+        order = np.argsort(values)
+        ranked = values[order]
+        hit = np.zeros(len(values), dtype=bool)
+        for run in self.runs:
+            hit |= contains(run, ranked)
+        found[order] = hit
+        return found

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import _systematic
-from ._arrays import contains, merge_distinct
+from ._arrays import SortedRuns, contains, merge_distinct
 from ._calls import Answers, predict_isolating
 from ._outcomes import Crash, UnitOutcome
 from ._prediction_data import Prediction
@@ -108,7 +108,7 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
     if seen is None:
         got, probed = _systematic.predict_probing(predict, owners_local, owner_keys, unit)
     else:
-        new = ~contains(seen.asked, owner_keys)
+        new = ~seen.asked.contains(owner_keys)
         priorities = _systematic.priority(owner_keys, unit)
         seen.see(priorities)
         if seen.probing:
@@ -137,8 +137,8 @@ class Seen:
 
     lowest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     """The :data:`~robustcheck._systematic.PROBES` lowest priorities seen (sorted)."""
-    asked: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
-    """The keys asked (sorted)."""
+    asked: SortedRuns = field(default_factory=SortedRuns)
+    """The keys asked."""
     probing: bool = False
 
     def see(self, priorities: np.ndarray) -> None:
@@ -155,7 +155,7 @@ class Seen:
         return self.lowest[-1]
 
     def ask(self, asked: np.ndarray, got: Answers, probed: bool) -> None:
-        self.asked = merge_distinct(self.asked, asked)
+        self.asked.add(asked)
         self.probing = probed and (
             len(asked) == 0 or len(got.crashes) >= _systematic.DENSE * len(asked))
 

@@ -4,13 +4,15 @@ a stable argsort, a partial selection instead of a full sort) cannot change a de
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from robustcheck import _systematic
-from robustcheck._arrays import contains, distinct, merge_distinct
+from robustcheck._arrays import SortedRuns, contains, distinct, merge_distinct
 from robustcheck._units import Seen, _first_of_equal
 
 # small values make repeats common; the full range keeps most keys distinct
@@ -48,6 +50,25 @@ def test_contains_is_membership(pool, values):
     assert contains(distinct(pool), values).tolist() == [v in set(pool.tolist())
                                                          for v in values.tolist()]
 
+
+@given(st.lists(KEYS, max_size=12), KEYS)
+def test_sorted_runs_hold_every_value_added_and_no_other(parts, probe):
+    runs, added = SortedRuns(), set()
+    for values in parts:
+        runs.add(values)
+        added |= set(values.tolist())
+        everything = np.concatenate([*parts, probe]) if parts else probe
+        assert runs.contains(everything).tolist() == [v in added for v in everything.tolist()]
+    sizes = [len(r) for r in runs.runs]
+    assert all(older >= 2 * newer for older, newer in itertools.pairwise(sizes)), sizes
+    assert len(sizes) <= max(1, len(added)).bit_length()  # at most log2(n) + 1 runs
+
+
+def test_sorted_runs_stay_few_when_each_part_adds_fewer_new_values():
+    runs = SortedRuns()
+    for k in range(100):  # 10,000 new keys, then 9,990, 9,980, ...: no run is larger
+        runs.add(np.arange(10_000 - 10 * k, dtype=np.uint64) + np.uint64(k * 10_000))
+    assert len(runs.runs) <= 20
 
 @settings(max_examples=50)
 @given(hnp.arrays(np.uint64, st.integers(0, 700), elements=st.integers(0, 2**64 - 1),
