@@ -47,6 +47,7 @@ from ._registry import (
     select,
     unregister,
 )
+from ._tabular_columns import freeze_reference
 from ._text_corpus import TextCorpus
 from ._text_prompt import CANARY
 from ._validity import passes as validity_passes
@@ -71,6 +72,7 @@ __all__ = [
     "check_seed",
     "check_severity",
     "copy_images",
+    "freeze_reference",
     "from_nlpaug",
     "get",
     "lexicon_rows",

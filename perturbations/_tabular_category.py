@@ -20,6 +20,7 @@ from ._tabular_columns import (
     draw_choices,
     is_categorical,
     is_textlike,
+    kept,
     pick_cells,
     pick_columns,
     reference_column,
@@ -39,12 +40,18 @@ def _holds_any(column: pd.Series, names: list[str]) -> bool:
     return bool(pd.Series(values[is_str], dtype=object).isin(names).any())
 
 
-def _unseen_values(s: pd.Series, seen: pd.Series, k: int = 3) -> list[str]:
+def _unseen_values(s: pd.Series, reference: pd.DataFrame | None, k: int = 3) -> list[str]:
     """``k`` category names that occur neither in the column nor in the reference."""
+    seen = reference_column(reference, s.name, s)
+
+    def in_reference(names: list[str]) -> bool:  # kept: the reference is read once
+        return seen is not s and bool(kept(reference, ("holds", s.name, tuple(names)),
+                                           lambda: _holds_any(seen, names)))
+
     stem = "unseen_value_"
     while True:
         names = [f"{stem}{i}" for i in range(1, k + 1)]
-        if not (_holds_any(s, names) or _holds_any(seen, names)):
+        if not (_holds_any(s, names) or in_reference(names)):
             return names
         stem = "_" + stem
 
@@ -64,7 +71,7 @@ def category_unseen(frame: pd.DataFrame, *, draws: Draws, severity: float,
         rows = np.flatnonzero(hit)
         if rows.size == 0 and not is_categorical(s):  # a categorical gains the names anyway
             continue
-        names = np.array(_unseen_values(s, reference_column(reference, label, s)), dtype=object)
+        names = np.array(_unseen_values(s, reference), dtype=object)
         picked = names[draw_choices(draws, 2, label, len(names), rows)]
         set_column(out, j, write_text(s, hit, picked, categories=list(names)))
     return out

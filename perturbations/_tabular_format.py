@@ -25,10 +25,11 @@ from ._tabular_columns import (
     is_float,
     is_numeric,
     is_textlike,
+    kept,
     pick_cells,
     pick_columns,
     reference_column,
-    reference_floats,
+    reference_spread,
     string_cells,
 )
 from ._tabular_render import Style, date_format, date_texts, number_texts, parse_dates
@@ -47,7 +48,7 @@ def _format_numbers(frame: pd.DataFrame, draws: Draws, severity: float,
     out = start_frame(frame)
     for j, label, s in pick_columns(frame, columns, default, is_numeric):
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity), style)
-        if hit.any() or reference_floats(reference, label, s).size:
+        if hit.any() or reference_spread(reference, label, s).size:
             set_column(out, j, objects_with(s, hit, texts))
     return out
 
@@ -97,7 +98,7 @@ def format_thousands_separator(frame: pd.DataFrame, *, draws: Draws, severity: f
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity) & large, style)
         # a column with a large value anywhere in the reference becomes object in every
         # batch, so a batch's dtype does not depend on its rows
-        if hit.any() or (np.abs(reference_floats(reference, label, s)) >= 1000).any():
+        if hit.any() or reference_spread(reference, label, s).largest >= 1000:
             set_column(out, j, objects_with(s, hit, texts))
     return out
 
@@ -144,8 +145,8 @@ def format_percent(frame: pd.DataFrame, *, draws: Draws, severity: float,
     out = start_frame(frame)
     style = Style(min_decimals=0, suffix="%")
     for j, label, s in pick_columns(frame, columns, is_numeric):
-        seen = reference_floats(reference, label, s)
-        fractions = seen.size > 0 and seen.min() >= 0.0 and seen.max() <= 1.0
+        seen = reference_spread(reference, label, s)
+        fractions = seen.size > 0 and seen.low >= 0.0 and seen.high <= 1.0
         hit, texts = number_texts(s, pick_cells(draws, 1, label, severity), style,
                                    scale=100.0 if fractions else 1.0)
         if hit.any() or seen.size:
@@ -173,7 +174,9 @@ def format_date(frame: pd.DataFrame, *, draws: Draws, severity: float,
             return True
         if not is_textlike(s) or is_categorical(s):
             return False
-        formats[s.name] = date_format(reference_column(reference, s.name, s))
+        column = reference_column(reference, s.name, s)
+        formats[s.name] = (date_format(s) if column is s else
+                           kept(reference, ("date format", s.name), lambda: date_format(column)))
         return formats[s.name] is not None
 
     for j, label, s in pick_columns(frame, columns, dated):

@@ -23,9 +23,10 @@ from ._tabular_columns import (
     dtype_kind,
     floats,
     is_numeric,
+    kept,
     pick_cells,
     pick_columns,
-    reference_floats,
+    reference_spread,
 )
 from ._tabular_writers import (
     fits_integers,
@@ -53,8 +54,8 @@ def noise_gaussian(frame: pd.DataFrame, *, draws: Draws, severity: float,
                    reference: pd.DataFrame | None = None) -> pd.DataFrame:
     out = start_frame(frame)
     for j, label, s in pick_columns(frame, columns, is_numeric):
-        seen = reference_floats(reference, label, s)
-        sd = float(seen.std()) if seen.size else 0.0
+        spread = reference_spread(reference, label, s)
+        sd = spread.sd if spread.size else 0.0
         x = floats(s)
         hit = np.isfinite(x)
         if sd == 0.0 or not hit.any():
@@ -80,13 +81,13 @@ def outlier_extreme(frame: pd.DataFrame, *, draws: Draws, severity: float,
                     reference: pd.DataFrame | None = None) -> pd.DataFrame:
     out = start_frame(frame)
     for j, label, s in pick_columns(frame, columns, is_numeric):
-        seen = reference_floats(reference, label, s)
+        seen = reference_spread(reference, label, s)
         hit = pick_cells(draws, 1, label, _OUTLIER_SHARE * severity) & s.notna().to_numpy()
         rows = np.flatnonzero(hit)
         if seen.size == 0 or rows.size == 0:
             continue
-        low, high = float(seen.min()), float(seen.max())
-        spread = float(seen.std()) or max(abs(high), 1.0)
+        low, high = seen.low, seen.high
+        spread = seen.sd or max(abs(high), 1.0)
         below = draw_choices(draws, 2, label, 2, rows=rows) == 0
         if dtype_kind(s) == "u":  # an unsigned column cannot go below zero
             below &= low - distance * spread >= 0
@@ -118,8 +119,9 @@ def scale_unit(frame: pd.DataFrame, *, draws: Draws, severity: float,
         hit = pick_cells(draws, 1, label, severity) & np.isfinite(x)
         integers = dtype_kind(s) in "iu"
         if integers:  # decided on the reference: a batch's rows do not change the dtype
-            seen = reference_floats(reference, label, s)
-            keep = float(factor).is_integer() and fits_integers(seen * factor, s.dtype)
+            seen = reference_spread(reference, label, s)
+            ends = np.array([seen.low, seen.high] if seen.size else [], dtype=np.float64)
+            keep = float(factor).is_integer() and fits_integers(ends * factor, s.dtype)
             if not hit.any() and (keep or seen.size == 0):
                 continue
         elif not hit.any():
@@ -138,12 +140,12 @@ def _drift(frame: pd.DataFrame, columns: Sequence[str] | None,
     """Apply ``move(x, reference mean, reference sd)`` to every non-missing numeric cell."""
     out = start_frame(frame)
     for j, label, s in pick_columns(frame, columns, is_numeric):
-        seen = reference_floats(reference, label, s)
+        seen = reference_spread(reference, label, s)
         x = floats(s)
         hit = np.isfinite(x)
         if seen.size == 0 or not hit.any():
             continue
-        values = move(x[hit], float(seen.mean()), float(seen.std()))
+        values = move(x[hit], seen.mean, seen.sd)
         set_column(out, j, write_numbers(s, hit, values, keep_integers=True))
     return out
 
@@ -208,11 +210,10 @@ def drift_subpopulation(frame: pd.DataFrame, *, draws: Draws, severity: float,
             f"by: {by!r} is not a numeric column of the reference; numeric columns: "
             f"{', '.join(map(repr, numeric)) or 'none'}"
         )
-    key = floats(reference[by])
-    finite = np.isfinite(key)
-    if not finite.any():
+    pool = kept(reference, ("subpopulation", by, quantile),
+                lambda: _subpopulation(floats(reference[by]), quantile))
+    if pool.size == 0:
         return start_frame(frame)
-    pool = np.flatnonzero(finite & (key >= np.quantile(key[finite], quantile)))
     hit = pick_cells(draws, 1, "rows", _ROW_SHARE * severity)
     rows = np.flatnonzero(hit)
     if rows.size == 0:
@@ -224,3 +225,15 @@ def drift_subpopulation(frame: pd.DataFrame, *, draws: Draws, severity: float,
             donor = reference[label].iloc[donors]
             set_column(out, j, splice(frame.iloc[:, j], hit, donor))
     return out
+
+
+def _subpopulation(key: np.ndarray, quantile: float) -> np.ndarray:
+    """Positions of the reference rows whose finite ``key`` is at or above its
+    ``quantile`` (read only: it may be kept with a frozen reference)."""
+    finite = np.isfinite(key)
+    if not finite.any():
+        pool = np.zeros(0, dtype=np.intp)
+    else:
+        pool = np.flatnonzero(finite & (key >= np.quantile(key[finite], quantile)))
+    pool.flags.writeable = False
+    return pool

@@ -27,7 +27,7 @@ from ._tabular_columns import (
     is_numeric,
     pick_columns,
     pick_movers,
-    reference_floats,
+    reference_spread,
 )
 from ._tabular_writers import ArrayLike, copy_on_write, set_column, start_frame
 
@@ -92,14 +92,14 @@ def _other_dtype(s: pd.Series) -> ArrayLike:
     return s.to_numpy(dtype=np.float32 if dtype == np.float64 else np.float64)
 
 
-def _convertible(s: pd.Series, seen: np.ndarray) -> bool:
-    """Whether :func:`_other_dtype` keeps the values of the reference column ``seen``:
-    integers up to 2**53 in a float64, floats within float32's range in a float32."""
+def _convertible(s: pd.Series, largest: float) -> bool:
+    """Whether :func:`_other_dtype` keeps the values of the reference column, whose
+    largest finite absolute value is ``largest``: integers up to 2**53 in a float64,
+    floats within float32's range in a float32."""
     if is_categorical(s) or isinstance(s.dtype, pd.StringDtype) or dtype_kind(s) == "b":
         return True
     if dtype_kind(s) not in "iuf":
         return False
-    largest = float(np.abs(seen).max(initial=0.0))
     if dtype_kind(s) in "iu":
         return largest <= 2.0**53
     return s.dtype != np.float64 or largest <= float(np.finfo(np.float32).max)
@@ -120,8 +120,8 @@ def schema_dtype(frame: pd.DataFrame, *, draws: Draws, severity: float,
                  reference: pd.DataFrame | None = None) -> pd.DataFrame:
     out = start_frame(frame)
     targets = [(j, label, s) for j, label, s in pick_columns(frame, columns, any_dtype)
-               if _convertible(s, reference_floats(reference, label, s) if is_numeric(s)
-                               else np.empty(0))]
+               if _convertible(s, reference_spread(reference, label, s).largest
+                               if is_numeric(s) else 0.0)]
     for i in pick_movers(draws, [label for _, label, _ in targets], severity, least=1):
         j, _, s = targets[i]
         set_column(out, j, _other_dtype(s))

@@ -209,7 +209,9 @@ class Tabular(Modality):
 
     def perturb(self, p: Perturbation, data: Any, severity: float, seed: int,
                 positions: np.ndarray | None = None) -> Any:
-        # ``reference``: a shard's noise is scaled by the whole data set's statistics
+        # ``reference``: a shard's noise is scaled by the whole data set's statistics,
+        # which are read once: ``data`` is the run's private copy, never changed
+        catalogue.freeze_reference(data)
         if positions is None:
             return p.apply(data, severity=severity, seed=seed, reference=data)
         return p.apply(self.take(data, positions), severity=severity, seed=seed,
