@@ -92,9 +92,7 @@ def outlier_extreme(frame: pd.DataFrame, *, draws: Draws, severity: float,
         if dtype_kind(s) == "u":  # an unsigned column cannot go below zero
             below &= low - distance * spread >= 0
         values = np.where(below, low - distance * spread, high + distance * spread)
-        if dtype_kind(s) in "iu":  # as far as a small integer type goes, rather than float64
-            info = np.iinfo(np.dtype(getattr(s.dtype, "numpy_dtype", s.dtype)))
-            values = np.clip(values, float(info.min), float(info.max))
+        # an integer column keeps its type: the outlier goes as far as the type goes
         set_column(out, j, write_numbers(s, hit, values, keep_integers=True))
     return out
 
