@@ -250,7 +250,7 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
     if systematic is None:
         missing = owners[best[owners] < 0]
         if len(missing):
-            _never_asked_before(name, severity, changed_pos[missing], extra)
+            _only_one_round(name, severity, changed_pos[missing], extra)
             return changed_pos[missing]
     # each changed sample takes the answer of its input's owner
     entry = best[first]
@@ -282,7 +282,7 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
         details={"systematic": systematic} if systematic is not None else {})
 
 
-def _never_asked_before(name: str, severity: float, positions: np.ndarray,
+def _only_one_round(name: str, severity: float, positions: np.ndarray,
                         extra: list[Answers]) -> None:
     """One round of :func:`ask` is all a unit needs: it is given every input still
     without an answer, and answers each (or records its crash). Inputs still missing
