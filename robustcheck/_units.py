@@ -238,8 +238,8 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
             return [crash_list[e - answered_count] for e in best[at].tolist()
                     if e >= answered_count]
 
-        if _systematic.decide(crashes_of(order[:_systematic.PILOT]),
-                              _systematic.PILOT) is not None:
+        if _systematic.decide(crashes_of(order[:_systematic.PILOT]), _systematic.PILOT,
+                              _systematic.PILOT_DENSE) is not None:
             found = _systematic.decide(crashes_of(order), _systematic.PROBES)
             if found is not None:
                 systematic = {**found, "probes": _systematic.PROBES, "inputs": len(owners),

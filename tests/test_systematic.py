@@ -151,3 +151,31 @@ def test_cases_lists_only_the_probes_of_a_systematic_crash(systematic):
     assert cases["crashed"].all() and cases["predicted"].isna().all()
     evaluated = systematic["case.upper"][0].evaluated
     assert set(cases["index"]) == set(np.flatnonzero(evaluated).tolist())
+
+
+def test_a_pilot_below_the_threshold_still_grows_to_the_probes_when_it_is_not_sparse():
+    # about 28% of the shouted inputs crash: a systematic crash. With seed 11 the 40 of
+    # the pilot hold only 6 of them (15%): decided on the pilot, the unit would isolate
+    # every crash one by one; decided on the 300 probes it is measured on them
+    import zlib
+
+    def refused(text: str) -> bool:
+        return text != text.lower() and zlib.crc32(text.encode()) % 100 < 28
+
+    calls: list[list[str]] = []
+
+    def model(batch: list[str]) -> list[int]:
+        calls.append(list(batch))
+        for text in batch:
+            if refused(text):
+                raise ValueError(f"refused: {text!r}")
+        return [len(t) % 2 for t in batch]
+
+    row = robustcheck.run(model, TEXTS, LABELS, perturbations=["case.upper"],
+                          severities=[1.0], seed=11, batch_size=64, progress=False).rows[0]
+    pilot = next(c for c in calls if c[0] != c[0].lower())
+    assert len(pilot) == _systematic.PILOT
+    assert sum(map(refused, pilot)) == 6 < _systematic.DENSE * _systematic.PILOT
+    assert row.details["systematic"]["probes"] == _systematic.PROBES
+    assert row.model_calls == _systematic.PROBES
+    assert int(row.crashed.sum()) >= _systematic.DENSE * _systematic.PROBES
