@@ -4,11 +4,11 @@ its inputs is measured on a seeded sample of probes instead of on every input.
 Crash isolation costs about one model call per crashing input once crashes are dense (a
 model fed numbers as strings, say: every row, or every row with a large number), which
 on 100k rows is hours for a finding the first few crashes already show. So before a big
-unit is predicted, a seeded *pilot* of its inputs goes first. When at least
-:data:`PILOT_DENSE` of the pilot crashes, with one exception type and message pattern
-(at least :data:`SHARE` of the crashes), the probes are extended to :data:`PROBES`
-inputs; when at least :data:`DENSE` of those crash, with one pattern, the unit is
-recorded as a systematic crash: its rates are
+unit is predicted, a seeded *pilot* of its inputs goes first. When its crashes are
+*dense* (the 95% Wilson interval of their share reaches :data:`DENSE`: 4 of the 40)
+and share one exception type and message pattern (at least :data:`SHARE` of them), the
+probes are extended to :data:`PROBES` inputs; when their crashes are dense too (about 49
+of the 300), the unit is recorded as a systematic crash: its rates are
 estimated from the probes (with their intervals), the crash with its examples, and every
 other changed input is *not evaluated*: neither answered nor crashed, left out of every
 rate and of the paired samples of a comparison. Otherwise the rest is predicted as
@@ -38,8 +38,9 @@ from ._calls import Answers
 from ._crashpattern import pattern
 from ._outcomes import Crash
 from ._prediction_data import Prediction
+from .stats import wilson_interval
 
-__all__ = ["DENSE", "PILOT", "PILOT_DENSE", "PROBES", "SHARE", "decide", "lowest", "merge",
+__all__ = ["DENSE", "PILOT", "PROBES", "SHARE", "decide", "dense", "lowest", "merge",
            "predict_probing", "priority"]
 
 PILOT = 40
@@ -47,14 +48,14 @@ PILOT = 40
 PROBES = 300
 """Inputs a systematic crash is measured on (a Wilson interval of about ±1% at 100%)."""
 DENSE = 0.2
-"""A systematic crash: at least this share of the probes crashed (from here on, crash
-isolation costs about a call per crashing input: dense)..."""
-PILOT_DENSE = 0.1
-"""...after a pilot in which at least this share crashed. Half of :data:`DENSE`, so that
-a unit near it is decided on the probes, not on the pilot: 40 inputs of a unit where 28%
-crash fall below 20% about one time in nine, and then every crashing input was isolated
-one by one (HistGradientBoosting, 28,000 crashes of ``format.thousands_separator`` on
-100,000 rows: 300 s)."""
+"""A systematic crash: the probes cannot rule out that at least this share of the
+unit's inputs crash (the upper end of the 95% Wilson interval of their crash share
+reaches it). From here on crash isolation costs about a call per crashing input, while
+the probes measure the unit with an interval; so a unit near the line is probed, not
+isolated for minutes: 300 probes of a unit where 22.4% of the inputs crash fall below a
+bare 20% about one time in seven (below 47 of 300: 0.15%), and the whole unit was then
+isolated crash by crash (HistGradientBoosting, 22,391 crashes of
+``format.thousands_separator@0.25`` on 100,000 rows: 369 s)..."""
 SHARE = 0.9
 """...and at least this share of those crashes has one exception type and message
 pattern."""
@@ -95,7 +96,7 @@ def predict_probing(predict: Callable[[np.ndarray], Answers], positions: np.ndar
     order = positions[first]
     pilot = predict(np.sort(order[:PILOT]))
     rest = np.ones(len(positions), dtype=bool)  # positions are sorted: so is every rest
-    if decide(pilot.crashes, PILOT, PILOT_DENSE) is None:
+    if decide(pilot.crashes, PILOT) is None:
         rest[first[:PILOT]] = False
         return merge(pilot, predict(positions[rest])), False
     probes = merge(pilot, predict(np.sort(order[PILOT:PROBES])))
@@ -105,11 +106,16 @@ def predict_probing(predict: Callable[[np.ndarray], Answers], positions: np.ndar
     return probes, True
 
 
-def decide(crashes: Sequence[Crash], probed: int, dense: float = DENSE
-           ) -> dict[str, Any] | None:
-    """The dominant crash of ``probed`` inputs, of which ``crashes`` crashed, when at
-    least a ``dense`` share of them crashed with one pattern; else None."""
-    if not crashes or len(crashes) < dense * probed:
+def dense(crashed: int, probed: int) -> bool:
+    """Whether ``crashed`` of ``probed`` inputs cannot rule out a crash share of
+    :data:`DENSE`: the upper end of their 95% Wilson interval reaches it."""
+    return probed > 0 and wilson_interval(crashed, probed)[1] >= DENSE
+
+
+def decide(crashes: Sequence[Crash], probed: int) -> dict[str, Any] | None:
+    """The dominant crash of ``probed`` inputs, of which ``crashes`` crashed, when the
+    crashes are :func:`dense` and share one pattern; else None."""
+    if not crashes or not dense(len(crashes), probed):
         return None
     kinds = Counter((c.kind, pattern(c.message)) for c in crashes)
     (kind, message), count = kinds.most_common(1)[0]

@@ -157,7 +157,7 @@ class Seen:
     def ask(self, asked: np.ndarray, got: Answers, probed: bool) -> None:
         self.asked.add(asked)
         self.probing = probed and (
-            len(asked) == 0 or len(got.crashes) >= _systematic.DENSE * len(asked))
+            len(asked) == 0 or _systematic.dense(len(got.crashes), len(asked)))
 
 
 def evaluate_in_parts(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
@@ -238,8 +238,8 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
             return [crash_list[e - answered_count] for e in best[at].tolist()
                     if e >= answered_count]
 
-        if _systematic.decide(crashes_of(order[:_systematic.PILOT]), _systematic.PILOT,
-                              _systematic.PILOT_DENSE) is not None:
+        if _systematic.decide(crashes_of(order[:_systematic.PILOT]),
+                              _systematic.PILOT) is not None:
             found = _systematic.decide(crashes_of(order), _systematic.PROBES)
             if found is not None:
                 systematic = {**found, "probes": _systematic.PROBES, "inputs": len(owners),

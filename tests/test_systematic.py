@@ -155,8 +155,9 @@ def test_cases_lists_only_the_probes_of_a_systematic_crash(systematic):
 
 def test_a_pilot_below_the_threshold_still_grows_to_the_probes_when_it_is_not_sparse():
     # about 28% of the shouted inputs crash: a systematic crash. With seed 11 the 40 of
-    # the pilot hold only 6 of them (15%): decided on the pilot, the unit would isolate
-    # every crash one by one; decided on the 300 probes it is measured on them
+    # the pilot hold only 6 of them (15%): under a bare 20% of the pilot, the unit
+    # isolated every crash one by one; 6 of 40 cannot rule out 20%, so the probes go on
+    # and the unit is measured on them
     import zlib
 
     def refused(text: str) -> bool:
@@ -179,3 +180,30 @@ def test_a_pilot_below_the_threshold_still_grows_to_the_probes_when_it_is_not_sp
     assert row.details["systematic"]["probes"] == _systematic.PROBES
     assert row.model_calls == _systematic.PROBES
     assert int(row.crashed.sum()) >= _systematic.DENSE * _systematic.PROBES
+
+
+def test_crashes_are_dense_when_the_probes_cannot_rule_out_a_fifth():
+    # the upper end of the 95% Wilson interval reaches 20%: 4 of a 40-input pilot, 47 of
+    # the 300 probes (15.7%); a unit that sparse is still cheaper to probe than to isolate
+    assert next(k for k in range(41) if _systematic.dense(k, 40)) == 4
+    assert next(k for k in range(301) if _systematic.dense(k, 300)) == 47
+    assert not _systematic.dense(0, 0)
+
+
+def test_probes_a_little_under_a_fifth_still_make_a_systematic_crash():
+    # 16.4% of the shouted inputs crash; with seed 1, 56 of the 300 probes (18.7%): not
+    # a bare 20%, but an interval that reaches it, so the unit is measured on its probes
+    # instead of isolating 164 crashes one by one
+    import zlib
+
+    def model(batch: list[str]) -> list[int]:
+        for text in batch:
+            if text != text.lower() and zlib.crc32(text.encode()) % 100 < 18:
+                raise ValueError(f"refused: {text!r}")
+        return [len(t) % 2 for t in batch]
+
+    row = robustcheck.run(model, TEXTS, LABELS, perturbations=["case.upper"],
+                          severities=[1.0], seed=1, batch_size=64, progress=False).rows[0]
+    assert row.details["systematic"]["crashes"] == 56 < 0.2 * _systematic.PROBES
+    crash = row.metrics["crash_rate"]
+    assert crash.n == _systematic.PROBES and crash.low <= 0.164 <= crash.high
