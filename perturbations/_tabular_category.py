@@ -20,10 +20,9 @@ from ._tabular_columns import (
     draw_choices,
     is_categorical,
     is_textlike,
-    kept,
     pick_cells,
     pick_columns,
-    reference_column,
+    reference_kept,
     string_cells,
 )
 from ._tabular_render import join
@@ -42,11 +41,9 @@ def _holds_any(column: pd.Series, names: list[str]) -> bool:
 
 def _unseen_values(s: pd.Series, reference: pd.DataFrame | None, k: int = 3) -> list[str]:
     """``k`` category names that occur neither in the column nor in the reference."""
-    seen = reference_column(reference, s.name, s)
-
     def in_reference(names: list[str]) -> bool:  # kept: the reference is read once
-        return seen is not s and bool(kept(reference, ("holds", s.name, tuple(names)),
-                                           lambda: _holds_any(seen, names)))
+        return bool(reference_kept(reference, s.name, s, ("holds", tuple(names)),
+                                   lambda column: _holds_any(column, names)))
 
     stem = "unseen_value_"
     while True:

@@ -48,6 +48,7 @@ __all__ = [
     "pick_movers",
     "reference_column",
     "reference_floats",
+    "reference_kept",
     "reference_spread",
     "string_cells",
 ]
@@ -163,10 +164,19 @@ def reference_floats(reference: pd.DataFrame | None, label: Hashable,
                      own: pd.Series) -> np.ndarray:
     """Finite values of the reference column (an empty array if it has none; read only,
     as it may be kept with a frozen reference)."""
+    return reference_kept(reference, label, own, "floats", _finite, is_numeric)
+
+
+def reference_kept(reference: pd.DataFrame | None, label: Hashable, own: pd.Series,
+                   what: Hashable, compute: Callable[[pd.Series], Any],
+                   usable: Callable[[pd.Series], bool] = any_dtype) -> Any:
+    """``compute(reference[label])``, kept under ``(what, label)`` with a frozen
+    reference (see :func:`kept`); ``compute(own)``, kept nowhere, when the reference has
+    no single ``usable`` column of that label and the batch's own column stands in."""
     column = reference_column(reference, label, own)
-    if column is own or not is_numeric(column):
-        return _finite(own)
-    return kept(reference, ("floats", label), lambda: _finite(column))
+    if column is own or not usable(column):
+        return compute(own)
+    return kept(reference, (what, label), lambda: compute(column))
 
 
 def _finite(column: pd.Series) -> np.ndarray:
@@ -199,18 +209,16 @@ class Spread:
 
 def reference_spread(reference: pd.DataFrame | None, label: Hashable,
                      own: pd.Series) -> Spread:
-    """The :class:`Spread` of :func:`reference_floats`."""
-    def spread() -> Spread:
-        seen = reference_floats(reference, label, own)
-        if seen.size == 0:
-            return Spread(0, math.nan, math.nan, math.nan, math.nan)
-        return Spread(int(seen.size), float(seen.mean()), float(seen.std()),
-                      float(seen.min()), float(seen.max()))
+    """The :class:`Spread` of the finite values of :func:`reference_floats`."""
+    return reference_kept(reference, label, own, "spread",
+                          lambda column: _spread(_finite(column)), is_numeric)
 
-    column = reference_column(reference, label, own)
-    if column is own or not is_numeric(column):
-        return spread()
-    return kept(reference, ("spread", label), spread)
+
+def _spread(seen: np.ndarray) -> Spread:
+    if seen.size == 0:
+        return Spread(0, math.nan, math.nan, math.nan, math.nan)
+    return Spread(int(seen.size), float(seen.mean()), float(seen.std()),
+                  float(seen.min()), float(seen.max()))
 
 
 # -- frozen references ----------------------------------------------------------------

@@ -25,10 +25,10 @@ from ._tabular_columns import (
     is_float,
     is_numeric,
     is_textlike,
-    kept,
     pick_cells,
     pick_columns,
     reference_column,
+    reference_kept,
     reference_spread,
     string_cells,
 )
@@ -174,9 +174,7 @@ def format_date(frame: pd.DataFrame, *, draws: Draws, severity: float,
             return True
         if not is_textlike(s) or is_categorical(s):
             return False
-        column = reference_column(reference, s.name, s)
-        formats[s.name] = (date_format(s) if column is s else
-                           kept(reference, ("date format", s.name), lambda: date_format(column)))
+        formats[s.name] = reference_kept(reference, s.name, s, "date format", date_format)
         return formats[s.name] is not None
 
     for j, label, s in pick_columns(frame, columns, dated):

@@ -25,10 +25,9 @@ def distinct(a: np.ndarray, stable: bool = False) -> np.ndarray:
 def merge_distinct(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The distinct values of both, sorted (``np.union1d``).
 
-    A unit run in parts merges each part's keys into the sorted keys of all the parts
-    before it: a stable sort (a merge of runs) keeps that linear in what is already there.
-    The default sort took 2.0 s per unit for 100 parts of 10k keys, the stable one 0.43 s
-    (measured here)."""
+    Where ``a`` and ``b`` are sorted (the runs of :class:`SortedRuns`), a stable sort of
+    the two is a merge of two runs, linear in their length; numpy's default sort of the
+    same took about 5x as long here."""
     return distinct(np.concatenate([a, b]), stable=True)
 
 

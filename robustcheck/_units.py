@@ -283,7 +283,7 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
 
 
 def _only_one_round(name: str, severity: float, positions: np.ndarray,
-                        extra: list[Answers]) -> None:
+                    extra: list[Answers]) -> None:
     """One round of :func:`ask` is all a unit needs: it is given every input still
     without an answer, and answers each (or records its crash). Inputs still missing
     after it mean a bug in robustcheck, raised as one; asking again would loop for
