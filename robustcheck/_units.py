@@ -88,9 +88,10 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
     positions = None if whole else np.arange(start, stop)
     perturbed = perturb(data, p, severity, seed, positions)
     before = data.inputs if positions is None else data.take(positions)
-    changed = np.asarray(data.kind.changed(before, perturbed), dtype=bool)
+    changed, raw_keys = data.kind.changes(data.inputs, positions, before, perturbed)
+    changed = np.asarray(changed, dtype=bool)
     local = np.flatnonzero(changed)
-    keys = key_hashes(data.kind.keys(perturbed, local))
+    keys = key_hashes(raw_keys)
     first = _first_of_equal(keys)
     distinct = np.flatnonzero(first == np.arange(len(first)))  # first occurrences
     owners_local = local[distinct]

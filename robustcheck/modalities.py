@@ -27,12 +27,14 @@ from perturbations import Perturbation
 from ._data import (
     changed_rows,
     check_column_names,
+    clean_cell_keys,
     hash_rows,
     is_frame,
     labels_of,
     pack_rows,
     texts_of,
     unit_keys,
+    untouched_columns,
 )
 from .errors import InvalidArgument, load_plugins
 
@@ -93,6 +95,16 @@ class Modality:
         once). A key identifies the input itself, never its position: shards of a unit
         are matched by their keys."""
         return np.array([repr(after[i]) for i in positions.tolist()], dtype=object)
+
+    def changes(self, data: Any, positions: np.ndarray | None, before: Any,
+                after: Any) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`changed`, and the :meth:`keys` of the changed inputs, at once: what the
+        runner asks of each part of a unit. ``before`` is ``data`` (all the clean inputs,
+        never changed during a run) at ``positions`` (all of it when None), ``after`` the
+        perturbed ``before``. A modality may override this to share work between the two
+        or across the units of a run."""
+        changed = np.asarray(self.changed(before, after), dtype=bool)
+        return changed, self.keys(after, np.flatnonzero(changed))
 
     def show(self, data: Any, position: int) -> Any:
         """One input as a result stores it (JSON-ready, bounded in size)."""
@@ -221,10 +233,27 @@ class Tabular(Modality):
         return changed_rows(before, after)
 
     def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
+        return self._keys(after, positions)
+
+    def changes(self, data: Any, positions: np.ndarray | None, before: Any,
+                after: Any) -> tuple[np.ndarray, np.ndarray]:
+        # the columns a perturbation left alone share their memory with ``before`` (a
+        # copy-on-write copy): they are not compared, and their cells' keys are the
+        # clean table's, computed once per run (most units write one or a few columns)
+        untouched = untouched_columns(before, after)
+        changed = changed_rows(before, after, untouched)
+        local = np.flatnonzero(changed)
+        at = local if positions is None else np.asarray(positions)[local]
+        known = {j: functools.partial(_clean_keys_at, data, j, at) for j in untouched}
+        return changed, self._keys(after, local, known)
+
+    @staticmethod
+    def _keys(after: Any, positions: np.ndarray,
+              known: dict[int, Any] | None = None) -> np.ndarray:
         # a 64-bit key of each row's content (column names and dtypes, each cell's type
         # and value: 5 and "5" are two inputs), computed on the rows at ``positions`` only
         try:
-            return unit_keys(after, positions)
+            return unit_keys(after, positions, known)
         except InvalidArgument:  # a cell Python cannot hash (a list): the row's repr
             return np.array([repr(tuple(after.iloc[i].tolist())) for i in positions.tolist()],
                             dtype=object)
@@ -245,6 +274,10 @@ class Tabular(Modality):
                       if str(c) in found[i] and found[i][str(c)] != row[c].iloc[0]}
             rows.append(pack_rows(row, [change]))
         return pd.concat(rows, ignore_index=True) if rows else data.iloc[:0]
+
+
+def _clean_keys_at(data: Any, j: int, at: np.ndarray) -> np.ndarray:
+    return clean_cell_keys(data, j).take(at)  # a new array
 
 
 def _jsonable(value: Any) -> Any:
