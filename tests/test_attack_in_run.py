@@ -150,7 +150,7 @@ def test_attack_queries_past_the_timeout_are_crashed_candidates_not_a_hung_run()
     from robustcheck.attack import ATTACKS
 
     texts = ["the food was great", "a great day", "not so great"]
-    hang = 0.5  # seconds, fifty times the timeout
+    hang = 0.25  # seconds, twenty-five times the timeout
 
     def slow_on_anything_new(batch: list[str]) -> list[int]:
         if any(t not in texts for t in batch):

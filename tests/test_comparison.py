@@ -295,9 +295,8 @@ def test_holm_corrects_over_every_test_of_every_row_together() -> None:
 
 
 def test_the_adjusted_p_values_are_holms_over_all_metrics_and_rows_at_once(
-    runs: tuple[robustcheck.RunResult, robustcheck.RunResult],
+    comparison: robustcheck.Comparison,
 ) -> None:
-    comparison = robustcheck.compare(*runs)
     tested = [e for r in comparison.rows for e in r["metrics"].values()
               if e["p_value"] is not None]
     assert len(tested) == comparison.tests == 3 * len(comparison.rows)

@@ -60,7 +60,10 @@ def test_sentences_end_at_punctuation_followed_by_space(text: str,
 
 
 def test_the_generation_section_writes_a_report_and_a_json_of_a_generation_run(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 60 reviews rather than the demo's 150: nothing below depends on how many (the
+    # slow whole-demo test in test_augment.py runs the section at full size)
+    monkeypatch.setattr(demo, "GENERATION_REVIEWS", 60)
     said: list[str] = []
     files: dict[str, Path] = {}
     results: dict[str, robustcheck.RunResult] = {}

@@ -510,8 +510,12 @@ def test_spatter_edge_distance_is_the_octagonal_distance_to_the_nearest_edge() -
             k += 1
         return k
 
-    want = np.array([[min([cap, *(steps(abs(i - p), abs(j - q)) for p, q in sources)])
-                      for j in range(w)] for i in range(h)])
+    # the steps of every offset a pixel can have from a source, each found by the loop
+    # above once, then the minimum over the sources of every pixel
+    table = np.array([[steps(dy, dx) for dx in range(w)] for dy in range(h)])
+    ys, xs = (np.array(v, dtype=np.intp) for v in zip(*sources))
+    want = np.minimum(cap, table[np.abs(yy[..., None] - ys),
+                                 np.abs(xx[..., None] - xs)].min(axis=2, initial=cap))
     np.testing.assert_array_equal(got, want)
     assert {2, 3, 4, 5, cap} <= set(got.ravel().tolist())
 

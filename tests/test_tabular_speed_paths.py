@@ -160,11 +160,20 @@ def test_unit_keys_are_the_same_in_another_process() -> None:
             "f": pd.Series([pd.Timestamp("2024-01-01"), decimal], dtype=object)})
         print(",".join(str(k) for k in unit_keys(frame, np.arange(2)).tolist()))
     """).replace("decimal]", "__import__('decimal').Decimal('1.5')]")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True, env={"PYTHONHASHSEED": seed, "PATH": ""},
-                           cwd=str(__import__("pathlib").Path(__file__).parents[1]))
-            for seed in ("1", "2")]
-    assert runs[0].stdout == runs[1].stdout and runs[0].stdout.strip()
+    # both interpreters at once: each spends most of its time importing pandas
+    started = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env={"PYTHONHASHSEED": seed, "PATH": ""},
+                                cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+               for seed in ("1", "2")]
+    try:
+        runs = [process.communicate(timeout=120) for process in started]
+    finally:
+        for process in started:
+            process.kill()  # only one still running: after a timeout
+            process.wait()
+    assert [process.returncode for process in started] == [0, 0], runs
+    assert runs[0][0] == runs[1][0] and runs[0][0].strip()
 
 
 def test_unit_keys_follow_the_positions_asked_in_any_order() -> None:
