@@ -49,10 +49,22 @@ class SortedRuns:
     asked: one sorted array merged with every part costs time quadratic in the parts
     (1.4 s per unit here, for 72 units of a million-row table), the runs n log n in all,
     and a lookup searches at most log2(parts) + 1 runs, with the values sorted once so
-    that each search walks its run in order."""
+    that each search walks its run in order.
+
+    Before any search, a value's slot in a table of flags (at least 16 per value held,
+    one byte each, rebuilt larger as the set grows) says whether it may be held: most
+    values asked about are new, and only those whose slot is taken are searched for
+    (searching was 11 s of a million-row tabular audit)."""
+
+    _LOAD = 16
+    """Slots per value held, at least: about 6% of the slots are taken, so about 94% of
+    the values not held are answered by their slot alone."""
 
     def __init__(self) -> None:
         self.runs: list[np.ndarray] = []
+        self.size = 0
+        self._bits = 10
+        self._taken = np.zeros(1 << self._bits, dtype=bool)
 
     def add(self, values: np.ndarray) -> None:
         run = distinct(values)
@@ -60,16 +72,40 @@ class SortedRuns:
             run = merge_distinct(self.runs.pop(), run)
         if len(run):
             self.runs.append(run)
+        self.size = sum(len(r) for r in self.runs)
+        if self.size * self._LOAD > len(self._taken):
+            while self.size * self._LOAD > (1 << self._bits):
+                self._bits += 1
+            self._taken = np.zeros(1 << self._bits, dtype=bool)
+            for held in self.runs:
+                self._taken[_slots(held, self._bits)] = True
+        elif len(values):
+            self._taken[_slots(values, self._bits)] = True
 
     def contains(self, values: np.ndarray) -> np.ndarray:
         """Per value: whether it was added."""
         found = np.zeros(len(values), dtype=bool)
         if not self.runs or len(values) == 0:
             return found
-        order = np.argsort(values)
-        ranked = values[order]
-        hit = np.zeros(len(values), dtype=bool)
+        maybe = np.flatnonzero(self._taken[_slots(values, self._bits)])
+        if len(maybe) == 0:
+            return found
+        candidates = values[maybe]
+        order = np.argsort(candidates)
+        ranked = candidates[order]
+        hit = np.zeros(len(candidates), dtype=bool)
         for run in self.runs:
             hit |= contains(run, ranked)
-        found[order] = hit
+        found[maybe[order]] = hit
         return found
+
+
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / the golden ratio, odd
+
+
+def _slots(values: np.ndarray, bits: int) -> np.ndarray:
+    """A slot in ``[0, 2**bits)`` for each value: the top bits of the value times an odd
+    constant (Fibonacci hashing), so that any values (small counters, hashes) spread."""
+    with np.errstate(over="ignore"):
+        mixed = np.asarray(values).astype(np.uint64, copy=False) * _SPREAD
+    return (mixed >> np.uint64(64 - bits)).astype(np.intp)

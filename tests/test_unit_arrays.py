@@ -70,6 +70,24 @@ def test_sorted_runs_stay_few_when_each_part_adds_fewer_new_values():
         runs.add(np.arange(10_000 - 10 * k, dtype=np.uint64) + np.uint64(k * 10_000))
     assert len(runs.runs) <= 20
 
+def test_sorted_runs_answer_from_their_slots_as_they_grow():
+    # counters and hashes alike: the slots spread small consecutive values too
+    rng = np.random.default_rng(5)
+    runs, added = SortedRuns(), []
+    for k in range(40):
+        values = (rng.integers(0, 2**64, 3_000, dtype=np.uint64) if k % 2
+                  else np.arange(k * 3_000, (k + 1) * 3_000, dtype=np.uint64))
+        runs.add(values)
+        added.append(values)
+    held = np.concatenate(added)
+    assert runs.size == len(np.unique(held)) and runs.contains(held).all()
+    new = np.concatenate([rng.integers(0, 2**64, 20_000, dtype=np.uint64),
+                          np.arange(10**6, 10**6 + 20_000, dtype=np.uint64)])
+    new = new[~np.isin(new, held)]
+    assert not runs.contains(new).any()
+    assert runs._taken.mean() <= 1 / SortedRuns._LOAD  # rebuilt larger as the set grew
+
+
 @settings(max_examples=50)
 @given(hnp.arrays(np.uint64, st.integers(0, 700), elements=st.integers(0, 2**64 - 1),
                   unique=True), st.integers(1, 400))
