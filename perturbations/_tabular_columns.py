@@ -217,8 +217,10 @@ def reference_spread(reference: pd.DataFrame | None, label: Hashable,
 def _spread(seen: np.ndarray) -> Spread:
     if seen.size == 0:
         return Spread(0, math.nan, math.nan, math.nan, math.nan)
-    return Spread(int(seen.size), float(seen.mean()), float(seen.std()),
-                  float(seen.min()), float(seen.max()))
+    with np.errstate(over="ignore", invalid="ignore"):  # values near 1e154 and beyond:
+        # their squares overflow, the spread is inf, as the perturbations expect
+        return Spread(int(seen.size), float(seen.mean()), float(seen.std()),
+                      float(seen.min()), float(seen.max()))
 
 
 # -- frozen references ----------------------------------------------------------------

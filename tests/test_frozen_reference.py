@@ -76,3 +76,15 @@ def test_only_a_frame_can_be_frozen() -> None:
     with pytest.raises(perturbations.InvalidArgument,
                        match="frame must be a pandas DataFrame, got list; pass the frame"):
         perturbations.freeze_reference([1, 2])  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name", ["schema.dtype", "noise.gaussian", "drift.variance"])
+def test_the_spread_of_huge_floats_warns_of_no_overflow(name: str) -> None:
+    # a column's spread is read for schema.dtype too (its largest value): the square of
+    # 1.6e154 overflows inside numpy's std, which must not reach the user as a warning
+    # (found by test_any_small_frame_is_perturbed_without_error)
+    frame = pd.DataFrame({"flag": [False] * 6, "big": [0.0] * 5 + [1.608937e154]})
+    for reference in (None, frame):
+        out = perturbations.get(name).apply(frame, severity=1.0, seed=0, reference=reference)
+        assert len(out) == len(frame)
