@@ -5,6 +5,8 @@ outcomes and JSON form. Re-exported by :mod:`robustcheck.results`, whose
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,88 @@ EXTRA_SAMPLES = ("similarity", "state")
 """The per-sample arrays of a task's own kind a row may store (:attr:`Row.extra`)."""
 
 
+class _Stored:
+    """A per-sample array as a row keeps it: booleans as bits, integers in the smallest
+    integer dtype that holds them (class codes in one byte for up to 127 classes)."""
+
+    __slots__ = ("dtype", "kind", "n", "raw")
+
+    def __init__(self, array: np.ndarray) -> None:
+        array = np.asarray(array)
+        self.dtype, self.n = array.dtype, len(array)
+        if array.dtype == bool:
+            self.kind, self.raw = "bits", np.packbits(array)
+        elif array.dtype.kind in "iu" and len(array):
+            low, high = int(array.min()), int(array.max())
+            small = next(t for t in (np.int8, np.int16, np.int32, np.int64, array.dtype)
+                         if np.can_cast(array.dtype, t) or (
+                             np.iinfo(t).min <= low and high <= np.iinfo(t).max))
+            self.kind, self.raw = "ints", array.astype(small)
+        else:
+            self.kind, self.raw = "plain", array.copy()
+
+    def array(self) -> np.ndarray:
+        if self.kind == "bits":
+            out = np.unpackbits(self.raw, count=self.n).astype(bool)
+        else:
+            out = self.raw.astype(self.dtype)
+        out.flags.writeable = False
+        return out
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.dtype, self.kind, self.n, self.raw
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.dtype, self.kind, self.n, self.raw = state
+
+
+_RECENT: OrderedDict[int, tuple[_Stored, np.ndarray]] = OrderedDict()
+_RECENT_LOCK = threading.Lock()
+_RECENT_SIZE = 8
+"""The arrays last read, kept unpacked: a loop reading ``row.crashed[i]`` sample by
+sample unpacks the row's array once, not once per sample."""
+
+
+def _read(stored: _Stored) -> np.ndarray:
+    with _RECENT_LOCK:
+        hit = _RECENT.get(id(stored))
+        if hit is not None and hit[0] is stored:  # held here: its id cannot be reused
+            _RECENT.move_to_end(id(stored))
+            return hit[1]
+    out = stored.array()
+    with _RECENT_LOCK:
+        _RECENT[id(stored)] = (stored, out)
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)
+    return out
+
+
+class _Samples:
+    """A field of per-sample outcomes kept compact (:class:`_Stored`). Reading it gives
+    the array as it was set, read-only (set a new array to change it); ``optional``
+    fields default to None."""
+
+    def __init__(self, optional: bool) -> None:
+        self.optional = optional
+        self.name = self.slot = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.slot = name, "_stored_" + name
+
+    def __get__(self, row: Any, owner: type | None = None) -> Any:
+        if row is None:  # the dataclass asks the class for the field's default
+            if self.optional:
+                return None
+            raise AttributeError(self.name)  # a required field: no default
+        stored = row.__dict__.get(self.slot)
+        return None if stored is None else _read(stored)
+
+    def __set__(self, row: Any, value: Any) -> None:
+        if value is None and not self.optional:
+            raise TypeError(f"Row.{self.name} is a per-sample array, not None")
+        row.__dict__[self.slot] = None if value is None else _Stored(value)
+
+
 @dataclass
 class Row:
     """One perturbation at one severity: its metrics and per-sample outcomes.
@@ -28,6 +112,12 @@ class Row:
     ``RunResult.classes``, the clean prediction where the input did not change, -1
     where the model crashed) or ``values`` for regression, and ``score_of_clean`` (the
     perturbed score of the clean label, NaN when unknown).
+
+    A row keeps ``changed``, ``crashed``, ``failed``, ``evaluated`` and ``labels``
+    compact (flags as bits, class codes in one byte for up to 127 classes: 1.4 bytes
+    per sample where plain arrays take 7), so an audit's memory grows by little per
+    perturbation and severity; reading one gives a read-only array (set a new array to
+    change it).
     """
 
     perturbation: str
@@ -35,12 +125,12 @@ class Row:
     expectation: str
     metrics: dict[str, Metric]
     model_calls: int
-    changed: np.ndarray
-    crashed: np.ndarray
-    labels: np.ndarray | None = None
+    changed: np.ndarray = _Samples(optional=False)  # type: ignore[assignment]
+    crashed: np.ndarray = _Samples(optional=False)  # type: ignore[assignment]
+    labels: np.ndarray | None = _Samples(optional=True)  # type: ignore[assignment]
     values: np.ndarray | None = None
     score_of_clean: np.ndarray | None = None
-    failed: np.ndarray | None = None
+    failed: np.ndarray | None = _Samples(optional=True)  # type: ignore[assignment]
     latency: dict[str, float | None] = field(default_factory=dict)
     passed: bool | None = None
     violations: list[str] = field(default_factory=list)
@@ -50,7 +140,7 @@ class Row:
     """Numbers of the row's own kind: an attack's success rate, edits and queries."""
     inputs: dict[int, Any] = field(default_factory=dict)
     """Perturbed inputs that cannot be regenerated from the seed (an attack's), by sample."""
-    evaluated: np.ndarray | None = None
+    evaluated: np.ndarray | None = _Samples(optional=True)  # type: ignore[assignment]
     """False for the changed inputs a systematic crash left unasked (they are in the
     coverage only); None when every input was evaluated."""
     extra: dict[str, np.ndarray] = field(default_factory=dict)

@@ -161,8 +161,9 @@ def test_samples_a_row_left_unasked_are_left_out_of_both_models(runs: Any) -> No
     base, model = runs
     model = copy.deepcopy(model)
     row = model["blur.toy"][-1]
-    row.evaluated = np.ones(N, dtype=bool)
-    row.evaluated[:4] = False  # as a systematic crash leaves them: changed, not asked
+    evaluated = np.ones(N, dtype=bool)
+    evaluated[:4] = False  # as a systematic crash leaves them: changed, not asked
+    row.evaluated = evaluated  # a row's arrays are read-only: a new one is set
     result = model.mce(base, corruptions="blur")
     # at severity 1 only images 4..39 count, for both: model 2 of 36 wrong, baseline 8
     expected = (Fraction(2, 40) + Fraction(4, 40) + Fraction(2, 36)) / (
