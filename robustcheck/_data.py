@@ -511,12 +511,18 @@ def clean_cell_keys(frame: Any, j: int) -> np.ndarray:
         entry = (weakref.ref(frame, forget), {})
         _CLEAN_KEYS[key] = entry
     found = entry[1]
-    if j not in found:
-        found[j] = _cell_keys(frame.iloc[:, j], None)  # two threads may both: same value
-    return found[j]
+    if j not in found:  # two threads may both compute it: the same value
+        try:
+            found[j] = _cell_keys(frame.iloc[:, j], None)
+        except InvalidArgument as exc:  # a cell Python cannot hash: refused every time
+            found[j] = exc
+    keys = found[j]
+    if isinstance(keys, InvalidArgument):
+        raise keys
+    return keys
 
 
-_CLEAN_KEYS: dict[int, tuple[Any, dict[int, np.ndarray]]] = {}
+_CLEAN_KEYS: dict[int, tuple[Any, dict[int, np.ndarray | InvalidArgument]]] = {}
 
 
 _PLAIN, _BLOCK_CELLS = "biufcmM", 1 << 23  # numpy kinds read in blocks of 64 MB (float64)

@@ -84,3 +84,17 @@ def test_the_clean_keys_are_computed_once_per_frame_and_dropped_with_it() -> Non
     del frame
     gc.collect()
     assert dead() is None
+
+
+def test_a_column_of_unhashable_cells_is_refused_once_and_keyed_by_repr() -> None:
+    frame = pd.DataFrame({"x": np.arange(30.0), "tags": [[i % 3] for i in range(30)]})
+    perturbations.freeze_reference(frame)
+    p = perturbations.get("noise.gaussian")
+    for positions in (np.arange(0, 10), np.arange(10, 30)):
+        before = TABULAR.take(frame, positions)
+        after = TABULAR.perturb(p, frame, 1.0, 5, positions)
+        changed, keys = TABULAR.changes(frame, positions, before, after)
+        np.testing.assert_array_equal(keys, TABULAR.keys(after, np.flatnonzero(changed)))
+        assert keys.dtype == object  # the rows' reprs: a list cannot be hashed
+    with pytest.raises(Exception, match="cannot be hashed"):
+        clean_cell_keys(frame, 1)
