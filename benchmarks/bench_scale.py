@@ -18,7 +18,8 @@ so one configuration's memory never hides another's; the child reports its own p
              ``executor=client.get_executor(), shard_size=N`` against in-process, in the
              same child, in turns; the two results' JSON compared (timings removed).
 ``memory``   peak RSS at 10k / 100k / 300k texts (whole suite) and at 100k with a third
-             of the suite: linear in n, flat in the number of units.
+             of the units (the whole suite at severity 1; a third of the suite, shown):
+             linear in n, flat in the number of units.
 ``hgb``      100,000 rows, the tabular suite, scikit-learn HistGradientBoostingClassifier
              fitted on the clean numeric columns (numbers rendered as strings make it
              raise: systematic crashes), ``OMP_NUM_THREADS=1`` in the child.
@@ -68,7 +69,7 @@ TARGETS = {
     "sharded_speedup": 1.6,  # in-process / sharded on 2 workers
     "hgb_seconds": 180.0,
     "linear": 1.25,  # this script's reading: MB per 1,000 inputs, largest n / middle n
-    "flat": 0.75,  # this script's reading: run MB with a third of the suite / whole suite
+    "flat": 0.75,  # this script's reading: run MB, the whole suite at one severity / at three
 }
 FULL = {"texts": 100_000, "rows": 1_000_000, "memory": (10_000, 100_000, 300_000),
         "hgb_rows": 100_000, "shard_size": 25_000, "repeats": 1,
@@ -165,20 +166,22 @@ def child_text(args: argparse.Namespace) -> dict[str, Any]:
     suite = select("text", "text")
     if args.units == "third":
         suite = suite[::3]
-    spec: Any = "text" if args.units == "all" else [p.name for p in suite]
-    out.update(perturbations=len(suite), units=len(suite) * len(SEVERITIES))
+    spec: Any = "text" if args.units != "third" else [p.name for p in suite]
+    severities = (1.0,) if args.units == "one" else SEVERITIES  # "one": a third of the
+    # units, the same perturbations (and so the same largest working set) as "all"
+    out.update(perturbations=len(suite), units=len(suite) * len(severities))
 
     def run(**kwargs: Any) -> Any:
-        return robustcheck.run(text_model, corpus, perturbations=spec, severities=SEVERITIES,
+        return robustcheck.run(text_model, corpus, perturbations=spec, severities=severities,
                                seed=SEED, **kwargs)
 
     def floor() -> None:
         for p in suite:
-            for s in SEVERITIES:
+            for s in severities:
                 p.apply(corpus, severity=s, seed=SEED)
 
     # warm-up on 200 texts: imports, lazy lexicons and caches, for every contender alike
-    robustcheck.run(text_model, corpus[:200], perturbations=spec, severities=SEVERITIES,
+    robustcheck.run(text_model, corpus[:200], perturbations=spec, severities=severities,
                     seed=SEED, progress=False)
     out["rss_base_mb"] = maxrss_mb()
     times: dict[str, list[float]] = {k: [] for k in parts}
@@ -517,10 +520,12 @@ def memory_figure(report: Report, args: argparse.Namespace,
     sizes = list(args.memory)
     middle = sizes[len(sizes) // 2]
     print(f"## 4. Memory: peak RSS at {' / '.join(f'{n:,}' for n in sizes)} texts (whole text "
-          f"suite) and at {middle:,} with a third of it, x severities {SEVERITIES}\n")
+          f"suite x severities {SEVERITIES}) and at {middle:,} with a third of the units: "
+          "the whole suite at severity 1 ('one'), a third of the suite ('third')\n")
     print("each configuration in its own child (parts=run: the in-process run, nothing "
           "else); 'run MB' = peak - RSS before the run (imports, corpus, a 200-text warm-up)")
-    configs = [(n, "all") for n in sizes[:-1]] + [(middle, "third"), (sizes[-1], "all")]
+    configs = ([(n, "all") for n in sizes[:-1]]
+               + [(middle, "one"), (middle, "third"), (sizes[-1], "all")])
     found: dict[tuple[int, str], dict[str, Any]] = {}
     failed: list[Child] = []
     headers = ["texts", "suite", "units", "peak MB", "before MB", "run MB",
@@ -572,17 +577,29 @@ def memory_figure(report: Report, args: argparse.Namespace,
         figure.append([f"linear in n: MB/1,000 at {sizes[-1]:,} / at {middle:,}",
                        f"{linear:.2f}", f"<= {TARGETS['linear']}",
                        verdict(linear <= TARGETS["linear"])])
-    whole, third = found.get((middle, "all")), found.get((middle, "third"))
-    if whole is not None and third is not None:
-        flat = (third["rss_run_mb"] - third["rss_base_mb"]) / max(
-            whole["rss_run_mb"] - whole["rss_base_mb"], 1e-9)
-        figure.append([f"flat in units: run MB, third / whole suite at {middle:,}",
+    def run_mb(key: tuple[int, str]) -> float | None:
+        r = found.get(key)
+        return None if r is None else r["rss_run_mb"] - r["rss_base_mb"]
+
+    whole, one, third = (run_mb((middle, k)) for k in ("all", "one", "third"))
+    if whole is not None and one is not None:
+        flat = one / max(whole, 1e-9)
+        figure.append([f"flat in units: run MB, severity 1 / 3 severities at {middle:,}",
                        f"{flat:.2f}", f">= {TARGETS['flat']}", verdict(flat >= TARGETS["flat"])])
+    if whole is not None and third is not None:
+        figure.append([f"(a third of the suite / the whole suite at {middle:,})",
+                       f"{third / max(whole, 1e-9):.2f}", "-", ""])
     if not figure:
         figure.append(["memory", "incomplete", "-", "MISS"])
     print("targets: the issue asks to show 'linear in n, flat in the number of units'; "
           "the thresholds are this script's reading of that (1.0 = exactly linear / flat; a "
-          "footprint proportional to the units would give 0.33)\n")
+          "footprint proportional to the units would give 0.33). 'Flat in units' compares "
+          "the whole suite at one severity with the same suite at three: the same "
+          "perturbations, so the same largest working set, and a third of the units. A "
+          "third of the suite leaves out the perturbations with the largest working set "
+          "(unicode.fullwidth at severity 1: 76 MB traced at 30,000 texts, against 49 MB "
+          "for the largest of the third), so its ratio mixes two peaks; it is printed, "
+          "not judged\n")
     report.figure("memory", figure)
 
 
@@ -648,7 +665,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--parts", default="run", help=argparse.SUPPRESS)
-    parser.add_argument("--units", choices=["all", "third"], default="all",
+    parser.add_argument("--units", choices=["all", "one", "third"], default="all",
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     defaults = QUICK if args.quick else FULL
