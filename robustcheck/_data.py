@@ -515,14 +515,14 @@ def clean_cell_keys(frame: Any, j: int) -> np.ndarray:
         try:
             found[j] = _cell_keys(frame.iloc[:, j], None)
         except InvalidArgument as exc:  # a cell Python cannot hash: refused every time
-            found[j] = exc
+            found[j] = str(exc)  # the message: an exception kept would keep its frames
     keys = found[j]
-    if isinstance(keys, InvalidArgument):
-        raise keys
+    if isinstance(keys, str):
+        raise InvalidArgument(keys)
     return keys
 
 
-_CLEAN_KEYS: dict[int, tuple[Any, dict[int, np.ndarray | InvalidArgument]]] = {}
+_CLEAN_KEYS: dict[int, tuple[Any, dict[int, np.ndarray | str]]] = {}
 
 
 _PLAIN, _BLOCK_CELLS = "biufcmM", 1 << 23  # numpy kinds read in blocks of 64 MB (float64)

@@ -11,7 +11,7 @@ import weakref
 import numpy as np
 import pytest
 
-from robustcheck._calls import predict_isolating
+from robustcheck._calls import _without_frames, predict_isolating
 from robustcheck.adapters import adapt
 from robustcheck.modalities import TEXT, Dataset
 
@@ -41,3 +41,24 @@ def test_a_part_s_inputs_are_freed_without_the_cycle_collector(crashing: bool) -
         if was_enabled:
             gc.enable()
     assert len(got.crashes) == (6 if crashing else 0)
+
+
+def test_no_exception_a_crash_chains_keeps_its_traceback() -> None:
+    # a crash's error may have both a cause (raise ... from) and a context (raised while
+    # handling another): every traceback goes, or its frames keep the part alive
+    try:
+        raise OSError("cause")
+    except OSError as raised:
+        cause = raised
+    try:
+        try:
+            raise KeyError("context")
+        except KeyError:
+            raise ValueError("outer") from cause
+    except ValueError as raised:
+        caught = raised
+    chain = (caught, cause, caught.__context__)
+    assert isinstance(chain[2], KeyError)
+    assert all(e is not None and e.__traceback__ is not None for e in chain)
+    assert _without_frames(caught) is caught
+    assert all(e is not None and e.__traceback__ is None for e in chain)
