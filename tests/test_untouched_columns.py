@@ -16,6 +16,7 @@ from test_catalogue_contract import mixed_frame
 from test_hostile_data import nullable_frame
 
 import perturbations
+from robustcheck import _data
 from robustcheck._data import changed_rows, clean_cell_keys, untouched_columns
 from robustcheck.modalities import TABULAR
 
@@ -86,14 +87,28 @@ def test_the_clean_keys_are_computed_once_per_frame_and_dropped_with_it() -> Non
     assert dead() is None
 
 
-def test_a_column_of_unhashable_cells_is_refused_once_and_keyed_by_repr() -> None:
+def test_a_column_of_unhashable_cells_is_refused_once_and_keyed_by_repr(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     frame = pd.DataFrame({"x": np.arange(30.0), "tags": [[i % 3] for i in range(30)]})
     perturbations.freeze_reference(frame)
     p = perturbations.get("noise.gaussian")
+    whole_tags_reads: list[int] = []
+    cell_keys = _data._cell_keys
+
+    def counted(column: pd.Series, positions: np.ndarray | None) -> np.ndarray:
+        if positions is None and column.name == "tags":
+            whole_tags_reads.append(1)
+        return cell_keys(column, positions)
+
+    parts = []
     for positions in (np.arange(0, 10), np.arange(10, 30)):
         before = TABULAR.take(frame, positions)
         after = TABULAR.perturb(p, frame, 1.0, 5, positions)
-        changed, keys = TABULAR.changes(frame, positions, before, after)
+        with monkeypatch.context() as patch:
+            patch.setattr(_data, "_cell_keys", counted)
+            parts.append((after, *TABULAR.changes(frame, positions, before, after)))
+    assert len(whole_tags_reads) == 1  # refused once, not read again for each part
+    for after, changed, keys in parts:
         np.testing.assert_array_equal(keys, TABULAR.keys(after, np.flatnonzero(changed)))
         assert keys.dtype == object  # the rows' reprs: a list cannot be hashed
     with pytest.raises(Exception, match="cannot be hashed"):
