@@ -48,6 +48,7 @@ from ._registry import (
     unregister,
 )
 from ._tabular_columns import freeze_reference
+from ._tabular_columns import kept as kept_with
 from ._text_corpus import TextCorpus
 from ._text_prompt import CANARY
 from ._validity import passes as validity_passes
@@ -75,6 +76,7 @@ __all__ = [
     "freeze_reference",
     "from_nlpaug",
     "get",
+    "kept_with",
     "lexicon_rows",
     "modalities",
     "perturbation",

@@ -256,7 +256,9 @@ def freeze_reference(frame: pd.DataFrame) -> None:
 def kept(reference: pd.DataFrame | None, key: Hashable, compute: Callable[[], Any]) -> Any:
     """``compute()``, kept under ``key`` with ``reference`` when it is frozen (see
     :func:`freeze_reference`); computed afresh otherwise. ``key`` names what is computed
-    and from which column; the value must depend on the reference alone."""
+    and from which column (the catalogue's are ``(what, label)``; another caller's start
+    with its own name); the value must depend on the reference alone. Public as
+    ``perturbations.kept_with``."""
     entry = None if reference is None else _KEPT.get(id(reference))
     if entry is None or entry[0]() is not reference:
         return compute()

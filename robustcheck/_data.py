@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import InvalidArgument
 
-__all__ = ["changed_rows", "check_column_names", "clean_cell_keys", "hash_rows", "is_frame",
+__all__ = ["changed_rows", "check_column_names", "column_keys", "hash_rows", "is_frame",
            "labels_of", "pack_rows", "texts_of", "unit_keys", "untouched_columns"]
 
 
@@ -493,36 +493,10 @@ categoricals' codes, masked nullable dtypes); private names, so a pandas that re
 them only makes :func:`untouched_columns` find fewer columns."""
 
 
-def clean_cell_keys(frame: Any, j: int) -> np.ndarray:
+def column_keys(frame: Any, j: int) -> np.ndarray:
     """The cell keys (:func:`unit_keys`' per-column values) of every row of column ``j``
-    of ``frame``, computed once per frame and column while the frame lives: ``frame``
-    must never change (the run's private copy)."""
-    import weakref
-
-    entry = _CLEAN_KEYS.get(id(frame))
-    if entry is None or entry[0]() is not frame:
-        key = id(frame)
-
-        def forget(dead: Any, key: int = key) -> None:
-            found = _CLEAN_KEYS.get(key)
-            if found is not None and found[0] is dead:
-                del _CLEAN_KEYS[key]
-
-        entry = (weakref.ref(frame, forget), {})
-        _CLEAN_KEYS[key] = entry
-    found = entry[1]
-    if j not in found:  # two threads may both compute it: the same value
-        try:
-            found[j] = _cell_keys(frame.iloc[:, j], None)
-        except InvalidArgument as exc:  # a cell Python cannot hash: refused every time
-            found[j] = str(exc)  # the message: an exception kept would keep its frames
-    keys = found[j]
-    if isinstance(keys, str):
-        raise InvalidArgument(keys)
-    return keys
-
-
-_CLEAN_KEYS: dict[int, tuple[Any, dict[int, np.ndarray | str]]] = {}
+    of ``frame``; a cell Python cannot hash raises :class:`InvalidArgument`."""
+    return _cell_keys(frame.iloc[:, j], None)
 
 
 _PLAIN, _BLOCK_CELLS = "biufcmM", 1 << 23  # numpy kinds read in blocks of 64 MB (float64)

@@ -27,7 +27,7 @@ from perturbations import Perturbation
 from ._data import (
     changed_rows,
     check_column_names,
-    clean_cell_keys,
+    column_keys,
     hash_rows,
     is_frame,
     labels_of,
@@ -280,6 +280,23 @@ class Tabular(Modality):
                       if str(c) in found[i] and found[i][str(c)] != row[c].iloc[0]}
             rows.append(pack_rows(row, [change]))
         return pd.concat(rows, ignore_index=True) if rows else data.iloc[:0]
+
+
+def clean_cell_keys(data: Any, j: int) -> np.ndarray:
+    """The cell keys of every row of column ``j`` of the run's table, kept with it while
+    it lives (the runner freezes its private copy: see ``perturbations.kept_with``); a
+    column Python cannot hash is refused once, its message kept rather than the
+    exception and the frames of its traceback."""
+    def compute() -> np.ndarray | str:
+        try:
+            return column_keys(data, j)
+        except InvalidArgument as exc:
+            return str(exc)
+
+    keys = catalogue.kept_with(data, ("robustcheck", "cell keys", j), compute)
+    if isinstance(keys, str):
+        raise InvalidArgument(keys)
+    return keys
 
 
 def _clean_keys_at(data: Any, j: int, at: np.ndarray) -> np.ndarray:
