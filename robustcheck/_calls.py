@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._adapter_base import Adapter
+from ._arrays import Compact
 from ._metricinfo import MESSAGE_LIMIT
 from ._outcomes import Crash
 from ._prediction_data import Prediction
@@ -177,6 +178,16 @@ class Answers:
     crashes: list[Crash]
     calls: list[tuple[int, float]]  # (inputs, seconds) of every successful call
     sent: int = 0                   # inputs sent, in failed calls too (an attack's queries)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickled (a shard's answers on their way from a worker): positions in the
+        # smallest integer dtype, the seconds as runs (a call's inputs share its time)
+        return {**self.__dict__, "positions": Compact(self.positions),
+                "seconds": Compact(self.seconds)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({name: value.array() if isinstance(value, Compact) else value
+                              for name, value in state.items()})
 
 
 class _OutOfBudget(Exception):

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from robustcheck._arrays import Compact
 from robustcheck.errors import InvalidArgument, ModelOutputError
 
 # --------------------------------------------------------------------------- Prediction
@@ -102,6 +103,23 @@ class Prediction:
             object.__setattr__(pred, name, _readonly(array))
         object.__setattr__(pred, "kind", kind)
         return pred
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickled (a shard's answers on their way from a worker): integer labels and
+        # columns in the smallest dtype that holds them (one byte for a few classes)
+        state = dict(self.__dict__)
+        for name in ("labels", "_columns"):
+            array = state.get(name)
+            if isinstance(array, np.ndarray) and array.dtype.kind in "iu":
+                state[name] = Compact(array)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            if isinstance(value, Compact):
+                value = value.array()
+            object.__setattr__(self, name,
+                               _readonly(value) if isinstance(value, np.ndarray) else value)
 
     @property
     def task(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import Compact
 from ._files import pack, unpack
 from .metrics import METRICS, Metric
 
@@ -22,49 +23,14 @@ EXTRA_SAMPLES = ("similarity", "state")
 """The per-sample arrays of a task's own kind a row may store (:attr:`Row.extra`)."""
 
 
-class _Stored:
-    """A per-sample array as a row keeps it: booleans as bits, integers in the smallest
-    integer dtype that holds them (class codes in one byte for up to 127 classes)."""
-
-    __slots__ = ("dtype", "kind", "n", "raw")
-
-    def __init__(self, array: np.ndarray) -> None:
-        array = np.asarray(array)
-        self.dtype, self.n = array.dtype, len(array)
-        if array.dtype == bool:
-            self.kind, self.raw = "bits", np.packbits(array)
-        elif array.dtype.kind in "iu" and len(array):
-            low, high = int(array.min()), int(array.max())
-            small = next(t for t in (np.int8, np.int16, np.int32, np.int64, array.dtype)
-                         if np.can_cast(array.dtype, t) or (
-                             np.iinfo(t).min <= low and high <= np.iinfo(t).max))
-            self.kind, self.raw = "ints", array.astype(small)
-        else:
-            self.kind, self.raw = "plain", array.copy()
-
-    def array(self) -> np.ndarray:
-        if self.kind == "bits":
-            out = np.unpackbits(self.raw, count=self.n).astype(bool)
-        else:
-            out = self.raw.astype(self.dtype)
-        out.flags.writeable = False
-        return out
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        return self.dtype, self.kind, self.n, self.raw
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.dtype, self.kind, self.n, self.raw = state
-
-
-_RECENT: OrderedDict[int, tuple[_Stored, np.ndarray]] = OrderedDict()
+_RECENT: OrderedDict[int, tuple[Compact, np.ndarray]] = OrderedDict()
 _RECENT_LOCK = threading.Lock()
 _RECENT_SIZE = 8
 """The arrays last read, kept unpacked: a loop reading ``row.crashed[i]`` sample by
 sample unpacks the row's array once, not once per sample."""
 
 
-def _read(stored: _Stored) -> np.ndarray:
+def _read(stored: Compact) -> np.ndarray:
     with _RECENT_LOCK:
         hit = _RECENT.get(id(stored))
         if hit is not None and hit[0] is stored:  # held here: its id cannot be reused
@@ -79,7 +45,7 @@ def _read(stored: _Stored) -> np.ndarray:
 
 
 class _Samples:
-    """A field of per-sample outcomes kept compact (:class:`_Stored`). Reading it gives
+    """A field of per-sample outcomes kept compact (:class:`Compact`). Reading it gives
     the array as it was set, read-only (set a new array to change it); ``optional``
     fields default to None."""
 
@@ -101,7 +67,7 @@ class _Samples:
     def __set__(self, row: Any, value: Any) -> None:
         if value is None and not self.optional:
             raise TypeError(f"Row.{self.name} is a per-sample array, not None")
-        row.__dict__[self.slot] = None if value is None else _Stored(value)
+        row.__dict__[self.slot] = None if value is None else Compact(value)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import _systematic
-from ._arrays import SortedRuns, contains, merge_distinct
+from ._arrays import Compact, SortedRuns, contains, merge_distinct
 from ._calls import Answers, predict_isolating
 from ._outcomes import Crash, UnitOutcome
 from ._prediction_data import Prediction
@@ -45,11 +45,17 @@ class Part:
     start: int
     changed: np.ndarray        # bool, one per sample of the shard
     keys: np.ndarray           # uint64 key hash of each changed sample, in position order
-    owners: np.ndarray         # first position of each distinct changed input of the shard
-    owner_keys: np.ndarray     # their key hashes
     answers: Answers           # what was asked: answered positions, crashes, calls
     probed: bool               # only the shard's probes were asked (see _systematic)
     groups: dict[int, str] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickled on its way from a worker: the flags as bits (the keys are hashes)
+        return {**self.__dict__, "changed": Compact(self.changed)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({name: value.array() if isinstance(value, Compact) else value
+                              for name, value in state.items()})
 
 
 def shards(n: int, size: int | None) -> list[tuple[int, int]]:
@@ -126,7 +132,7 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
     answers = Answers(got.positions + start, got.prediction, got.seconds,
                       [Crash(c.position + start, c.kind, c.message) for c in got.crashes],
                       got.calls, got.sent)
-    return Part(start, changed, keys, owners_local + start, owner_keys, answers, probed,
+    return Part(start, changed, keys, answers, probed,
                 _groups(p, data, before, perturbed, local, start))
 
 
