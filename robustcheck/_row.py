@@ -67,6 +67,9 @@ class _Samples:
     def __set__(self, row: Any, value: Any) -> None:
         if value is None and not self.optional:
             raise TypeError(f"Row.{self.name} is a per-sample array, not None")
+        if value is not None and np.ndim(value) != 1:
+            raise ValueError(f"Row.{self.name} is a per-sample array (one value per sample), "
+                             f"got shape {np.shape(value)}; pass a 1-d array of length n")
         row.__dict__[self.slot] = None if value is None else Compact(value)
 
 

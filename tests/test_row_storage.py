@@ -68,3 +68,11 @@ def test_reading_sample_by_sample_unpacks_once() -> None:
     row, _ = _row(n=100_000)
     first = row.crashed
     assert all(row.crashed is first for _ in range(100))
+
+
+def test_an_array_of_more_than_one_axis_is_refused_naming_the_field() -> None:
+    # kept as bits, a 2-d array of flags came back cut to its first row's length, silently
+    row, _ = _row(n=4)
+    with pytest.raises(ValueError, match=r"Row\.crashed is a per-sample array.*\(2, 2\)"):
+        row.crashed = np.zeros((2, 2), dtype=bool)
+    assert row.crashed.shape == (4,)
