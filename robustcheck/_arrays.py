@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Compact", "SortedRuns", "contains", "distinct", "merge_distinct"]
+__all__ = ["Compact", "SortedRuns", "contains", "distinct", "expanded", "merge_distinct"]
 
 
 def distinct(a: np.ndarray, stable: bool = False) -> np.ndarray:
@@ -174,3 +174,10 @@ class Compact:
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self.dtype, self.kind, self.n, self.raw = state
+
+
+def expanded(state: dict[str, Any]) -> dict[str, Any]:
+    """An object's pickled state with each :class:`Compact` in it read back as its array
+    (for ``__setstate__`` of the objects that pickle their arrays compact)."""
+    return {name: value.array() if isinstance(value, Compact) else value
+            for name, value in state.items()}

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._adapter_base import Adapter
-from ._arrays import Compact
+from ._arrays import Compact, expanded
 from ._metricinfo import MESSAGE_LIMIT
 from ._outcomes import Crash
 from ._prediction_data import Prediction
@@ -186,8 +186,7 @@ class Answers:
                 "seconds": Compact(self.seconds)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({name: value.array() if isinstance(value, Compact) else value
-                              for name, value in state.items()})
+        self.__dict__.update(expanded(state))
 
 
 class _OutOfBudget(Exception):

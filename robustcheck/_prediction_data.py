@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from robustcheck._arrays import Compact
+from robustcheck._arrays import Compact, expanded
 from robustcheck.errors import InvalidArgument, ModelOutputError
 
 # --------------------------------------------------------------------------- Prediction
@@ -115,9 +115,7 @@ class Prediction:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            if isinstance(value, Compact):
-                value = value.array()
+        for name, value in expanded(state).items():
             object.__setattr__(self, name,
                                _readonly(value) if isinstance(value, np.ndarray) else value)
 

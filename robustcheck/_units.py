@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import _systematic
-from ._arrays import Compact, SortedRuns, contains, merge_distinct
+from ._arrays import Compact, SortedRuns, contains, expanded, merge_distinct
 from ._calls import Answers, predict_isolating
 from ._outcomes import Crash, UnitOutcome
 from ._prediction_data import Prediction
@@ -54,8 +54,7 @@ class Part:
         return {**self.__dict__, "changed": Compact(self.changed)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({name: value.array() if isinstance(value, Compact) else value
-                              for name, value in state.items()})
+        self.__dict__.update(expanded(state))
 
 
 def shards(n: int, size: int | None) -> list[tuple[int, int]]:
