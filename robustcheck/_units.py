@@ -234,7 +234,7 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
     crash_list = [c for a in answers for c in a.crashes]
     first = _first_of_equal(keys)
     owners = np.flatnonzero(first == np.arange(len(first)))  # one per distinct input
-    best = _best_entries(answers, changed_pos, first)
+    best = _best_entries(answers, changed, first)
     systematic = None
     if len(owners) > _systematic.PROBES:
         order = owners[_systematic.lowest(keys[owners], (seed, name, severity),
@@ -301,12 +301,17 @@ def _only_one_round(name: str, severity: float, positions: np.ndarray,
             "report it with the perturbation, the data's modality and the model's type")
 
 
-def _best_entries(answers: list[Answers], changed_pos: np.ndarray, first: np.ndarray
+def _best_entries(answers: list[Answers], changed: np.ndarray, first: np.ndarray
                   ) -> np.ndarray:
     """Per changed index, for the owners of inputs that were asked: the *entry* of the
     input's answer (an index into the concatenated answered positions, or past them into
     the concatenated crashes); -1 elsewhere. Where one input was asked twice (in two
-    shards), its lowest position wins."""
+    shards), its lowest position wins.
+
+    An asked position's changed index is read from the running count of ``changed``:
+    the positions come in the order they were asked (a unit's probes first), and
+    searching the changed positions for them in that order took 406 ms for a million
+    against 65 ms for the count and a gather."""
     answered = np.concatenate([a.positions for a in answers]).astype(np.int64)
     crashed = np.array([c.position for a in answers for c in a.crashes], dtype=np.int64)
     pos = np.concatenate([answered, crashed])
@@ -314,7 +319,9 @@ def _best_entries(answers: list[Answers], changed_pos: np.ndarray, first: np.nda
     best = np.full(len(first), -1, dtype=np.int64)
     if len(pos) == 0:
         return best
-    own = first[np.searchsorted(changed_pos, pos)]  # asked positions are changed ones
+    index = np.cumsum(changed, dtype=np.int64)
+    index -= 1  # at a changed position: its changed index (asked positions are changed)
+    own = first[index[pos]]
     repeated = _repeated(own)
     once = ~contains(repeated, own) if len(repeated) else np.ones(len(own), dtype=bool)
     best[own[once]] = what[once]

@@ -51,6 +51,21 @@ def test_contains_is_membership(pool, values):
                                                          for v in values.tolist()]
 
 
+@given(KEYS, st.sampled_from([np.uint64, np.int64]), st.integers(0, 2**32))
+def test_contains_sifts_many_values_without_losing_one(pool, dtype, seed):
+    # from 4,096 values on, contains sifts them through slot flags before searching: the
+    # sifting must never drop a value that is held (negative integers, repeats included)
+    rng = np.random.default_rng(seed)
+    if dtype == np.int64:
+        pool = pool.view(np.int64)
+    values = np.concatenate([rng.choice(pool, 3000) if len(pool) else pool[:0],
+                             rng.integers(-50, 50, 3000).astype(dtype),
+                             rng.integers(np.iinfo(dtype).min, np.iinfo(dtype).max, 3000,
+                                          dtype=dtype, endpoint=True)])
+    held = set(pool.tolist())
+    assert contains(distinct(pool), values).tolist() == [v in held for v in values.tolist()]
+
+
 @given(st.lists(KEYS, max_size=12), KEYS)
 def test_sorted_runs_hold_every_value_added_and_no_other(parts, probe):
     runs, added = SortedRuns(), set()
@@ -118,13 +133,14 @@ def test_an_input_asked_at_two_positions_takes_the_answer_of_the_lower_one():
     from robustcheck._outcomes import Crash
     from robustcheck._units import _best_entries
 
-    changed_pos = np.array([2, 5, 7])
+    changed = np.zeros(8, dtype=bool)
+    changed[[2, 5, 7]] = True
     first = _first_of_equal(np.array([11, 22, 11], dtype=np.uint64))  # [0, 1, 0]
     for late_first in (False, True):
         later = Answers(np.array([7]), None, np.zeros(1), [], [])
         earlier = Answers(np.array([5]), None, np.zeros(1), [Crash(2, "ValueError", "x")], [])
         answers = [later, earlier] if late_first else [earlier, later]
-        best = _best_entries(answers, changed_pos, first).tolist()
+        best = _best_entries(answers, changed, first).tolist()
         crash_entry = 2  # after the two answered positions
         assert best[0] == crash_entry  # position 2 (a crash) beats position 7
         assert best[1] == (1 if late_first else 0)  # position 5's answer
