@@ -142,14 +142,14 @@ class Compact:
     the same dtype, read-only. Rows keep their per-sample outcomes so, and a shard's
     answers travel from a worker so; it pickles as the compact form."""
 
-    __slots__ = ("dtype", "kind", "n", "raw")
+    __slots__ = ("dtype", "kind", "lengths", "n", "raw")
 
     def __init__(self, array: np.ndarray) -> None:
         array = np.asarray(array)
         if array.ndim != 1:
             raise ValueError(f"Compact keeps 1-d arrays, got shape {array.shape}")
         self.dtype, self.n = array.dtype, len(array)
-        self.raw: np.ndarray | tuple[np.ndarray, np.ndarray]
+        self.lengths: np.ndarray | None = None  # of the runs, for kind "runs"
         if array.dtype == bool:
             self.kind, self.raw = "bits", np.packbits(array)
         elif array.dtype.kind in "iu" and len(array):
@@ -163,8 +163,8 @@ class Compact:
             bits = array.view(f"u{array.dtype.itemsize}")
             starts = np.flatnonzero(np.concatenate([[True], bits[1:] != bits[:-1]]))
             if 4 * len(starts) <= len(array):
-                lengths = np.diff(np.append(starts, len(array)))
-                self.kind, self.raw = "runs", (array[starts], lengths)
+                self.kind, self.raw = "runs", array[starts]
+                self.lengths = np.diff(np.append(starts, len(array)))
             else:
                 self.kind, self.raw = "plain", array.copy()
         else:
@@ -173,13 +173,10 @@ class Compact:
     def array(self) -> np.ndarray:
         """The array kept, read-only."""
         if self.kind == "bits":
-            assert isinstance(self.raw, np.ndarray)
             out = np.unpackbits(self.raw, count=self.n).astype(bool)
-        elif self.kind == "runs":
-            values, lengths = self.raw
-            out = np.repeat(values, lengths)
+        elif self.lengths is not None:
+            out = np.repeat(self.raw, self.lengths)
         else:
-            assert isinstance(self.raw, np.ndarray)
             out = self.raw.astype(self.dtype)
         out.flags.writeable = False
         return out
@@ -187,14 +184,13 @@ class Compact:
     @property
     def nbytes(self) -> int:
         """Bytes held."""
-        raw = self.raw if isinstance(self.raw, tuple) else (self.raw,)
-        return sum(part.nbytes for part in raw)
+        return self.raw.nbytes + (0 if self.lengths is None else self.lengths.nbytes)
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return self.dtype, self.kind, self.n, self.raw
+        return self.dtype, self.kind, self.n, self.raw, self.lengths
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.dtype, self.kind, self.n, self.raw = state
+        self.dtype, self.kind, self.n, self.raw, self.lengths = state
 
 
 def expanded(state: dict[str, Any]) -> dict[str, Any]:
