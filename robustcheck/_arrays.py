@@ -50,10 +50,8 @@ def contains(sorted_set: np.ndarray, values: np.ndarray, sift: bool = True) -> n
     if sift and len(values) >= _SIFT and len(sorted_set) * 8 <= len(values):
         # a table of at most two bytes per value; a larger set holds too many of the
         # values for sifting to spare searches
-        bits = max(10, (len(sorted_set) * SortedRuns._LOAD - 1).bit_length())
-        taken = np.zeros(1 << bits, dtype=bool)
-        taken[_slots(sorted_set, bits)] = True
-        maybe = np.flatnonzero(taken[_slots(values, bits)])
+        bits = _table_bits(len(sorted_set))
+        maybe = np.flatnonzero(_flags([sorted_set], bits)[_slots(values, bits)])
         found = np.zeros(len(values), dtype=bool)
         if len(maybe):
             found[maybe] = contains(sorted_set, values[maybe], sift=False)
@@ -97,11 +95,8 @@ class SortedRuns:
             self.runs.append(run)
         self.size = sum(len(r) for r in self.runs)
         if self.size * self._LOAD > len(self._taken):
-            while self.size * self._LOAD > (1 << self._bits):
-                self._bits += 1
-            self._taken = np.zeros(1 << self._bits, dtype=bool)
-            for held in self.runs:
-                self._taken[_slots(held, self._bits)] = True
+            self._bits = _table_bits(self.size)
+            self._taken = _flags(self.runs, self._bits)
         elif len(values):
             self._taken[_slots(values, self._bits)] = True
 
@@ -121,6 +116,20 @@ class SortedRuns:
             hit |= contains(run, ranked, sift=False)  # sifted above, and in order
         found[maybe[order]] = hit
         return found
+
+
+def _table_bits(size: int) -> int:
+    """Bits of a table of slot flags for ``size`` values: at least
+    :attr:`SortedRuns._LOAD` slots per value, and 1,024 slots."""
+    return max(10, (size * SortedRuns._LOAD - 1).bit_length())
+
+
+def _flags(held: list[np.ndarray], bits: int) -> np.ndarray:
+    """A table of ``2**bits`` flags, set at the slot of each value held."""
+    taken = np.zeros(1 << bits, dtype=bool)
+    for values in held:
+        taken[_slots(values, bits)] = True
+    return taken
 
 
 _SPREAD = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / the golden ratio, odd
