@@ -16,7 +16,10 @@ so one configuration's memory never hides another's; the child reports its own p
              whole tabular suite, a trivial vectorised model: wall time, peak RSS.
 ``sharded``  the 100k text audit on a 2-worker Dask ``LocalCluster`` (processes) through
              ``executor=client.get_executor(), shard_size=N`` against in-process, in the
-             same child, in turns; the two results' JSON compared (timings removed).
+             same child, in turns; twice: with Dask's defaults, and with workers that
+             keep glibc's malloc defaults (the nanny's ``MALLOC_TRIM_THRESHOLD_=65536``
+             left out, as the README advises); each result's JSON compared with the
+             in-process one (timings removed).
 ``memory``   peak RSS at 10k / 100k / 300k texts (whole suite) and at 100k with a third
              of the units (the whole suite at severity 1; a third of the suite, shown):
              linear in n, flat in the number of units.
@@ -171,7 +174,7 @@ def child_text(args: argparse.Namespace) -> dict[str, Any]:
     # units, the same perturbations (and so the same largest working set) as "all"
     out.update(perturbations=len(suite), units=len(suite) * len(severities))
 
-    def run(**kwargs: Any) -> Any:
+    def run(corpus: list[str] = corpus, **kwargs: Any) -> Any:
         return robustcheck.run(text_model, corpus, perturbations=spec, severities=severities,
                                seed=SEED, **kwargs)
 
@@ -186,51 +189,76 @@ def child_text(args: argparse.Namespace) -> dict[str, Any]:
     out["rss_base_mb"] = maxrss_mb()
     times: dict[str, list[float]] = {k: [] for k in parts}
     results: dict[str, Any] = {}
-    client = cluster = None
-    try:
-        for round_ in range(args.repeats):
-            if "run" in parts:
-                t, results["run"] = timed(lambda: run(progress=progress_printer("run")))
-                times["run"].append(t)
-                if round_ == 0:
-                    out["rss_run_mb"] = maxrss_mb()  # before the floor or Dask add theirs
-                    out["inner_seconds"] = float(results["run"].timings["seconds"])
-            if "floor" in parts:
-                times["floor"].append(timed(floor)[0])
-            if "dask" in parts:
-                if client is None:
-                    client, cluster, out["cluster_seconds"] = start_cluster()
-                t, results["dask"] = timed(functools.partial(
+    for round_ in range(args.repeats):
+        if "run" in parts:
+            t, results["run"] = timed(lambda: run(progress=progress_printer("run")))
+            times["run"].append(t)
+            if round_ == 0:
+                out["rss_run_mb"] = maxrss_mb()  # before the floor or Dask add theirs
+                out["inner_seconds"] = float(results["run"].timings["seconds"])
+        if "floor" in parts:
+            times["floor"].append(timed(floor)[0])
+        for key in ("dask", "dask_glibc"):
+            if key not in parts:
+                continue
+            # one cluster at a time (an idle one costs CPU), started and warmed untimed
+            client, cluster, out[f"{key}_cluster_seconds"] = start_cluster(
+                glibc_malloc=key == "dask_glibc")
+            try:
+                out[f"{key}_worker_malloc"] = sorted(set(client.run(
+                    os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()), key=str)
+                run(corpus=corpus[:200], executor=client.get_executor(),
+                    shard_size=args.shard_size, progress=False)  # the workers' warm-up
+                t, results[key] = timed(functools.partial(
                     run, executor=client.get_executor(), shard_size=args.shard_size,
-                    progress=progress_printer("dask")))
-                times["dask"].append(t)
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+                    progress=progress_printer(key)))
+                times[key].append(t)
+            finally:
+                client.close()
+                cluster.close()
     out["times"] = times
     for key, result in results.items():
         out[f"{key}_complete"] = bool(result.complete)
         out[f"{key}_crashes"] = int(sum(int(r.crashed.sum()) for r in result.rows))
         out[f"{key}_model_calls"] = int(sum(r.model_calls for r in result.rows))
-    if "run" in results and "dask" in results:
-        a, b = comparable(results["run"]), comparable(results["dask"])
-        out["json_identical"] = a == b
-        out["json_differences"] = differences(a, b)
+    if "run" in results:
+        a = comparable(results["run"])
         out["json_chars"] = len(json.dumps(a))
+        for key in ("dask", "dask_glibc"):
+            if key in results:
+                b = comparable(results[key])
+                out[f"{key}_json_identical"] = a == b
+                out[f"{key}_json_differences"] = differences(a, b)
     return out
 
 
-def start_cluster() -> tuple[Any, Any, float]:
+ENVIRON = dict(os.environ)  # this process's environment before any Dask nanny adds to it
+
+
+def start_cluster(glibc_malloc: bool = False) -> tuple[Any, Any, float]:
+    """A 2-worker LocalCluster: Dask's defaults, or (``glibc_malloc``) workers started
+    without the ``MALLOC_TRIM_THRESHOLD_=65536`` that Dask's nanny puts in their
+    environment (``distributed.nanny.pre-spawn-environ``), as the README recommends for
+    audits."""
     import logging
 
+    import dask
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     start = time.perf_counter()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None)
+    # a nanny also sets its pre-spawn environment in this process, which workers inherit:
+    # the variable is put back as it was before any cluster (or removed), then left to
+    # the config
+    if "MALLOC_TRIM_THRESHOLD_" in ENVIRON and not glibc_malloc:
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = ENVIRON["MALLOC_TRIM_THRESHOLD_"]
+    else:
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    config = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None} \
+        if glibc_malloc else {}
+    with dask.config.set(config):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None)
     client = Client(cluster)
     return client, cluster, time.perf_counter() - start
 
@@ -387,13 +415,14 @@ class Report:
 def text_figures(report: Report, args: argparse.Namespace, want: set[str]
                  ) -> dict[str, Any] | None:
     parts = ["run"] + (["floor"] if "text" in want else []) + \
-        (["dask"] if "sharded" in want else [])
+        (["dask", "dask_glibc"] if "sharded" in want else [])
     argv = ["--child", "text", "--n", str(args.texts), "--parts", ",".join(parts),
             "--repeats", str(args.repeats)]
     if "dask" in parts:
         argv += ["--shard-size", str(args.shard_size)]
     what = " + ".join({"run": "in-process run", "floor": "perturbation floor",
-                       "dask": "sharded run"}[p] for p in parts)
+                       "dask": "sharded run", "dask_glibc": "sharded run (glibc malloc)"}[p]
+                      for p in parts)
     print(f"## Text, {args.texts:,} inputs: {what}\n")
     print(f"whole text suite (perturbations=\"text\") x severities {SEVERITIES}, seed {SEED}, "
           f"model text_model (len(t) % 2), batch_size 256 (the default)")
@@ -415,7 +444,7 @@ def text_figures(report: Report, args: argparse.Namespace, want: set[str]
     print(f"timed:       {args.repeats} round(s), contenders in turns ({', '.join(parts)}), "
           f"best = min wall time")
     for key in parts:
-        print(f"  {key:6} {', '.join(f'{t:.1f}' for t in times[key])} s; "
+        print(f"  {key:10} {', '.join(f'{t:.1f}' for t in times[key])} s; "
               + (f"{r[key + '_model_calls']:,} inputs sent to the model, "
                  f"{r[key + '_crashes']:,} crashes, complete={r[key + '_complete']}"
                  if key != "floor" else f"{r['units']} x p.apply(texts, severity=s, seed=0)"))
@@ -437,22 +466,31 @@ def text_figures(report: Report, args: argparse.Namespace, want: set[str]
     if "sharded" in want:
         print(f"### 3. Sharded: 2-worker Dask LocalCluster (processes), shard_size="
               f"{args.shard_size:,}, vs in-process ({r['n']:,} inputs)\n")
-        print(f"cluster:     LocalCluster(n_workers=2, threads_per_worker=1, processes=True, "
-              f"host=\"127.0.0.1\", dashboard_address=None), started in "
-              f"{r.get('cluster_seconds', float('nan')):.1f} s (not timed); "
-              f"executor=client.get_executor()")
-        dask_s = min(times["dask"])
-        speedup = run_s / dask_s
-        same = r.get("json_identical")
-        print(f"JSON:        {r.get('json_chars', 0):,} characters each, without 'timings' "
-              f"(and rows' 'latency'); "
-              + ("identical" if same else f"DIFFERENT at {r.get('json_differences')}") + "\n")
-        report.figure("sharded", [
-            ["in-process s", f"{run_s:.1f}", "-", ""],
-            ["sharded s", f"{dask_s:.1f}", "-", ""],
-            ["speedup in-process / sharded", f"{speedup:.2f}x",
-             f">= {TARGETS['sharded_speedup']}x", verdict(speedup >= TARGETS["sharded_speedup"])],
-            ["JSON identical", "yes" if same else "no", "yes", verdict(bool(same))]])
+        print("cluster:     LocalCluster(n_workers=2, threads_per_worker=1, processes=True, "
+              "host=\"127.0.0.1\", dashboard_address=None), executor=client.get_executor(); "
+              "one cluster per contender and round, started and warmed (a 200-text run) "
+              "untimed, closed after its run")
+        print(f"             dask:       Dask's defaults, workers' MALLOC_TRIM_THRESHOLD_ "
+              f"{r.get('dask_worker_malloc')}")
+        print(f"             dask_glibc: pre-spawn-environ without it (the README's advice), "
+              f"workers' MALLOC_TRIM_THRESHOLD_ {r.get('dask_glibc_worker_malloc')}")
+        rows = [["in-process s", f"{run_s:.1f}", "-", ""]]
+        for key, label in (("dask", "Dask's defaults"), ("dask_glibc", "glibc malloc")):
+            dask_s = min(times[key])
+            speedup = run_s / dask_s
+            same = r.get(f"{key}_json_identical")
+            print(f"JSON {key + ':':11} {r.get('json_chars', 0):,} characters each, without "
+                  f"'timings' (and rows' 'latency'); "
+                  + ("identical" if same else
+                     f"DIFFERENT at {r.get(f'{key}_json_differences')}"))
+            rows += [[f"sharded s, {label}", f"{dask_s:.1f}", "-", ""],
+                     [f"speedup, {label}", f"{speedup:.2f}x",
+                      f">= {TARGETS['sharded_speedup']}x",
+                      verdict(speedup >= TARGETS["sharded_speedup"])],
+                     [f"JSON identical, {label}", "yes" if same else "no", "yes",
+                      verdict(bool(same))]]
+        print()
+        report.figure("sharded", rows)
     return r
 
 
