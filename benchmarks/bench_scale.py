@@ -213,6 +213,8 @@ def child_text(args: argparse.Namespace) -> dict[str, Any]:
                     run, executor=client.get_executor(), shard_size=args.shard_size,
                     progress=progress_printer(key)))
                 times[key].append(t)
+                out.setdefault(f"{key}_worker_peak_mb", []).append(
+                    sorted(round(v) for v in client.run(maxrss_mb).values()))
             finally:
                 client.close()
                 cluster.close()
@@ -471,9 +473,11 @@ def text_figures(report: Report, args: argparse.Namespace, want: set[str]
               "one cluster per contender and round, started and warmed (a 200-text run) "
               "untimed, closed after its run")
         print(f"             dask:       Dask's defaults, workers' MALLOC_TRIM_THRESHOLD_ "
-              f"{r.get('dask_worker_malloc')}")
+              f"{r.get('dask_worker_malloc')}, workers' peak RSS per round "
+              f"{r.get('dask_worker_peak_mb')} MB")
         print(f"             dask_glibc: pre-spawn-environ without it (the README's advice), "
-              f"workers' MALLOC_TRIM_THRESHOLD_ {r.get('dask_glibc_worker_malloc')}")
+              f"workers' MALLOC_TRIM_THRESHOLD_ {r.get('dask_glibc_worker_malloc')}, workers' "
+              f"peak RSS per round {r.get('dask_glibc_worker_peak_mb')} MB")
         rows = [["in-process s", f"{run_s:.1f}", "-", ""]]
         for key, label in (("dask", "Dask's defaults"), ("dask_glibc", "glibc malloc")):
             dask_s = min(times[key])
