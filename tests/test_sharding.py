@@ -98,6 +98,30 @@ def test_a_dask_cluster_with_shards_gives_the_in_process_json(local: str) -> Non
     assert without_timings(sharded) == local
 
 
+
+def _malloc_trim_threshold() -> str | None:
+    import os
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+@pytest.mark.slow  # starts a local Dask cluster: a scheduler and two worker processes
+def test_the_readme_worker_setting_starts_workers_without_the_trim_threshold(
+        local: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's advice for audits on Dask: the nanny's MALLOC_TRIM_THRESHOLD_ left
+    out by setting its key to None; the workers run without it, and the JSON is the same."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    # an earlier cluster's nanny put the variable in this process, which workers inherit
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        assert set(client.run(_malloc_trim_threshold).values()) == {None}
+        sharded = audit(reader, executor=client.get_executor(), shard_size=150)
+    assert without_timings(sharded) == local
+
 def test_inputs_repeated_across_shards_are_counted_once(local: str) -> None:
     row = next(r for r in json.loads(local)["rows"]
                if r["perturbation"] == "case.upper" and r["severity"] == 1.0)
