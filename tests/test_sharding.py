@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import weakref
 import zlib
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -98,9 +99,7 @@ def test_a_dask_cluster_with_shards_gives_the_in_process_json(local: str) -> Non
     assert without_timings(sharded) == local
 
 
-
 def _malloc_trim_threshold() -> str | None:
-    import os
     return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
@@ -121,6 +120,7 @@ def test_the_readme_worker_setting_starts_workers_without_the_trim_threshold(
         assert set(client.run(_malloc_trim_threshold).values()) == {None}
         sharded = audit(reader, executor=client.get_executor(), shard_size=150)
     assert without_timings(sharded) == local
+
 
 def test_inputs_repeated_across_shards_are_counted_once(local: str) -> None:
     row = next(r for r in json.loads(local)["rows"]
