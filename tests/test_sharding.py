@@ -99,10 +99,6 @@ def test_a_dask_cluster_with_shards_gives_the_in_process_json(local: str) -> Non
     assert without_timings(sharded) == local
 
 
-def _malloc_trim_threshold() -> str | None:
-    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
-
-
 @pytest.mark.slow  # starts a local Dask cluster: a scheduler and two worker processes
 def test_the_readme_worker_setting_starts_workers_without_the_trim_threshold(
         local: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +113,7 @@ def test_the_readme_worker_setting_starts_workers_without_the_trim_threshold(
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            host="127.0.0.1", dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
-        assert set(client.run(_malloc_trim_threshold).values()) == {None}
+        assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
         sharded = audit(reader, executor=client.get_executor(), shard_size=150)
     assert without_timings(sharded) == local
 
