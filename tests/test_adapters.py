@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
@@ -30,6 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
+from robustcheck._prediction import _from_scores
 from robustcheck.adapters import (
     Adapter,
     CallableAdapter,
@@ -96,6 +99,44 @@ def test_scores_follow_classes_even_when_an_estimator_lists_them_unsorted():
     assert list(pred.classes) == ["zebra", "ant"]
     assert list(pred.labels) == ["ant", "zebra"]
     np.testing.assert_array_equal(pred.confidence, [0.8, 0.9])
+
+
+def test_an_estimator_whose_classes_repeat_is_refused_naming_the_class_and_the_method():
+    class Repeats:
+        classes_ = np.array(["cat", "dog", "cat"])
+
+        def predict_proba(self, X):
+            return np.full((len(X), 3), 1 / 3)
+
+    with pytest.raises(ModelOutputError, match=r"Repeats\.predict_proba: .*'cat' appears twice"):
+        SklearnAdapter(Repeats()).predict(["a", "b"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(0, 6), k=st.integers(1, 5), named=st.sampled_from([None, str, float]),
+       data=st.data())
+def test_score_rows_read_fast_give_the_prediction_built_with_every_check(rows, k, named, data):
+    # the score path skips Prediction's per-row checks: it must build what they accept
+    scores = np.array(data.draw(st.lists(
+        st.lists(st.floats(-1e6, 1e6), min_size=k, max_size=k), min_size=rows, max_size=rows)),
+        dtype=float).reshape(rows, k)
+    classes = None if named is None else np.array([named(10 * j + 0.5) for j in range(k)])
+    got = _from_scores(scores, classes, rows, "model")
+    cls = np.arange(k) if classes is None else classes
+    checked = Prediction(labels=cls[np.argmax(scores, axis=1)], scores=scores, classes=cls)
+    for name in ("labels", "scores", "classes", "_columns", "values", "usage", "kind"):
+        a, b = getattr(got, name), getattr(checked, name)
+        if isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and not a.flags.writeable
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a is None and b is None
+    np.testing.assert_array_equal(got.confidence, checked.confidence)
+
+
+def test_score_rows_of_another_length_than_the_inputs_are_a_model_output_error():
+    with pytest.raises(ModelOutputError, match="model returned 2 outputs for 3 inputs"):
+        _from_scores(np.ones((2, 2)), None, 3, "model")
 
 
 def test_tabular_pipeline_gets_the_dataframe_as_given(iris, iris_model):
