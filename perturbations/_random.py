@@ -15,6 +15,7 @@ wraps modulo 2**64, which is what the algorithm wants).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 
@@ -52,6 +53,14 @@ def mix(values: np.ndarray, *, inplace: bool = False) -> np.ndarray:
     z *= _C2
     z ^= z >> np.uint64(31)
     return z
+
+
+@functools.lru_cache(maxsize=1024)
+def _stream_salt(stream: int) -> np.ndarray:
+    """The hash of a stream number (read-only): once per stream, not once per draw."""
+    salt = mix(np.asarray([stream], dtype=np.uint64))
+    salt.flags.writeable = False
+    return salt
 
 
 def _unit(z: np.ndarray) -> np.ndarray:
@@ -93,7 +102,7 @@ class Draws:
             keys = self.keys[owner]
         else:
             keys = self.keys[np.asarray(owner, dtype=np.intp)]
-        salt = mix(np.asarray([int(stream) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))
+        salt = _stream_salt(int(stream) & 0xFFFFFFFFFFFFFFFF)
         if counter is not None:
             salt = mix(salt ^ np.asarray(counter, dtype=np.uint64))
         return mix(keys ^ salt, inplace=True)
