@@ -272,6 +272,8 @@ def _label_columns(labels: np.ndarray, classes: np.ndarray, *,
         if c in index:
             raise ModelOutputError(f"classes must be distinct; {c!r} appears twice")
         index[c] = j
+    if len(labels) == 0:  # the classes alone checked (distinct, hashable)
+        return np.empty(0, dtype=np.intp)
     try:
         distinct, inverse = np.unique(labels, return_inverse=True)
         cols = np.array([index.get(v, -1) for v in distinct.tolist()], dtype=np.intp)
