@@ -6,7 +6,8 @@ ones, predicts each distinct changed input once (with crash isolation, and the p
 :mod:`robustcheck._systematic` when the shard is big) and returns compact arrays. On an
 executor the parts are shards run as separate tasks; in one process a unit runs in parts
 of its modality's ``part_size`` samples, one after the other (:func:`evaluate_in_parts`),
-so that only one part's perturbed inputs are alive at a time.
+perturbed ``perturb_parts`` parts at a time, so that only one block of parts' perturbed
+inputs is alive at a time.
 
 :func:`combine` then decides the unit as if it had been one part: inputs are identified
 (within a part as across shards) by a 64-bit hash of their key
@@ -89,19 +90,49 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
 
     ``seen``: what the earlier parts of the unit asked, in this process (see
     :func:`evaluate_in_parts`); an input asked there is not asked again."""
+    block = _perturb_block(data, p, severity, seed, start, stop)
+    return _predict_part(adapter, data, p, severity, seed, batch_size, timeout, block, start,
+                         stop, seen)
+
+
+@dataclass
+class _Block:
+    """The samples ``start:stop`` of a unit, perturbed at once: what the parts of the
+    block predict."""
+
+    start: int
+    before: Any                # the clean inputs of the block
+    perturbed: Any             # the perturbed inputs of the block
+    changed: np.ndarray        # bool, one per sample of the block
+    local: np.ndarray          # the changed samples' positions in the block
+    keys: np.ndarray           # uint64 key hash of each changed sample
+
+
+def _perturb_block(data: Dataset, p: Any, severity: float, seed: int, start: int,
+                   stop: int) -> _Block:
     whole = start == 0 and stop == len(data)
     positions = None if whole else np.arange(start, stop)
     perturbed = perturb(data, p, severity, seed, positions)
     before = data.inputs if positions is None else data.take(positions)
     changed, raw_keys = data.kind.changes(data.inputs, positions, before, perturbed)
     changed = np.asarray(changed, dtype=bool)
-    local = np.flatnonzero(changed)
-    keys = key_hashes(raw_keys)
+    return _Block(start, before, perturbed, changed, np.flatnonzero(changed),
+                  key_hashes(raw_keys))
+
+
+def _predict_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
+                  batch_size: int, timeout: float | None, block: _Block, start: int,
+                  stop: int, seen: Seen | None) -> Part:
+    """Predict the distinct changed samples ``start:stop`` of ``block`` (see
+    :func:`evaluate_part`). Positions within the block are named ``*_local``."""
+    offset = start - block.start
+    within = slice(*np.searchsorted(block.local, [offset, stop - block.start]).tolist())
+    local, keys = block.local[within], block.keys[within]
     first = _first_of_equal(keys)
     distinct = np.flatnonzero(first == np.arange(len(first)))  # first occurrences
     owners_local = local[distinct]
     owner_keys = keys[distinct]
-    shifted = data.like(perturbed)
+    shifted = data.like(block.perturbed)
 
     def predict(at: np.ndarray) -> Answers:
         if not data.kind.gather or len(at) <= batch_size:
@@ -128,11 +159,11 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
         asked = np.concatenate([got.positions, [c.position for c in got.crashes]])
         seen.ask(owner_keys[np.searchsorted(owners_local, asked.astype(np.int64))], got,
                  probed)
-    answers = Answers(got.positions + start, got.prediction, got.seconds,
-                      [Crash(c.position + start, c.kind, c.message) for c in got.crashes],
-                      got.calls, got.sent)
-    return Part(start, changed, keys, answers, probed,
-                _groups(p, data, before, perturbed, local, start))
+    answers = Answers(got.positions + block.start, got.prediction, got.seconds,
+                      [Crash(c.position + block.start, c.kind, c.message)
+                       for c in got.crashes], got.calls, got.sent)
+    return Part(start, block.changed[offset:stop - block.start], keys, answers, probed,
+                _groups(p, data, block.before, block.perturbed, local, block.start))
 
 
 @dataclass
@@ -167,15 +198,22 @@ class Seen:
 
 
 def evaluate_in_parts(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
-                      batch_size: int, timeout: float | None, size: int) -> UnitOutcome:
-    """A whole unit in this process, perturbed and predicted ``size`` samples at a time:
-    only one part's perturbed inputs are alive at once. The outcome is that of one part
-    over all the data (see :func:`combine`); an input repeated across parts is asked
-    once, and a systematic crash is probed in the first part, then only where a later
-    part may hold one of the unit's probes."""
+                      batch_size: int, timeout: float | None, size: int,
+                      block_size: int | None = None) -> UnitOutcome:
+    """A whole unit in this process, predicted ``size`` samples at a time and perturbed
+    ``block_size`` samples at a time (a multiple of ``size``; ``size`` when None): only one
+    block's perturbed inputs are alive at once. The outcome is that of one part over
+    all the data (see :func:`combine`); an input repeated across parts is asked once,
+    and a systematic crash is probed in the first part, then only where a later part may
+    hold one of the unit's probes."""
     seen = Seen()
-    parts = [evaluate_part(adapter, data, p, severity, seed, batch_size, timeout, start, stop,
-                           seen) for start, stop in shards(len(data), size)]
+    parts = []
+    for begin, end in shards(len(data), size if block_size is None else block_size):
+        block = _perturb_block(data, p, severity, seed, begin, end)
+        parts += [_predict_part(adapter, data, p, severity, seed, batch_size, timeout,
+                                block, begin + start, begin + stop, seen)
+                  for start, stop in shards(end - begin, size)]
+        del block  # its inputs freed before the next block is perturbed
     extra: list[Answers] = []
     while True:
         found = combine(p.name, severity, seed, parts, extra)

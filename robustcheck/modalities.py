@@ -49,8 +49,13 @@ class Modality:
     batch_size: ClassVar[int] = 256
     """Inputs per model call unless ``run(batch_size=...)`` says otherwise."""
     part_size: ClassVar[int] = 10_000
-    """Samples a unit perturbs and predicts at a time in one process: what bounds the
-    memory of the perturbed inputs (results do not depend on it)."""
+    """Samples a unit predicts at a time in one process (results do not depend on it).
+    A part's first probes decide whether the rest of it is predicted or only probed (see
+    :mod:`robustcheck._systematic`), so a part also bounds the calls a systematic crash
+    costs when those probes miss it."""
+    perturb_parts: ClassVar[int] = 1
+    """Parts a unit perturbs at a time in one process: ``part_size * perturb_parts``
+    samples bound the memory of the perturbed inputs (results do not depend on it)."""
     gather: ClassVar[bool] = False
     """Whether the scattered inputs a part sends to the model are taken out once, then
     sent in consecutive slices (see :meth:`take`): worth it where a take costs much more
@@ -190,12 +195,13 @@ class Tabular(Modality):
     name = "tabular"
     batch_size = 4096  # table models are vectorised: at 256 rows a call is mostly overhead
     gather = True  # one take per part, not one per model call (1.3 ms each at 4,096 rows)
-    # a part costs about 4 ms whatever its size (pandas calls per column, per stage): a
-    # million-row suite ran 3.3x longer than 300k rows at 10,000 rows a part; 20,000 took
-    # 300k rows from 27 to 21 s. Larger parts gain little more, and a part whose first
-    # probes miss a systematic crash is isolated crash by crash before the unit's probes
-    # decide it (at 50,000 rows: 59 s for one HistGradientBoosting unit, against 2 s)
+    # a part whose first probes miss a systematic crash is isolated crash by crash
+    # before the unit's probes decide it (at 50,000 rows: 59 s for one
+    # HistGradientBoosting unit, against 2 s at 20,000), so parts stay small; but
+    # perturbing costs about 4 ms a time whatever the rows (pandas calls per column, per
+    # stage), so a unit perturbs five parts at once: 100,000 rows
     part_size = 20_000
+    perturb_parts = 5
 
     def accepts(self, inputs: Any) -> bool:
         return is_frame(inputs)

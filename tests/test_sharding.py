@@ -260,19 +260,23 @@ def test_a_number_and_the_same_number_as_text_are_two_inputs() -> None:
 # -- in one process, a unit in parts ------------------------------------------------------
 
 
-@pytest.mark.parametrize("part_size", [1, 7, 64, 599])
+@pytest.mark.parametrize(("part_size", "perturb_parts"),
+                         [(1, 1), (7, 1), (64, 1), (599, 1), (1, 3), (7, 4), (64, 3)])
 def test_any_part_size_in_one_process_gives_the_same_json(
-        local: str, part_size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        local: str, part_size: int, perturb_parts: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from robustcheck.modalities import Text
 
     texts = TEXTS if part_size > 1 else TEXTS[:90]
     whole = local if part_size > 1 else without_timings(audit(reader, texts))
     monkeypatch.setattr(Text, "part_size", part_size)
+    monkeypatch.setattr(Text, "perturb_parts", perturb_parts)  # several parts perturbed at once
     assert without_timings(audit(reader, texts)) == whole
 
 
-def test_in_one_process_only_one_part_of_perturbed_inputs_is_alive_at_a_time(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("perturb_parts", [1, 3])
+def test_in_one_process_only_one_block_of_perturbed_inputs_is_alive_at_a_time(
+        perturb_parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from robustcheck import _units
     from robustcheck.modalities import Text
 
@@ -295,12 +299,15 @@ def test_in_one_process_only_one_part_of_perturbed_inputs_is_alive_at_a_time(
 
     monkeypatch.setattr(_units, "perturb", tracking)
     monkeypatch.setattr(Text, "part_size", 100)
+    monkeypatch.setattr(Text, "perturb_parts", perturb_parts)
     robustcheck.run(model, TEXTS, perturbations=["case.upper"], progress=False)
-    assert 0 < most[0] <= 100  # one part's inputs, not the 600 of the unit
+    # one block's inputs (parts perturbed at once), not the 600 of the unit
+    assert 100 * (perturb_parts - 1) < most[0] <= 100 * perturb_parts
 
 
+@pytest.mark.parametrize("perturb_parts", [1, 3])
 def test_a_systematic_crash_in_parts_asks_only_possible_probes_after_the_first_part(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        perturb_parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from robustcheck.modalities import Text
 
     texts = [f"the {WORDS[i % 10]} was {WORDS[(i // 10) % 10]} {i}" for i in range(2000)]
@@ -316,6 +323,8 @@ def test_a_systematic_crash_in_parts_asks_only_possible_probes_after_the_first_p
     assert len(sent - set(texts)) == _systematic.PROBES  # one part: the probes alone
     sent.clear()
     monkeypatch.setattr(Text, "part_size", 500)
+    # perturbed several parts at once, a part is still predicted on its own
+    monkeypatch.setattr(Text, "perturb_parts", perturb_parts)
     parted = robustcheck.run(counting, texts, **kwargs)
     assert without_timings(parted) == without_timings(whole)
     # the first part's 300 probes, then in each later part only inputs whose priority
@@ -340,8 +349,9 @@ def test_a_table_part_is_perturbed_with_the_dtypes_of_the_whole_table() -> None:
     assert part.dtypes.tolist() == whole.iloc[4:8].dtypes.tolist()
 
 
+@pytest.mark.parametrize("perturb_parts", [1, 4])
 def test_a_model_that_reads_dtypes_gets_the_same_json_for_any_part_size(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        perturb_parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
     from robustcheck.modalities import Tabular
 
     rng = np.random.default_rng(3)
@@ -364,6 +374,7 @@ def test_a_model_that_reads_dtypes_gets_the_same_json_for_any_part_size(
               "severities": [0.1, 1.0], "seed": 4, "progress": False}
     whole = without_timings(robustcheck.run(by_dtypes, frame, **kwargs))
     monkeypatch.setattr(Tabular, "part_size", 40)
+    monkeypatch.setattr(Tabular, "perturb_parts", perturb_parts)  # 160 rows, then 80
     assert without_timings(robustcheck.run(by_dtypes, frame, **kwargs)) == whole
 
 
