@@ -145,3 +145,24 @@ def test_an_input_asked_at_two_positions_takes_the_answer_of_the_lower_one():
         assert best[0] == crash_entry  # position 2 (a crash) beats position 7
         assert best[1] == (1 if late_first else 0)  # position 5's answer
         assert best[2] == -1  # not an owner
+
+
+def test_the_lower_position_wins_even_when_its_answer_comes_before_a_crash():
+    # as above, but the lower position (2) was answered and the higher (7) crashed: the
+    # crashes are listed after every answer, so "the last one listed" would pick the
+    # crash; the answer at position 2 must win, in whichever order the shards came back
+    from robustcheck._calls import Answers
+    from robustcheck._outcomes import Crash
+    from robustcheck._units import _best_entries
+
+    changed = np.zeros(8, dtype=bool)
+    changed[[2, 5, 7]] = True
+    first = _first_of_equal(np.array([11, 22, 11], dtype=np.uint64))  # [0, 1, 0]
+    for late_first in (False, True):
+        later = Answers(np.array([5]), None, np.zeros(1), [Crash(7, "ValueError", "x")], [])
+        earlier = Answers(np.array([2]), None, np.zeros(1), [], [])
+        answers = [later, earlier] if late_first else [earlier, later]
+        best = _best_entries(answers, changed, first).tolist()
+        assert best[0] == (1 if late_first else 0)  # position 2's answer
+        assert best[1] == (0 if late_first else 1)  # position 5's answer
+        assert best[2] == -1  # not an owner
