@@ -274,7 +274,7 @@ def combine(name: str, severity: float, seed: int, parts: list[Part],
     owners = np.flatnonzero(first == np.arange(len(first)))  # one per distinct input
     best = _best_entries(answers, changed, first)
     systematic = None
-    if len(owners) > _systematic.PROBES:
+    if len(owners) > _systematic.PROBES and crash_list:  # no crash: nothing to decide
         order = owners[_systematic.lowest(keys[owners], (seed, name, severity),
                                           _systematic.PROBES)]
 
@@ -360,8 +360,8 @@ def _best_entries(answers: list[Answers], changed: np.ndarray, first: np.ndarray
     index = np.cumsum(changed, dtype=np.int64)
     index -= 1  # at a changed position: its changed index (asked positions are changed)
     own = first[index[pos]]
-    repeated = _repeated(own)
-    once = ~contains(repeated, own) if len(repeated) else np.ones(len(own), dtype=bool)
+    # an owner is a changed index: counted in one pass (a sort of a million took 14 ms)
+    once = np.bincount(own, minlength=len(first))[own] == 1
     best[own[once]] = what[once]
     twice = np.flatnonzero(~once)
     if len(twice):  # the lowest position of each input asked twice
