@@ -330,6 +330,12 @@ def register(modality: Modality) -> Modality:
     if not isinstance(modality, Modality) or not modality.name:
         raise InvalidArgument(f"register takes a Modality instance with a name; got "
                               f"{modality!r}")
+    for attribute in ("batch_size", "part_size", "perturb_parts"):
+        value = getattr(modality, attribute)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidArgument(
+                f"modality {modality.name!r}: {attribute} must be a positive integer, got "
+                f"{value!r}; e.g. {attribute} = {getattr(Modality, attribute)} (the default)")
     _REGISTRY[modality.name] = modality
     catalogue.add_modality(modality.name)
     return modality

@@ -149,3 +149,17 @@ def test_a_plug_in_modalitys_suite_leaves_out_what_lacks_its_modules(toy):
                             progress=False)
     finally:
         perturbations.unregister(needy.name)
+
+
+@pytest.mark.parametrize(("attribute", "value"), [
+    ("part_size", 0), ("perturb_parts", 0), ("perturb_parts", 2.5), ("batch_size", True),
+    ("part_size", "10000"),
+])
+def test_a_modality_whose_sizes_cannot_work_is_refused_at_registration(attribute, value):
+    bad = type("Bad", (Vectors,), {"name": "bad-sizes", attribute: value})()
+    with pytest.raises(robustcheck.InvalidArgument,
+                       match=rf"modality 'bad-sizes': {attribute} must be a positive integer, "
+                             rf"got {value!r}; e\.g\. {attribute} = "):
+        modalities.register(bad)
+    with pytest.raises(robustcheck.InvalidArgument, match="unknown modality 'bad-sizes'"):
+        modalities.get("bad-sizes")  # nothing registered
