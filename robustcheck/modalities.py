@@ -198,8 +198,8 @@ class Tabular(Modality):
     # a part whose first probes miss a systematic crash is isolated crash by crash
     # before the unit's probes decide it (at 50,000 rows: 59 s for one
     # HistGradientBoosting unit, against 2 s at 20,000), so parts stay small; but
-    # perturbing costs about 4 ms a time whatever the rows (pandas calls per column, per
-    # stage), so a unit perturbs five parts at once: 100,000 rows
+    # perturbing, comparing and keying cost about 4 ms a time whatever the rows (pandas
+    # calls per column, per stage), so a unit does those for five parts at once
     part_size = 20_000
     perturb_parts = 5
 
