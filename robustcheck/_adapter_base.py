@@ -19,7 +19,7 @@ import numpy as np
 from robustcheck.errors import InvalidArgument, ModelOutputError
 
 from . import tasks
-from ._prediction import Prediction, _label_array, _label_columns, _snip
+from ._prediction import Prediction, _class_array, _snip
 
 
 class Adapter:
@@ -75,8 +75,7 @@ def _check_classes(classes: Any) -> np.ndarray | None:
     if classes is None:
         return None
     try:
-        arr = _label_array(list(classes), "classes")
-        _label_columns(arr[:0], arr)  # distinct and hashable
+        arr = _class_array(list(classes))
     except (TypeError, ModelOutputError) as err:
         raise InvalidArgument(f"classes must be a list of distinct labels; got {_snip(classes)} "
                               f"({err})") from None

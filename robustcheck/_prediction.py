@@ -39,8 +39,8 @@ import numpy as np
 
 from robustcheck._prediction_data import (
     Prediction,
+    _class_array,
     _label_array,
-    _label_columns,
     _ordered_union,
     _require_finite,
     _snip,
@@ -199,8 +199,7 @@ def _from_scores(raw: Any, classes: np.ndarray | None, n: int, source: str) -> P
         raise ModelOutputError(f"{source} returned {len(scores)} outputs for {n} inputs; "
                                "expected one output per input")
     try:  # the classes, once per call; not each row's label, which is its best class
-        cls = _label_array(cls, "classes")
-        _label_columns(cls[:0], cls)  # distinct
+        cls = _class_array(cls)
     except ModelOutputError as err:
         raise ModelOutputError(f"{source}: {err}") from None
     # every score is finite and each label is its row's best class: what Prediction

@@ -264,6 +264,14 @@ def _require_finite(arr: np.ndarray, what: str, source: str = "") -> None:
                                f"{what}s must be finite numbers")
 
 
+def _class_array(classes: Any) -> np.ndarray:
+    """``classes`` as a label array, checked distinct and hashable (ModelOutputError):
+    the classes alone, without labels to place among them."""
+    arr = _label_array(classes, "classes")
+    _label_columns(arr[:0], arr)
+    return arr
+
+
 def _label_columns(labels: np.ndarray, classes: np.ndarray, *,
                    missing_ok: bool = False) -> np.ndarray:
     """Column of each label in ``classes`` (-1 when absent), looked up once per distinct label."""
