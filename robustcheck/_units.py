@@ -198,17 +198,17 @@ class Seen:
 
 
 def evaluate_in_parts(adapter: Adapter, data: Dataset, p: Any, severity: float, seed: int,
-                      batch_size: int, timeout: float | None, size: int,
-                      block_size: int | None = None) -> UnitOutcome:
-    """A whole unit in this process, predicted ``size`` samples at a time and perturbed
-    ``block_size`` samples at a time (a multiple of ``size``; ``size`` when None): only one
-    block's perturbed inputs are alive at once. The outcome is that of one part over
-    all the data (see :func:`combine`); an input repeated across parts is asked once,
-    and a systematic crash is probed in the first part, then only where a later part may
-    hold one of the unit's probes."""
+                      batch_size: int, timeout: float | None) -> UnitOutcome:
+    """A whole unit in this process, predicted the modality's ``part_size`` samples at a
+    time and perturbed ``perturb_parts`` parts at a time: only one block's perturbed
+    inputs are alive at once. The outcome is that of one part over all the data (see
+    :func:`combine`); an input repeated across parts is asked once, and a systematic
+    crash is probed in the first part, then only where a later part may hold one of the
+    unit's probes."""
+    size = data.kind.part_size
     seen = Seen()
     parts = []
-    for begin, end in shards(len(data), size if block_size is None else block_size):
+    for begin, end in shards(len(data), size * data.kind.perturb_parts):
         block = _perturb_block(data, p, severity, seed, begin, end)
         parts += [_predict_part(adapter, data, p, severity, seed, batch_size, timeout,
                                 block, begin + start, begin + stop, seen)

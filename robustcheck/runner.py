@@ -59,8 +59,7 @@ def evaluate_unit(adapter: Adapter, data: Dataset, p: Any, severity: float,
     see :mod:`robustcheck._units`)."""
     if isinstance(p, Attack):
         return evaluate_attack(adapter, data, p, severity, seed, batch_size, timeout, minimal)
-    return evaluate_in_parts(adapter, data, p, severity, seed, batch_size, timeout,
-                             data.kind.part_size, data.kind.part_size * data.kind.perturb_parts)
+    return evaluate_in_parts(adapter, data, p, severity, seed, batch_size, timeout)
 
 
 def evaluate_attack(adapter: Adapter, data: Dataset, attack: Any, severity: float, seed: int,
