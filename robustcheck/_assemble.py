@@ -4,6 +4,7 @@ metrics per row, worst examples, crashes, failing cases, the environment block."
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata as metadata
 import math
 import platform
@@ -327,9 +328,18 @@ def environment(adapter: Adapter) -> dict[str, Any]:
 
     env: dict[str, Any] = {"robustcheck": __version__, "python": platform.python_version(),
                            "platform": platform.system().lower()}
+    env.update(_library_versions())
+    return env
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> tuple[tuple[str, str], ...]:
+    """The installed versions of the libraries, read once per process: each lookup scans
+    the installed distributions, 2 ms a run, which was half of a one-unit run."""
+    found = []
     for dist in ("numpy", "pandas", "nlpaug", "scikit-learn", "transformers"):
         try:
-            env[dist] = metadata.version(dist)
+            found.append((dist, metadata.version(dist)))
         except metadata.PackageNotFoundError:
             continue
-    return env
+    return tuple(found)
