@@ -106,29 +106,27 @@ def pick_columns(
 ) -> list[Column]:
     """The columns to perturb: those ``default`` picks when ``columns`` is None, else the
     named ones that the perturbation ``applies`` to (others are left unchanged)."""
-    if columns is None:
-        chosen = list(range(frame.shape[1]))
-        keep = default
-    else:
-        names = list(columns) if isinstance(columns, (list, tuple, set, frozenset, pd.Index,
-                                                      np.ndarray)) else [columns]
-        for name in names:
-            if name not in frame.columns:
-                shown = ", ".join(repr(c) for c in list(frame.columns)[:30])
-                more = ", ..." if frame.shape[1] > 30 else ""
-                raise InvalidArgument(
-                    f"columns: {name!r} is not a column of the frame; available columns: "
-                    f"{shown}{more}. Pass names from frame.columns, or columns=None to let "
-                    "the perturbation pick suitable columns by dtype"
-                )
-        wanted = set(names)
-        chosen = [j for j, c in enumerate(frame.columns) if c in wanted]
-        keep = applies or default
+    if columns is None:  # every column: items() gives them in a third of iloc[:, j]'s time
+        return [(j, label, s) for j, (label, s) in enumerate(frame.items()) if default(s)]
+    names = list(columns) if isinstance(columns, (list, tuple, set, frozenset, pd.Index,
+                                                  np.ndarray)) else [columns]
+    for name in names:
+        if name not in frame.columns:
+            shown = ", ".join(repr(c) for c in list(frame.columns)[:30])
+            more = ", ..." if frame.shape[1] > 30 else ""
+            raise InvalidArgument(
+                f"columns: {name!r} is not a column of the frame; available columns: "
+                f"{shown}{more}. Pass names from frame.columns, or columns=None to let "
+                "the perturbation pick suitable columns by dtype"
+            )
+    wanted = set(names)
+    keep = applies or default
     found = []
-    for j in chosen:
-        s = frame.iloc[:, j]
-        if keep(s):
-            found.append((j, frame.columns[j], s))
+    for j, label in enumerate(frame.columns):
+        if label in wanted:
+            s = frame.iloc[:, j]
+            if keep(s):
+                found.append((j, label, s))
     return found
 
 
