@@ -55,6 +55,15 @@ def mix(values: np.ndarray, *, inplace: bool = False) -> np.ndarray:
     return z
 
 
+def _mix_int(value: int) -> int:
+    """:func:`mix` of one 64-bit integer, in Python integers: a fifth of the time of a
+    one-element array."""
+    z = (value + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return z ^ (z >> 31)
+
+
 @functools.lru_cache(maxsize=1024)
 def _stream_salt(stream: int) -> np.ndarray:
     """The hash of a stream number (read-only): once per stream, not once per draw."""
@@ -87,6 +96,13 @@ class Draws:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def part(self, start: int, stop: int) -> Draws:
+        """The draws of inputs ``start:stop``: their keys taken, not hashed again."""
+        out = Draws.__new__(Draws)
+        out.base, out.indices, out.keys = self.base, self.indices[start:stop], self.keys[start:stop]
+        out._generator = None
+        return out
 
     def bits(
         self,
@@ -124,7 +140,7 @@ class Draws:
         next position's. A ``Draws`` object is never shared across threads.
         """
         key = int(self.keys[position])
-        low = int(mix(np.asarray([key ^ 0x5DEECE66D], dtype=np.uint64))[0])
+        low = _mix_int(key ^ 0x5DEECE66D)
         if self._generator is None:
             self._generator = np.random.Generator(np.random.PCG64(0))
         self._generator.bit_generator.state = {

@@ -121,6 +121,6 @@ def apply_in_chunks(func: Callable[..., Any], texts: list[str], draws: Draws,
     for start, stop in (corpus.pieces(size) if corpus is not None else
                         ((k, min(k + size, len(texts))) for k in range(0, len(texts), size))):
         part = corpus.chunk(start, stop, size) if corpus is not None else texts[start:stop]
-        out.extend(func(part, draws=Draws(draws.base, draws.indices[start:start + len(part)]),
-                        severity=severity, **params))
+        out.extend(func(part, draws=draws.part(start, start + len(part)), severity=severity,
+                        **params))
     return out
