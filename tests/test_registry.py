@@ -225,6 +225,27 @@ def test_a_per_input_generator_is_reproducible() -> None:
     assert np.array_equal(draws.generator(1).random(4), first)
 
 
+def test_a_part_of_the_draws_is_the_draws_of_its_inputs() -> None:
+    base = stable_hash(3, "case.upper")
+    indices = np.arange(500, 800)
+    part = Draws(base, indices).part(40, 95)
+    alone = Draws(base, indices[40:95])
+    assert part.base == alone.base and np.array_equal(part.indices, alone.indices)
+    assert np.array_equal(part.uniform(2, counter=np.arange(55) % 4),
+                          alone.uniform(2, counter=np.arange(55) % 4))
+    assert np.array_equal(part.generator(9).random(3), alone.generator(9).random(3))
+
+
+def test_the_integer_mix_is_the_array_mix() -> None:
+    from perturbations._random import _mix_int, mix
+
+    values = np.array([0, 1, 0x5DEECE66D, 2**63, 2**64 - 1, 2**64 - 0x9E3779B97F4A7C15],
+                      dtype=np.uint64)
+    values = np.concatenate([values, np.random.default_rng(0).integers(
+        0, 2**64 - 1, 1000, dtype=np.uint64, endpoint=True)])
+    assert [_mix_int(int(v)) for v in values] == [int(z) for z in mix(values)]
+
+
 class _GlobalRandomAugmenter:
     """Behaves like an nlpaug augmenter: draws from the global generators."""
 
