@@ -249,9 +249,9 @@ def _examples(task: Task, rows: list[Row], crashes: list[dict[str, Any]],
         if not chosen:
             continue
         examples = []
+        after_at = _regenerated(chosen, data, by_name[name], seed)
         for crashed_not, severity, neg_drop, i, row in chosen:
-            after = (row.inputs[i] if i in row.inputs else
-                     perturbed_at(data, by_name[name], severity, seed, np.array([i]))[0])
+            after = row.inputs[i] if i in row.inputs else after_at[severity, i]
             example = {
                 "index": i, "severity": severity, "input": input_at(data, i),
                 "perturbed": after,
@@ -272,6 +272,23 @@ def _examples(task: Task, rows: list[Row], crashes: list[dict[str, Any]],
                 example["minimal"] = minimal[row.key][str(i)]
             examples.append(example)
         out[name] = examples
+    return out
+
+
+def _regenerated(chosen: list[tuple[bool, float, float, int, Row]], data: Dataset,
+                 p: Perturbation, seed: int) -> dict[tuple[float, int], Any]:
+    """The perturbed inputs of the chosen examples that their rows do not hold, by
+    ``(severity, index)``: one perturbation call per severity, not one per example (an
+    input's perturbation does not depend on the inputs perturbed with it)."""
+    wanted: dict[float, list[int]] = {}
+    for _, severity, _, i, row in chosen:
+        if i not in row.inputs:
+            wanted.setdefault(severity, []).append(i)
+    out: dict[tuple[float, int], Any] = {}
+    for severity, indices in wanted.items():
+        positions = np.unique(np.asarray(indices, dtype=np.int64))
+        shown = perturbed_at(data, p, severity, seed, positions)
+        out.update({(severity, int(i)): after for i, after in zip(positions, shown)})
     return out
 
 

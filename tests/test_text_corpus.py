@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import perturbations
 import robustcheck
 from perturbations import TextCorpus, _registry, _text_engine
+from robustcheck import _assemble
 from robustcheck.datasets import load_reviews
 from robustcheck.modalities import TEXT
 
@@ -32,16 +33,27 @@ def model(xs):
 
 
 class Counter:
-    """Counts the analyses made: chunks a TextBatch analysed itself, Analysis objects."""
+    """Counts the analyses made: chunks a TextBatch analysed itself, Analysis objects, and
+    apart from them the batches analysed to regenerate a result's worst examples."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.batches: list[int] = []
+        self.examples: list[int] = []
         self.shared = 0
         analyse, shared_init = _text_engine.TextBatch._analyse, _text_engine.Analysis.__init__
+        regenerated = _assemble._regenerated
+        in_examples = [False]
 
         def counting_analyse(batch):
-            self.batches.append(len(batch.texts))
+            (self.examples if in_examples[0] else self.batches).append(len(batch.texts))
             analyse(batch)
+
+        def examples(*args, **kwargs):
+            in_examples[0] = True
+            try:
+                return regenerated(*args, **kwargs)
+            finally:
+                in_examples[0] = False
 
         def counting_init(analysis, texts):
             self.shared += 1
@@ -49,6 +61,7 @@ class Counter:
 
         monkeypatch.setattr(_text_engine.TextBatch, "_analyse", counting_analyse)
         monkeypatch.setattr(_text_engine.Analysis, "__init__", counting_init)
+        monkeypatch.setattr(_assemble, "_regenerated", examples)
 
 
 text = st.one_of(
@@ -84,7 +97,9 @@ def test_the_analysis_is_made_once_per_chunk_of_a_run(monkeypatch):
     robustcheck.run(model, REVIEWS[:10], perturbations="text", severities=(0.2, 0.5, 1.0),
                     progress=False)
     assert counter.shared == 3  # chunks of 4, 4 and 2 texts
-    assert [n for n in counter.batches if n > 1] == [4, 4, 2]  # no unit analysed a chunk
+    assert counter.batches == [4, 4, 2]  # no unit analysed a chunk
+    # after the units, the worst examples are perturbed again, a few inputs at a time
+    assert counter.examples and max(counter.examples) <= _assemble.EXAMPLES_PER_PERTURBATION
 
 
 def test_without_a_corpus_every_unit_analyses_its_chunks(monkeypatch):
