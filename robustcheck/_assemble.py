@@ -351,8 +351,8 @@ def environment(adapter: Adapter) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _library_versions() -> tuple[tuple[str, str], ...]:
-    """The installed versions of the libraries, read once per process: each lookup scans
-    the installed distributions, 2 ms a run, which was half of a one-unit run."""
+    """The installed versions of the libraries, read once per process: the five lookups
+    scan the installed distributions, 1.7 ms a run, a third of a one-unit run on 20 texts."""
     found = []
     for dist in ("numpy", "pandas", "nlpaug", "scikit-learn", "transformers"):
         try:
