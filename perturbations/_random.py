@@ -23,9 +23,9 @@ import numpy as np
 
 __all__ = ["Draws", "stable_hash"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_C1 = np.uint64(0xBF58476D1CE4E5B9)
-_C2 = np.uint64(0x94D049BB133111EB)
+_MASK = 0xFFFFFFFFFFFFFFFF  # 64 bits
+_GOLDEN_INT, _C1_INT, _C2_INT = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_GOLDEN, _C1, _C2 = np.uint64(_GOLDEN_INT), np.uint64(_C1_INT), np.uint64(_C2_INT)
 _TO_UNIT = 2.0**-53
 _PCG_INC = (0xDA3E39CB94B95BDB << 64) | 0x5851F42D4C957F2D  # odd: any fixed stream works
 
@@ -58,9 +58,9 @@ def mix(values: np.ndarray, *, inplace: bool = False) -> np.ndarray:
 def _mix_int(value: int) -> int:
     """:func:`mix` of one 64-bit integer, in Python integers: 0.35 us, against 8 us for a
     one-element array."""
-    z = (value + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    z = (value + _GOLDEN_INT) & _MASK
+    z = ((z ^ (z >> 30)) * _C1_INT) & _MASK
+    z = ((z ^ (z >> 27)) * _C2_INT) & _MASK
     return z ^ (z >> 31)
 
 
@@ -88,7 +88,7 @@ class Draws:
     __slots__ = ("_generator", "base", "indices", "keys")
 
     def __init__(self, base: int, indices: Sequence[int] | np.ndarray) -> None:
-        self.base = int(base) & 0xFFFFFFFFFFFFFFFF
+        self.base = int(base) & _MASK
         self.indices = np.asarray(indices, dtype=np.int64)
         self.keys = mix(mix(self.indices.astype(np.uint64), inplace=True) ^ np.uint64(self.base),
                         inplace=True)
@@ -118,7 +118,7 @@ class Draws:
             keys = self.keys[owner]
         else:
             keys = self.keys[np.asarray(owner, dtype=np.intp)]
-        salt = _stream_salt(int(stream) & 0xFFFFFFFFFFFFFFFF)
+        salt = _stream_salt(int(stream) & _MASK)
         if counter is not None:
             salt = mix(salt ^ np.asarray(counter, dtype=np.uint64))
         return mix(keys ^ salt, inplace=True)
