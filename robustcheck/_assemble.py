@@ -16,7 +16,7 @@ from perturbations import Perturbation, stable_hash
 
 from . import metrics, tasks
 from ._calls import describe_error
-from ._cases import excerpt, input_at, perturbed_at
+from ._cases import excerpt, input_at, perturbed_by_unit
 from ._files import jsonable, pack
 from ._metricinfo import CRASHES_PER_ROW
 from ._row import EXTRA_SAMPLES
@@ -249,12 +249,11 @@ def _examples(task: Task, rows: list[Row], crashes: list[dict[str, Any]],
         if not chosen:
             continue
         examples = []
-        after_at = _regenerated(chosen, data, by_name[name], seed)
+        after = _perturbed_inputs(chosen, data, by_name[name], seed)
         for crashed_not, severity, neg_drop, i, row in chosen:
-            after = row.inputs[i] if i in row.inputs else after_at[severity, i]
             example = {
                 "index": i, "severity": severity, "input": input_at(data, i),
-                "perturbed": after,
+                "perturbed": after[severity, i],
                 "label": None if data.labels is None else jsonable(data.labels[i]),
                 **task.answers(row, i, clean, codes),
                 "confidence": _confidence(clean.score, i),
@@ -275,20 +274,15 @@ def _examples(task: Task, rows: list[Row], crashes: list[dict[str, Any]],
     return out
 
 
-def _regenerated(chosen: list[tuple[bool, float, float, int, Row]], data: Dataset,
-                 p: Perturbation, seed: int) -> dict[tuple[float, int], Any]:
-    """The perturbed inputs of the chosen examples that their rows do not hold, by
-    ``(severity, index)``: one perturbation call per severity, not one per example (an
-    input's perturbation does not depend on the inputs perturbed with it)."""
-    wanted: dict[float, list[int]] = {}
-    for _, severity, _, i, row in chosen:
-        if i not in row.inputs:
-            wanted.setdefault(severity, []).append(i)
-    out: dict[tuple[float, int], Any] = {}
-    for severity, indices in wanted.items():
-        positions = np.unique(np.asarray(indices, dtype=np.int64))
-        shown = perturbed_at(data, p, severity, seed, positions)
-        out.update({(severity, int(i)): after for i, after in zip(positions, shown)})
+def _perturbed_inputs(chosen: list[tuple[bool, float, float, int, Row]], data: Dataset,
+                      p: Perturbation, seed: int) -> dict[tuple[float, int], Any]:
+    """The perturbed input of each chosen example, by ``(severity, index)``: as its row
+    holds it, else regenerated (one call per severity)."""
+    wanted = [(p.name, severity, i) for _, severity, _, i, row in chosen if i not in row.inputs]
+    out = {(severity, i): x
+           for (_, severity, i), x in perturbed_by_unit(data, {p.name: p}, seed, wanted).items()}
+    out.update({(severity, i): row.inputs[i] for _, severity, _, i, row in chosen
+                if i in row.inputs})
     return out
 
 

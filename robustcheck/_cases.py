@@ -6,6 +6,7 @@ without importing each other."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from .errors import InvalidArgument
 from .modalities import Dataset, Text, make_dataset, perturb
 
 __all__ = ["CASE_COLUMNS", "TEXT_LIMIT", "all_cases", "excerpt", "failing_cases", "input_at",
-           "perturbed_at", "source_of"]
+           "perturbed_at", "perturbed_by_unit", "source_of"]
 
 TEXT_LIMIT = Text.TEXT_LIMIT
 
@@ -36,6 +37,23 @@ def perturbed_at(data: Dataset, p: Perturbation, severity: float, seed: int,
                  positions: np.ndarray) -> list[Any]:
     """The perturbed inputs at ``positions``, regenerated from the seed."""
     return data.kind.show_all(perturb(data, p, severity, seed, positions))
+
+
+def perturbed_by_unit(data: Dataset, suite: Mapping[str, Perturbation], seed: int,
+                      wanted: Iterable[tuple[str, float, int]]
+                      ) -> dict[tuple[str, float, int], Any]:
+    """The perturbed inputs of ``wanted`` ``(perturbation, severity, index)``, regenerated
+    from the seed with one call per unit, not one per input (an input's perturbation does
+    not depend on the inputs perturbed with it)."""
+    units: dict[tuple[str, float], list[int]] = {}
+    for name, severity, index in wanted:
+        units.setdefault((name, severity), []).append(index)
+    out: dict[tuple[str, float, int], Any] = {}
+    for (name, severity), indices in units.items():
+        positions = np.unique(np.asarray(indices, dtype=np.int64))
+        shown = perturbed_at(data, suite[name], severity, seed, positions)
+        out.update({(name, severity, int(i)): x for i, x in zip(positions, shown)})
+    return out
 
 
 def failing_cases(result: Any, data: Dataset,

@@ -348,11 +348,9 @@ def _regenerated(result: RunResult, wanted: list[dict[str, Any]]
     the result does not hold its data (it was loaded from a file)."""
     if result.source is None or not wanted:
         return {}
-    import numpy as np  # only here: the report module loads without numpy
-
     from perturbations import PerturbationError
 
-    from ._cases import perturbed_at, source_of
+    from ._cases import perturbed_by_unit, source_of  # only here: loads numpy
     from .errors import InvalidArgument
 
     try:
@@ -360,18 +358,12 @@ def _regenerated(result: RunResult, wanted: list[dict[str, Any]]
     except (InvalidArgument, PerturbationError):
         return {}
     attacks = {r.perturbation for r in result.rows if "attack" in r.details}
-    units: dict[tuple[str, float], list[int]] = {}
-    for c in wanted:
-        name, severity, index = _key(c)
-        if name is None or name not in suite or name in attacks or severity is None:
-            continue  # the clean pass and an attack's inputs: nothing to regenerate
-        if isinstance(index, int):
-            units.setdefault((name, severity), []).append(index)
-    out: dict[tuple[str | None, float | None, Any], Any] = {}
-    for (name, severity), positions in units.items():
-        inputs = perturbed_at(data, suite[name], severity, result.seed, np.array(positions))
-        out.update({(name, severity, i): x for i, x in zip(positions, inputs)})
-    return out
+    keys = [_key(c) for c in wanted]
+    # the clean pass and an attack's inputs: nothing to regenerate
+    units = [(name, severity, index) for name, severity, index in keys
+             if name is not None and name in suite and name not in attacks
+             and severity is not None and isinstance(index, int)]
+    return {key: x for key, x in perturbed_by_unit(data, suite, result.seed, units).items()}
 
 
 def _group(crashes: list[dict[str, Any]], examples: list[dict[str, Any]],

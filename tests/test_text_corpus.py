@@ -41,7 +41,7 @@ class Counter:
         self.examples: list[int] = []
         self.shared = 0
         analyse, shared_init = _text_engine.TextBatch._analyse, _text_engine.Analysis.__init__
-        regenerated = _assemble._regenerated
+        regenerated = _assemble._perturbed_inputs
         in_examples = [False]
 
         def counting_analyse(batch):
@@ -61,7 +61,7 @@ class Counter:
 
         monkeypatch.setattr(_text_engine.TextBatch, "_analyse", counting_analyse)
         monkeypatch.setattr(_text_engine.Analysis, "__init__", counting_init)
-        monkeypatch.setattr(_assemble, "_regenerated", examples)
+        monkeypatch.setattr(_assemble, "_perturbed_inputs", examples)
 
 
 text = st.one_of(
