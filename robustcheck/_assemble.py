@@ -201,9 +201,23 @@ def _latency(u: UnitOutcome, clean: Clean) -> dict[str, float | None]:
         return {"latency_p50": None, "latency_p95": None, "latency_ratio": None}
     expected = clean.expected_seconds(u.calls)
     spent = sum(secs for _, secs in u.calls)
-    return {"latency_p50": _round(float(np.median(u.seconds))),
-            "latency_p95": _round(float(np.quantile(u.seconds, 0.95))),
+    p50, p95 = _percentiles(u.seconds, (0.5, 0.95))
+    return {"latency_p50": _round(p50), "latency_p95": _round(p95),
             "latency_ratio": round(spent / expected, 4) if expected > 0 else None}
+
+
+def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """numpy's default (linear) percentiles of non-empty ``values`` from one partition:
+    about 10 us against 58 us for ``np.median`` and ``np.quantile``, once per row."""
+    last = len(values) - 1
+    spots = [(q * last, min(math.floor(q * last), last)) for q in qs]
+    around = sorted({k for _, i in spots for k in (i, min(i + 1, last))})
+    part = np.partition(values, around)
+    out = []
+    for at, i in spots:
+        low, high = float(part[i]), float(part[min(i + 1, last)])
+        out.append(low + (high - low) * (at - i))
+    return out
 
 
 def _round(x: float) -> float:
@@ -214,8 +228,8 @@ def _clean_latency(clean: Clean) -> dict[str, Any]:
     secs = clean.seconds[~np.isnan(clean.seconds)]
     if len(secs) == 0:
         return {"clean_latency_p50": None, "clean_latency_p95": None}
-    return {"clean_latency_p50": _round(float(np.median(secs))),
-            "clean_latency_p95": _round(float(np.quantile(secs, 0.95)))}
+    p50, p95 = _percentiles(secs, (0.5, 0.95))
+    return {"clean_latency_p50": _round(p50), "clean_latency_p95": _round(p95)}
 
 
 def _clean_summary(task: Task, clean: Clean, out: Outcomes, truth: np.ndarray | None,
