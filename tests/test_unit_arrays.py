@@ -5,6 +5,7 @@ a stable argsort, a partial selection instead of a full sort) cannot change a de
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
@@ -103,27 +104,45 @@ def test_sorted_runs_answer_from_their_slots_as_they_grow():
     assert runs._taken.mean() <= 1 / SortedRuns._LOAD  # rebuilt larger as the set grew
 
 
-@settings(max_examples=50)
-@given(hnp.arrays(np.uint64, st.integers(0, 700), elements=st.integers(0, 2**64 - 1),
-                  unique=True), st.integers(1, 400))
+# the selections below read their size at run time (``k``, ``_systematic.PROBES``): a few
+# dozen keys take every path they take at 300 (more keys than k, fewer, exactly k), and
+# draw in a fraction of the time unique arrays of hundreds of 64-bit keys took (1.8 s)
+PRIORITIES = hnp.arrays(np.uint64, st.integers(0, 50), elements=st.integers(0, 2**64 - 1),
+                        unique=True)
+
+
+@given(PRIORITIES, st.integers(1, 30))
 def test_lowest_is_the_head_of_the_full_priority_order(keys, k):
     unit = (0, "case.upper", 1.0)
     full = np.argsort(_systematic.priority(keys, unit), kind="stable")
     assert _systematic.lowest(keys, unit, k).tolist() == full[:k].tolist()
 
 
-@settings(max_examples=30)  # unique arrays of 400 are slow to draw: 3.7 s at 100
-@given(st.lists(hnp.arrays(np.uint64, st.integers(0, 400), elements=st.integers(0, 2**64 - 1),
-                          unique=True), max_size=4))
-def test_seen_keeps_the_lowest_priorities_of_every_part(parts):
+@given(st.lists(PRIORITIES, max_size=4), st.integers(1, 30))
+def test_seen_keeps_the_lowest_priorities_of_every_part(parts, probes):
     # a part's priorities are those of its distinct inputs; parts may share inputs
     if parts and len(parts[0]) > 1:
         parts.append(parts[0][: len(parts[0]) // 2])  # a later part sees earlier inputs
+    with mock.patch.object(_systematic, "PROBES", probes):
+        seen = Seen()
+        for priorities in parts:
+            seen.see(priorities)
+    every = sorted(set(np.concatenate(parts).tolist())) if parts else []
+    assert seen.lowest.tolist() == every[:probes]
+
+
+def test_seen_keeps_the_probes_lowest_of_parts_of_thousands():
+    # the real number of probes, over parts larger than it
+    rng = np.random.default_rng(7)
+    parts = [rng.integers(0, 2**64 - 1, size=n, dtype=np.uint64, endpoint=True)
+             for n in (5000, 120, 2000)]
+    parts.append(parts[0][:2500])
     seen = Seen()
     for priorities in parts:
-        seen.see(priorities)
-    every = sorted(set(np.concatenate(parts).tolist())) if parts else []
-    assert seen.lowest.tolist() == every[:_systematic.PROBES]
+        seen.see(np.unique(priorities))
+    every = np.unique(np.concatenate(parts))
+    assert seen.lowest.tolist() == every[:_systematic.PROBES].tolist()
+    assert len(seen.lowest) == _systematic.PROBES == 300
 
 
 def test_an_input_asked_at_two_positions_takes_the_answer_of_the_lower_one():
