@@ -119,6 +119,26 @@ def test_unit_keys_tell_apart_what_a_model_would_see_differently() -> None:
     assert keys[0] == keys[1] and keys[2] == keys[3] and keys[0] != keys[2]
 
 
+TEXTS_AND_HOLES = ["5", "a", "A", "", "é", np.str_("5"), None, np.nan, pd.NA, np.float64("nan")]
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(TEXTS_AND_HOLES), max_size=30), st.data())
+def test_unit_keys_of_texts_with_missing_cells(cells: list[Any], data: Any) -> None:
+    """A rendered column (numbers as strings) keeps its missing cells: the keys tell each
+    text and each kind of missing cell apart, and a row's key does not depend on which
+    other rows are keyed with it."""
+    frame = pd.DataFrame({"x": pd.Series(cells, dtype=object)})
+    every = unit_keys(frame, np.arange(len(cells)))
+    assert agree(every, reference_rows(frame))
+    rows = np.array(sorted(data.draw(st.sets(st.integers(0, max(len(cells) - 1, 0))))),
+                    dtype=np.intp)
+    rows = rows[rows < len(cells)]
+    assert np.array_equal(unit_keys(frame, rows), every[rows])
+    for i in range(len(cells)):  # alone, a text is a column of texts only
+        assert unit_keys(frame.iloc[i:i + 1].reset_index(drop=True), np.arange(1))[0] == every[i]
+
+
 def test_unit_keys_of_strings_with_lone_surrogates_and_many_types() -> None:
     texts = ["a\ud800", "a\udc00", "a"]
     frame = pd.DataFrame({"x": pd.Series(texts, dtype=object)})
