@@ -296,17 +296,10 @@ def _object_keys(values: np.ndarray) -> np.ndarray:
     out = np.empty(n, dtype=np.uint64)
     if n == 0:
         return out
-    groups: list[tuple[Any, Any]]
-    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # str cells only
+        groups: list[tuple[Any, Any]] = [(str, slice(None))]
+    else:
         groups = _type_groups(_TYPE_OF(values))
-    else:  # str cells, and maybe missing ones (None, NaN, pd.NA: all pd.isna finds here)
-        missing = pd.isna(values)
-        if not missing.any():
-            groups = [(str, slice(None))]
-        else:  # a rendered column keeps its missing cells: only those are typed one by one
-            holes = np.flatnonzero(missing)
-            groups = [(str, np.flatnonzero(~missing))]
-            groups += [(t, holes[rows]) for t, rows in _type_groups(_TYPE_OF(values[holes]))]
     for t, rows in groups:
         identity = _typed_identity(t, values[rows])
         identity ^= _type_tag(t)
