@@ -15,9 +15,9 @@ absolute time, so the script prints each run's time and the verdict on the media
 ratio to REV in the same rounds is what tells a change from the hour.
 
 Prints, per run: the time it ended, the tree, the wall time pytest reports, the tests
-passed and the load average at its end; then a table of medians, the ratio and the verdict; then the command
-to reproduce. A run that fails (a test fails, or pytest cannot start) stops the script
-with pytest's last lines and exit status 1.
+passed and the load average at its end; then a table of medians, the ratio and the
+verdict; then the command to reproduce. A run that fails (a test fails, or pytest
+cannot start) stops the script with pytest's last lines and exit status 1.
 """
 
 from __future__ import annotations
