@@ -207,8 +207,9 @@ def _latency(u: UnitOutcome, clean: Clean) -> dict[str, float | None]:
 
 
 def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """numpy's default (linear) percentiles of non-empty ``values`` from one partition:
-    about 10 us against 58 us for ``np.median`` and ``np.quantile``, once per row."""
+    """The linear percentiles of non-empty ``values`` (numpy's default method, equal to
+    ``np.quantile`` to within rounding) from one partition: about 10 us against 58 us for
+    ``np.median`` and ``np.quantile``, once per row. They are timings: not compared."""
     last = len(values) - 1
     spots = [(q * last, min(math.floor(q * last), last)) for q in qs]
     around = sorted({k for _, i in spots for k in (i, min(i + 1, last))})

@@ -106,7 +106,7 @@ def test_sorted_runs_answer_from_their_slots_as_they_grow():
 
 # the selections below read their size at run time (``k``, ``_systematic.PROBES``): a few
 # dozen keys take every path they take at 300 (more keys than k, fewer, exactly k), and
-# draw in a fraction of the time unique arrays of hundreds of 64-bit keys took (1.8 s)
+# draw in a fraction of the time unique arrays of hundreds of 64-bit keys took (1.3 s)
 PRIORITIES = hnp.arrays(np.uint64, st.integers(0, 50), elements=st.integers(0, 2**64 - 1),
                         unique=True)
 
