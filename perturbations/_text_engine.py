@@ -59,6 +59,7 @@ class CharTable:
         self.rows = np.full((items[-1][0] + 2) if items else 1, -1, dtype=np.int32)
         for row, (key, _) in enumerate(items):
             self.rows[key] = row
+        self.present = self.rows >= 0
 
     def lookup(self, cps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row of each code point in the table and whether it has one."""
@@ -71,7 +72,9 @@ class CharTable:
         return self.values[rows, col]
 
     def has(self, cps: np.ndarray) -> np.ndarray:
-        return self.lookup(cps)[1]
+        """Whether each code point is in the table: one byte per code point taken, where
+        :meth:`lookup` makes nine (its rows, clipped, and this mask)."""
+        return np.take(self.present, cps, mode="clip")
 
 
 @functools.cache

@@ -39,7 +39,7 @@ def _case(first: str, rest: str) -> Callable[..., list[str]]:
         chosen = np.zeros(len(batch.cps) + 1, dtype=np.int32)
         np.add.at(chosen, batch.start[words], 1)
         np.add.at(chosen, batch.end[words], -1)
-        inside = np.cumsum(chosen[:-1]) > 0
+        inside = np.cumsum(chosen[:-1], dtype=np.int32) > 0
         cps = batch.cps.copy()
         for table, mask in positions:
             pos = np.flatnonzero(mask & inside)
