@@ -363,6 +363,7 @@ def _regenerated(result: RunResult, wanted: list[dict[str, Any]]
     units = [(name, severity, index) for name, severity, index in keys
              if name is not None and name in suite and name not in attacks
              and severity is not None and isinstance(index, int)]
+    # a copy for the type checker: the keys here may hold None, and dict keys are invariant
     return {key: x for key, x in perturbed_by_unit(data, suite, result.seed, units).items()}
 
 
