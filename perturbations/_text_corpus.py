@@ -77,8 +77,8 @@ class TextCorpus(list[str]):
 
     def pieces(self, size: int) -> list[tuple[int, int]]:
         """``(start, stop)`` of at most ``size`` texts each, cut on the whole corpus's grid
-        of ``size``: a span that does not start on the grid (an executor's shard of 25,000
-        texts, on a grid of 10,000) still meets the whole chunks inside it, whose
+        of ``size``: a span that does not start on the grid (an executor's shard of 3,000
+        texts, on a grid of 2,500) still meets the whole chunks inside it, whose
         analyses are kept, and only its ends are analysed as they come."""
         head = -self._offset % size
         cuts = [0, *range(head or size, len(self), size), len(self)]

@@ -176,6 +176,15 @@ def test_a_shard_off_the_chunk_grid_reuses_the_whole_chunks_inside_it(monkeypatc
     assert counter.shared == 0
 
 
+def test_the_default_shards_and_text_parts_are_whole_chunks():
+    # a shard or a part off the grid re-analyses its ends in every unit (above): the
+    # defaults and the round sizes the README suggests sit on it
+    from robustcheck._schedule import SHARD_SIZE
+
+    for size in (SHARD_SIZE, TEXT.part_size, 10_000, 25_000, 50_000):
+        assert size % _registry.TEXT_CHUNK == 0, size
+
+
 def test_units_on_threads_share_one_analysis(monkeypatch):
     counter = Counter(monkeypatch)
     corpus = TextCorpus(REVIEWS)
