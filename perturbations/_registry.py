@@ -63,14 +63,15 @@ _RESERVED = frozenset({"rng", "draws", "severity", "reference"})
 TEXT_CHUNK = 2_500
 """Texts a batched text perturbation is handed at once (a longer batch goes in chunks).
 
-Measured on 50,000 texts x the whole text suite x 3 severities, perturbing alone, four
-rounds in turns: chunks of 2,000-5,000 texts took 23.5-26.2 s where chunks of 10,000 took
-25.3-29.1 s, and under a Dask worker's ``MALLOC_TRIM_THRESHOLD_`` (which has every array
-over 128 KB mapped afresh) 25.3-27.7 s against 28.7-31.5 s; chunks of 1,000 were slower
-again without that setting. The 100,000-text audit in one process took 62.0 and 62.0 s
-against 66.5 and 65.1 s. 2,500 divides the round shard sizes (10,000, 25,000, 50,000) and
-a text part in one process (10,000), so those are made of whole chunks of the corpus,
-whose analyses are kept (see :class:`~perturbations.TextCorpus`)."""
+Measured on 50,000 texts x the whole text suite x 3 severities, perturbing alone, in
+sittings that ran each size in turns with 10,000: chunks of 2,000-5,000 texts took
+23.5-25.5 s where chunks of 10,000 took 25.3-26.4 s, and under a Dask worker's
+``MALLOC_TRIM_THRESHOLD_`` (which has every array over 128 KB mapped afresh) 25.3-27.4 s
+against 28.0-28.9 s; chunks of 1,000 were slower again without that setting. The
+100,000-text audit in one process took 62.0 and 62.0 s against 66.5 and 65.1 s. 2,500
+divides the round shard sizes (10,000, 25,000, 50,000) and a text part in one process
+(10,000), so those are made of whole chunks of the corpus, whose analyses are kept (see
+:class:`~perturbations.TextCorpus`)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
