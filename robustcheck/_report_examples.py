@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._crashpattern import pattern as _pattern
 from ._highlight import Segments, _lead, _segments, _window
@@ -363,8 +363,9 @@ def _regenerated(result: RunResult, wanted: list[dict[str, Any]]
     units = [(name, severity, index) for name, severity, index in keys
              if name is not None and name in suite and name not in attacks
              and severity is not None and isinstance(index, int)]
-    # a copy for the type checker: the keys here may hold None, and dict keys are invariant
-    return {key: x for key, x in perturbed_by_unit(data, suite, result.seed, units).items()}
+    # the keys here may hold None and dict keys are invariant: a cast, not a copy
+    return cast("dict[tuple[str | None, float | None, Any], Any]",
+                perturbed_by_unit(data, suite, result.seed, units))
 
 
 def _group(crashes: list[dict[str, Any]], examples: list[dict[str, Any]],
