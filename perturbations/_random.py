@@ -39,20 +39,32 @@ def stable_hash(*parts: object) -> int:
     return int.from_bytes(digest.digest(), "little")
 
 
-def mix(values: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+def mix(values: np.ndarray, *, inplace: bool = False,
+        spare: np.ndarray | None = None) -> np.ndarray:
     """SplitMix64 finaliser of a ``uint64`` array: a new array, or ``values`` itself
-    overwritten when ``inplace`` (for temporaries: it saves a copy)."""
+    overwritten when ``inplace`` (for temporaries: it saves a copy).
+
+    ``spare`` is scratch space of the same shape (made when None): every shift goes into
+    it rather than into a new array. On a large array that is one allocation instead of
+    three, which matters most where each large allocation maps fresh pages (glibc with a
+    fixed ``MALLOC_TRIM_THRESHOLD_``, as Dask's workers set it).
+    """
     if inplace and isinstance(values, np.ndarray) and values.dtype == np.uint64:
         z = values
     else:
         z = np.array(values, dtype=np.uint64, copy=True, ndmin=1)
+    if spare is None or spare.shape != z.shape:
+        spare = np.empty_like(z)
     z += _GOLDEN
-    z ^= z >> np.uint64(30)
-    z *= _C1
-    z ^= z >> np.uint64(27)
-    z *= _C2
-    z ^= z >> np.uint64(31)
+    for shift, factor in _ROUNDS:
+        np.right_shift(z, shift, out=spare)
+        z ^= spare
+        if factor is not None:
+            z *= factor
     return z
+
+
+_ROUNDS = ((np.uint64(30), _C1), (np.uint64(27), _C2), (np.uint64(31), None))
 
 
 def _mix_int(value: int) -> int:
@@ -73,7 +85,12 @@ def _stream_salt(stream: int) -> np.ndarray:
 
 
 def _unit(z: np.ndarray) -> np.ndarray:
-    return (z >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    """Floats in [0, 1) from the top 53 bits of ``z``, written over ``z`` itself (a
+    temporary): exact, since 53 bits fit a float64's mantissa."""
+    z >>= np.uint64(11)
+    out = z.view(np.float64)
+    np.multiply(z, _TO_UNIT, out=out, casting="unsafe")
+    return out
 
 
 class Draws:
@@ -112,16 +129,27 @@ class Draws:
     ) -> np.ndarray:
         """64 random bits per draw. ``owner`` picks which input's key each draw uses
         (default: one draw per input); ``counter`` numbers the draws of one input."""
+        gathered = False
         if owner is None:
             keys = self.keys
         elif isinstance(owner, slice):  # a contiguous block: a view, no gather
             keys = self.keys[owner]
         else:
             keys = self.keys[np.asarray(owner, dtype=np.intp)]
+            gathered = keys.ndim == 1  # a new array of this call's own, to write over
         salt = _stream_salt(int(stream) & _MASK)
+        spare = None
         if counter is not None:
-            salt = mix(salt ^ np.asarray(counter, dtype=np.uint64))
-        return mix(keys ^ salt, inplace=True)
+            count = np.asarray(counter)
+            # an int64 counter's bits are its uint64 cast's bits: a view, not a copy
+            count = count.view(np.uint64) if count.dtype == np.int64 else count.astype(np.uint64)
+            salt = np.bitwise_xor(count, salt)
+            spare = np.empty_like(salt)
+            salt = mix(salt, inplace=True, spare=spare)
+        if gathered and salt.shape in ((1,), keys.shape):
+            keys ^= salt
+            return mix(keys, inplace=True, spare=spare)
+        return mix(keys ^ salt, inplace=True, spare=spare)
 
     def uniform(
         self,

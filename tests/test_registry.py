@@ -246,6 +246,47 @@ def test_the_integer_mix_is_the_array_mix() -> None:
     assert [_mix_int(int(v)) for v in values] == [int(z) for z in mix(values)]
 
 
+@pytest.mark.parametrize("owner", [None, slice(3, 9), np.array([5, 0, 5, 11]),
+                                   np.array([2, 7], dtype=np.int32), np.array(4)])
+@pytest.mark.parametrize("counter", [None, 7, np.array([0, 3, 1, 2**40]),
+                                     np.array([9, 1, 4, 4], dtype=np.int32),
+                                     np.array([2**64 - 1, 0, 5, 6], dtype=np.uint64)])
+def test_draws_are_the_integer_mix_of_key_stream_and_counter(owner: Any, counter: Any) -> None:
+    """Every addressing of :meth:`Draws.bits` and :meth:`Draws.uniform` against the
+    definition in Python integers; the draws write over temporaries of their own, never
+    over the keys or the caller's arrays."""
+    from perturbations._random import _mix_int
+
+    draws = Draws(stable_hash(4, "case.random"), np.arange(100, 112))
+    keys = [_mix_int(_mix_int(i) ^ draws.base) for i in range(100, 112)]
+    assert [int(k) for k in draws.keys] == keys
+    kept = [x.copy() if isinstance(x, np.ndarray) else x for x in (owner, counter)]
+    before = draws.keys.copy()
+    if owner is None:
+        chosen = keys
+    elif isinstance(owner, slice):
+        chosen = keys[owner]
+    else:
+        chosen = [keys[int(i)] for i in np.atleast_1d(owner)]
+    if counter is not None and np.ndim(counter) and len(chosen) != len(counter):
+        counter = np.resize(counter, len(chosen))
+        kept[1] = counter.copy()
+    salt = _mix_int(2)
+    if counter is None:
+        salts = [salt] * len(chosen)
+    else:
+        salts = [_mix_int(salt ^ (int(c) % 2**64)) for c in np.broadcast_to(counter, len(chosen))]
+    expected = [_mix_int(k ^ s) for k, s in zip(chosen, salts)]
+    bits = draws.bits(2, owner, counter)
+    uniform = draws.uniform(2, owner, counter)
+    assert [int(b) for b in np.atleast_1d(bits)] == expected
+    assert np.atleast_1d(uniform).tolist() == [(z >> 11) * 2.0**-53 for z in expected]
+    assert np.array_equal(draws.keys, before)
+    for was, now in zip(kept, (owner, counter)):
+        if isinstance(was, np.ndarray):
+            assert np.array_equal(was, now) and was.dtype == now.dtype
+
+
 class _GlobalRandomAugmenter:
     """Behaves like an nlpaug augmenter: draws from the global generators."""
 
