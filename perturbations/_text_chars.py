@@ -169,14 +169,7 @@ def _repeat(texts: list[str], *, draws: Draws, severity: float, word_share: floa
 def _words_with_vowel_mask(batch: TextBatch, vowel: np.ndarray) -> np.ndarray:
     """Per code point: whether it lies in a word that has a vowel (then only vowels
     are stretched, as people do: 'sooo good'; otherwise any letter: 'hmmm')."""
-    has = words_with(batch, vowel, 1)
-    out = np.zeros(len(batch.cps), dtype=bool)
-    if len(batch.start):
-        marks = np.zeros(len(batch.cps) + 1, dtype=np.int64)
-        np.add.at(marks, batch.start[has], 1)
-        np.add.at(marks, batch.end[has], -1)
-        out = np.cumsum(marks)[:-1] > 0
-    return out
+    return batch.inside(np.flatnonzero(words_with(batch, vowel, 1)))
 
 
 repeat_typo = perturbation(

@@ -211,6 +211,30 @@ class TextBatch:
             return [joined[s:e].lower() for s, e in bounds]
         return [joined[s:e] for s, e in bounds]
 
+    def _runs(self, words: np.ndarray) -> np.ndarray:
+        """The lengths of the runs of code points that alternate between gaps and the
+        words at ``words`` (distinct and sorted): gap, word, gap, ..., word, gap."""
+        edges = np.empty(2 * len(words) + 2, dtype=np.int64)
+        edges[0], edges[-1] = 0, len(self.cps)
+        edges[1:-1:2], edges[2:-1:2] = self.start[words], self.end[words]
+        return np.diff(edges)
+
+    def inside(self, words: np.ndarray) -> np.ndarray:
+        """Whether each code point lies in one of the words at ``words`` (distinct and
+        sorted, as :meth:`choose` gives them): a new mask."""
+        runs = self._runs(words)
+        marks = np.zeros(len(runs), dtype=bool)
+        marks[1::2] = True
+        return np.repeat(marks, runs)
+
+    def word_of(self, words: np.ndarray) -> np.ndarray:
+        """For each code point, which of the words at ``words`` (distinct and sorted) it
+        lies in, as an index into ``words``; -1 outside them."""
+        runs = self._runs(words)
+        ids = np.full(len(runs), -1, dtype=np.int32)
+        ids[1::2] = np.arange(len(words), dtype=np.int32)
+        return np.repeat(ids, runs)
+
     def choose(self, draws: Draws, stream: int, eligible: np.ndarray, share: float) -> np.ndarray:
         """Indices of the words to touch: see :func:`rank_select`."""
         cand = np.flatnonzero(eligible)
@@ -435,17 +459,17 @@ def pick_chars(batch: TextBatch, words: np.ndarray, allowed: np.ndarray, draws: 
     """Code-point positions inside the chosen ``words`` where ``allowed`` is true: one
     per word, uniformly among its allowed positions (``per_word=None``: all of them).
 
-    Returns ``(positions, word_of_position)``, the second indexing into ``words``.
-    Words without an allowed position get none.
+    Returns ``(positions, word_of_position)``, the second indexing into ``words``
+    (distinct and, for ``per_word=None``, sorted, as :meth:`TextBatch.choose` gives
+    them). Words without an allowed position get none.
     """
+    if per_word is None:
+        word = batch.word_of(words)
+        pos = np.flatnonzero(np.logical_and(word >= 0, allowed))
+        return pos, word[pos]
     running = running_count(allowed)
     starts, ends = batch.start[words], batch.end[words]
     first, count = running[starts], running[ends] - running[starts]
-    if per_word is None:
-        total = int(count.sum())
-        word_id = np.repeat(np.arange(len(words)), count)
-        rank = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-        return np.flatnonzero(allowed)[np.repeat(first, count) + rank], word_id
     has = np.flatnonzero(count > 0)
     owner = batch.owner[words[has]]
     u = draws.uniform(stream, owner, batch.ordinal[words[has]])

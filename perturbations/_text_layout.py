@@ -25,24 +25,28 @@ def _case(first: str, rest: str) -> Callable[..., list[str]]:
 
     def change_case(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
         batch = TextBatch(texts)
-        head = np.zeros(len(batch.cps), dtype=bool)
-        head[batch.start] = True
-        positions = []
-        for case, where in ((first, head), (rest, ~head)):
-            if case:
-                positions.append((case_table(case), where & case_table(case).has(batch.cps)))
-        changes = np.zeros(len(batch.cps), dtype=bool)
-        for _, mask in positions:
-            changes |= mask
+        heads = batch.start
+        has = {kind: case_table(kind).has(batch.cps) for kind in (first, rest) if kind}
+        if first == rest:  # one table for every letter of a word
+            edits = [(first, has[first])]
+        else:  # each mask is its own array: the first letters, then the others
+            edits = []
+            if first:
+                mask = np.zeros(len(batch.cps), dtype=bool)
+                mask[heads] = has[first][heads]
+                edits.append((first, mask))
+            if rest:
+                has[rest][heads] = False
+                edits.append((rest, has[rest]))
+        changes = edits[0][1] if len(edits) == 1 else edits[0][1] | edits[1][1]
         words = batch.choose(draws, 0, _words_with(batch, changes, 1),
                              share_for(severity, 1.0))
-        chosen = np.zeros(len(batch.cps) + 1, dtype=np.int32)
-        np.add.at(chosen, batch.start[words], 1)
-        np.add.at(chosen, batch.end[words], -1)
-        inside = np.cumsum(chosen[:-1], dtype=np.int32) > 0
+        inside = batch.inside(words)
         cps = batch.cps.copy()
-        for table, mask in positions:
-            pos = np.flatnonzero(mask & inside)
+        for kind, mask in edits:
+            mask &= inside
+            pos = np.flatnonzero(mask)
+            table = case_table(kind)
             rows, _ = table.lookup(cps[pos])
             cps[pos] = table.values[rows, 0]
         return batch.rebuild(cps)

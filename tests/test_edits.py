@@ -5,6 +5,7 @@ tables."""
 from __future__ import annotations
 
 import hypothesis.strategies as st
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -87,6 +88,30 @@ def test_a_word_never_reaches_into_the_next_text_of_a_batch():
     batch = TextBatch(["ab'", "cd", "ef", "'gh"])
     words = [batch.joined[s:e] for s, e in zip(batch.start, batch.end)]
     assert words == ["ab", "cd", "ef", "gh"]
+
+
+@SETTINGS
+@given(texts=st.lists(TEXTS, max_size=6), data=st.data())
+def test_the_code_points_inside_chosen_words_are_found_word_by_word(texts, data):
+    """:meth:`TextBatch.inside`, :meth:`TextBatch.word_of` and ``pick_chars`` with every
+    allowed position, against a loop over the chosen words' spans."""
+    from perturbations._random import Draws
+    from perturbations._text_engine import letters_mask, pick_chars
+
+    batch = TextBatch(texts)
+    n_words = len(batch.start)
+    words = np.flatnonzero(np.array(data.draw(st.lists(st.booleans(), min_size=n_words,
+                                                       max_size=n_words)), dtype=bool))
+    word_of = [-1] * len(batch.cps)
+    for k, w in enumerate(words.tolist()):
+        word_of[batch.start[w]:batch.end[w]] = [k] * int(batch.end[w] - batch.start[w])
+    assert batch.word_of(words).tolist() == word_of
+    assert batch.inside(words).tolist() == [k >= 0 for k in word_of]
+    allowed = letters_mask(batch.cps) & (np.arange(len(batch.cps)) % 3 > 0)
+    pos, word_id = pick_chars(batch, words, allowed, Draws(0, np.arange(len(texts))), 1,
+                              per_word=None)
+    expected = [(i, k) for i, k in enumerate(word_of) if k >= 0 and allowed[i]]
+    assert list(zip(pos.tolist(), word_id.tolist())) == expected
 
 
 # --------------------------------------------------------------------------- kinds
