@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -351,12 +351,13 @@ class SharedAnalysis:
     """The :class:`Analysis` of one chunk of texts, made on first use (by the first
     unit that builds a :class:`TextBatch` of the chunk), once, then kept."""
 
-    __slots__ = ("_lock", "_value", "texts")
+    __slots__ = ("_lock", "_memo", "_value", "texts")
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
         self._value: Analysis | None = None
         self._lock = threading.Lock()
+        self._memo: dict[Hashable, tuple[np.ndarray, ...]] = {}
 
     def get(self) -> Analysis:
         if self._value is None:
@@ -365,9 +366,19 @@ class SharedAnalysis:
                     self._value = Analysis(self.texts)
         return self._value
 
+    def memo(self, key: Hashable, make: Callable[[], tuple[np.ndarray, ...]]
+             ) -> tuple[np.ndarray, ...]:
+        """``make()``'s arrays, made on first use under ``key`` and then kept. Units on
+        threads may make them at once: they are the same, and the first one kept wins."""
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo.setdefault(key, make())
+        return found
+
     @property
     def nbytes(self) -> int:
-        return 0 if self._value is None else self._value.nbytes
+        kept = sum(a.nbytes for arrays in list(self._memo.values()) for a in arrays)
+        return kept + (0 if self._value is None else self._value.nbytes)
 
 
 class AnalysedTexts(list[str]):
@@ -384,6 +395,16 @@ class AnalysedTexts(list[str]):
 
     def analysis(self) -> Analysis:
         return self._shared.get()
+
+    def memo(self, key: Hashable, make: Callable[[], tuple[np.ndarray, ...]]
+             ) -> tuple[np.ndarray, ...]:
+        """Arrays that depend on these texts only (and on what ``key`` names), made once
+        per chunk and kept with its analysis for the other units of a run: ``make()``
+        the first time, the kept arrays after (``make()`` again, without keeping it, if
+        the texts changed since the chunk was cut)."""
+        if self._shared.texts != self:
+            return make()
+        return self._shared.memo(key, make)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (list, (list(self),))

@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import cast
 
 import numpy as np
 
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
-from ._text_engine import rank_select
+from ._text_engine import AnalysedTexts, rank_select
 from ._text_words import first_swap, match_case, trie_pattern
 
 Edit = Callable[[re.Match[str], float], str]
@@ -26,30 +27,61 @@ Test = Callable[[re.Match[str]], bool]
 
 
 def swap_matches(texts: list[str], draws: Draws, severity: float, pattern: re.Pattern[str],
-                 edit: Edit, eligible: Test | None = None) -> list[str]:
+                 edit: Edit, eligible: Test | None = None, *, reuse: bool = False) -> list[str]:
     """Replace ``ceil(severity * n)`` of the ``n`` eligible matches of ``pattern`` in each
     text by ``edit(match, u)`` (those with the smallest draws, so a larger severity
-    replaces a superset; ``u`` is a uniform draw of that match)."""
+    replaces a superset; ``u`` is a uniform draw of that match).
+
+    ``reuse``: ``pattern`` and ``eligible`` are the same objects at every call (module
+    level or cached), so where the eligible matches are found does not change between
+    the units of a run. A chunk of a :class:`~perturbations.TextCorpus` then keeps them
+    (a text and a start each: 8 bytes a match) for the other severities, and the chosen
+    matches are matched again at their start: the scan is most of these swaps' time.
+    """
     if severity <= 0:
         return list(texts)
-    found = [(t, m) for t, text in enumerate(texts) for m in pattern.finditer(text)
-             if eligible is None or eligible(m)]
-    if not found:
+    if reuse and isinstance(texts, AnalysedTexts):
+        owner, starts = texts.memo(("swap_matches", pattern, eligible),
+                                   lambda: _eligible_starts(texts, pattern, eligible))
+        found: Sequence[tuple[int, re.Match[str]]] | None = None
+    else:
+        found = [(t, m) for t, text in enumerate(texts) for m in pattern.finditer(text)
+                 if eligible is None or eligible(m)]
+        owner = np.fromiter((t for t, _ in found), dtype=np.int64, count=len(found))
+    if not len(owner):
         return list(texts)
-    owner = np.fromiter((t for t, _ in found), dtype=np.int64, count=len(found))
-    ordinal = np.arange(len(found)) - np.searchsorted(owner, owner)
+    ordinal = np.arange(len(owner)) - np.searchsorted(owner, owner)
     picked = rank_select(draws, 0, owner, ordinal, severity, len(texts)).tolist()
     u = draws.uniform(1, owner[picked], ordinal[picked]).tolist()
     pieces: dict[int, list[str]] = {}
     cursor: dict[int, int] = {}
     for i, x in zip(picked, u):  # in text order, then match order
-        t, m = found[i]
+        if found is not None:
+            t, m = found[i]
+        else:
+            t = int(owner[i])
+            m = cast(re.Match[str], pattern.match(texts[t], int(starts[i])))
         pieces.setdefault(t, []).extend([texts[t][cursor.get(t, 0):m.start()], edit(m, x)])
         cursor[t] = m.end()
     out = list(texts)
     for t, parts in pieces.items():
         out[t] = "".join(parts) + texts[t][cursor[t]:]
     return out
+
+
+def _eligible_starts(texts: list[str], pattern: re.Pattern[str],
+                     eligible: Test | None) -> tuple[np.ndarray, np.ndarray]:
+    """The text and the start of each eligible match of ``pattern`` in ``texts``: the
+    matches ``pattern.finditer`` finds, any of which ``pattern.match`` finds again at its
+    start (the whole text is searched, so look-behinds see what they saw)."""
+    owner: list[int] = []
+    starts: list[int] = []
+    for t, text in enumerate(texts):
+        for m in pattern.finditer(text):
+            if eligible is None or eligible(m):
+                owner.append(t)
+                starts.append(m.start())
+    return np.array(owner, dtype=np.int32), np.array(starts, dtype=np.int32)
 
 
 # -- words of a lexicon ---------------------------------------------------------------
@@ -104,13 +136,16 @@ def _swap_from(table: Callable[[], Mapping[str, Sequence[str]]],
     def pattern() -> re.Pattern[str]:
         return word_pattern(table(), tail=tail)
 
+    def eligible(m: re.Match[str]) -> bool:
+        return _key(m["word"]) in table()  # "ſo" matches "so" but is not a key
+
     def substitute(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
         found = table()
         return swap_matches(
             texts, draws, severity, pattern(),
             lambda m, u: _respell(m["word"], _pick(found[_key(m["word"])], u))
             + m.string[m.end("word"):m.end()],
-            lambda m: _key(m["word"]) in found)  # "ſo" matches "so" but is not a key
+            eligible, reuse=True)
 
     return substitute
 
@@ -178,13 +213,15 @@ _NEGATED = re.compile(
     r"(?i)(?:\b(?:not|never|hardly|barely)|n['’]t)\s+(?:(?:\w+ly|very|so|too|that|all|quite)\s+)?$")
 
 
-def _synonym(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-    table, blockers, pattern = _synonyms()
+def _synonym_eligible(m: re.Match[str]) -> bool:
+    table, blockers, _ = _synonyms()
+    key = _key(m["word"])
+    return (key in table and _next_word(m) not in blockers.get(key, ())
+            and not _NEGATED.search(_before(m, 30)))
 
-    def eligible(m: re.Match[str]) -> bool:
-        key = _key(m["word"])
-        return (key in table and _next_word(m) not in blockers.get(key, ())
-                and not _NEGATED.search(_before(m, 30)))
+
+def _synonym(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
+    table, _, pattern = _synonyms()
 
     def edit(m: re.Match[str], u: float) -> str:
         new = _respell(m["word"], _pick(table[_key(m["word"])], u))
@@ -192,7 +229,7 @@ def _synonym(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
             return new
         return match_case(m["article"], article_for(new)) + m["gap"] + new
 
-    return swap_matches(texts, draws, severity, pattern, edit, eligible)
+    return swap_matches(texts, draws, severity, pattern, edit, _synonym_eligible, reuse=True)
 
 
 synonym = perturbation(
@@ -253,8 +290,11 @@ def _swap_gender(texts: list[str], *, draws: Draws, severity: float) -> list[str
         new = options[int(reading(m))] if reading is not None else _pick(options, u)
         return _respell(m["word"], new) + (m["clitic"] or "")
 
-    return swap_matches(texts, draws, severity, pattern, edit,
-                        lambda m: _key(m["word"]) in table)
+    return swap_matches(texts, draws, severity, pattern, edit, _gendered_eligible, reuse=True)
+
+
+def _gendered_eligible(m: re.Match[str]) -> bool:
+    return _key(m["word"]) in _gendered()[0]
 
 
 @functools.cache
@@ -350,7 +390,7 @@ def _to_words(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
             return words[:1].upper() + words[1:]
         return words
 
-    return swap_matches(texts, draws, severity, _DIGITS, edit, _digits_eligible)
+    return swap_matches(texts, draws, severity, _DIGITS, edit, _digits_eligible, reuse=True)
 
 
 to_words = perturbation(
@@ -412,7 +452,7 @@ def _to_digits(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
             return str(value[m["tens"].lower()] + value.get((m["unit"] or "zero").lower(), 0))
         return str(value[m["small"].lower()])
 
-    return swap_matches(texts, draws, severity, pattern, edit, _words_eligible)
+    return swap_matches(texts, draws, severity, pattern, edit, _words_eligible, reuse=True)
 
 
 to_digits = perturbation(

@@ -202,3 +202,53 @@ def test_the_kept_analysis_is_smaller_than_the_code_points():
         p.apply(corpus, severity=0.5, seed=0)
     chars = sum(map(len, texts))
     assert 0 < corpus.analysis_bytes < 4 * chars  # uint32 code points alone would be 4/char
+
+
+def test_the_matches_a_swap_may_change_are_found_once_per_chunk(monkeypatch):
+    # the regex scans of the lexicon swaps were most of their time, and the same at every
+    # severity: a corpus keeps where their eligible matches are, per chunk
+    from perturbations import _text_swaps
+
+    monkeypatch.setattr(_registry, "TEXT_CHUNK", 40)
+    texts = [*REVIEWS[:100], "the colour of two 3 stars, their mother", "one hundred and 21st"]
+    scanned: list[str] = []
+    find = _text_swaps._eligible_starts
+
+    def counting(chunk, pattern, eligible):
+        scanned.append(getattr(eligible, "__qualname__", "none"))
+        return find(chunk, pattern, eligible)
+
+    monkeypatch.setattr(_text_swaps, "_eligible_starts", counting)
+    corpus = TextCorpus(texts)
+    swaps = []
+    for p in BATCHED:
+        before = len(scanned)
+        for severity in (0.2, 0.5, 1.0):
+            want = p.apply(list(texts), severity=severity, seed=4)
+            assert p.apply(corpus, severity=severity, seed=4) == want, (p.name, severity)
+        if len(scanned) > before:
+            swaps.append(p.name)
+            assert len(scanned) - before == 3, p.name  # chunks of 40, 40 and 22 texts, once
+    assert {"synonym.swap", "homophone.swap", "spelling.american", "number.to_words",
+            "number.to_digits"} <= set(swaps)
+    assert corpus == texts
+    fresh = TextCorpus(texts)
+    perturbations.get("typo.swap").apply(fresh, severity=1.0, seed=4)
+    analysed = fresh.analysis_bytes
+    perturbations.get("number.to_words").apply(fresh, severity=1.0, seed=4)
+    assert fresh.analysis_bytes > analysed  # the kept matches count as the analysis does
+
+
+def test_a_swap_on_a_chunk_changed_since_it_was_cut_scans_it_again():
+    from perturbations._text_engine import AnalysedTexts
+
+    corpus = TextCorpus(REVIEWS[:30])
+    p = perturbations.get("synonym.swap")
+    p.apply(corpus, severity=1.0, seed=0)
+    chunk = corpus.chunk(0, 30)
+    assert isinstance(chunk, AnalysedTexts)
+    chunk[2] = "the food was great and the staff were friendly"
+    draws = perturbations.Draws(perturbations.stable_hash(0, p.name), np.arange(30))
+    got = p.func(chunk, draws=draws, severity=1.0)
+    assert got == p.func(list(chunk), draws=draws, severity=1.0)
+    assert got[2] != chunk[2]
