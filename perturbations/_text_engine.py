@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
@@ -377,8 +378,15 @@ class SharedAnalysis:
 
     @property
     def nbytes(self) -> int:
-        kept = sum(a.nbytes for arrays in list(self._memo.values()) for a in arrays)
+        kept = sum(_nbytes(a) for arrays in list(self._memo.values()) for a in arrays)
         return kept + (0 if self._value is None else self._value.nbytes)
+
+
+def _nbytes(array: np.ndarray) -> int:
+    """An array's bytes, with the objects an object array points to (kept texts)."""
+    if array.dtype != object:
+        return array.nbytes
+    return array.nbytes + sum(map(sys.getsizeof, array.tolist()))
 
 
 class AnalysedTexts(list[str]):
@@ -447,32 +455,64 @@ def share_for(severity: float, full: float) -> float:
 def map_words(texts: Sequence[str], draws: Draws, severity: float, *, share: float,
               edit: Callable[[str, float], str], eligible: Callable[[str], bool] | None = None,
               lexicon: Mapping[str, Any] | None = None, min_len: int = 1,
-              stream: int = 0) -> list[str]:
+              stream: int = 0, reuse: bool = False) -> list[str]:
     """Apply ``edit(word, u)`` to a ``share * severity`` of each text's eligible words.
 
     A word is eligible when it is at least ``min_len`` long, its lower-case form is a
     key of ``lexicon`` (if given) and ``eligible(word)`` holds (if given). Words are
     found and chosen with arrays; Python runs once per word for the eligibility test
-    and once per chosen word for the edit.
+    and once per chosen word for the edit. ``reuse``: ``lexicon`` and ``eligible`` are
+    the same objects at every call (module level or cached), so a chunk of a
+    :class:`~perturbations.TextCorpus` keeps which of its words are eligible (a bit a
+    word) for the other severities.
     """
     batch = TextBatch(texts)
-    ok = batch.lengths >= min_len
-    if (eligible is not None or lexicon is not None) and ok.any():
-        cand = np.flatnonzero(ok)
-        if lexicon is not None:
-            flags = np.fromiter(map(lexicon.__contains__, batch.words(cand, lower=True)),
-                                dtype=bool, count=len(cand))
-            ok[cand[~flags]] = False
-            cand = cand[flags]
-        if eligible is not None and len(cand):
-            flags = np.fromiter(map(eligible, batch.words(cand)), dtype=bool, count=len(cand))
-            ok[cand[~flags]] = False
+    if reuse and isinstance(texts, AnalysedTexts):
+        (bits,) = texts.memo(
+            ("map_words", _Same(lexicon), eligible, min_len),
+            lambda: (np.packbits(_eligible_words(batch, eligible, lexicon, min_len)),))
+        ok = np.unpackbits(bits, count=len(batch.start)).view(bool)
+    else:
+        ok = _eligible_words(batch, eligible, lexicon, min_len)
     chosen = batch.choose(draws, stream, ok, share_for(severity, share))
     if len(chosen) == 0:
         return list(texts)
     u = draws.uniform(stream + 1, batch.owner[chosen], batch.ordinal[chosen]).tolist()
     new = [edit(w, x) for w, x in zip(batch.words(chosen), u)]
     return batch.replace_words(chosen, new)
+
+
+def _eligible_words(batch: TextBatch, eligible: Callable[[str], bool] | None,
+                    lexicon: Mapping[str, Any] | None, min_len: int) -> np.ndarray:
+    """Whether :func:`map_words` may edit each word of ``batch``."""
+    ok = batch.lengths >= min_len
+    cand = np.flatnonzero(ok)
+    if lexicon is not None and len(cand):
+        flags = np.fromiter(map(lexicon.__contains__, batch.words(cand, lower=True)),
+                            dtype=bool, count=len(cand))
+        ok[cand[~flags]] = False
+        cand = cand[flags]
+    if eligible is not None and len(cand):
+        flags = np.fromiter(map(eligible, batch.words(cand)), dtype=bool, count=len(cand))
+        ok[cand[~flags]] = False
+    return ok
+
+
+class _Same:
+    """A part of a memo key equal to another only when both hold the same object (a
+    lexicon: dicts do not hash); it holds the object, so its id is not reused while the
+    key lives."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
 
 
 def pick_chars(batch: TextBatch, words: np.ndarray, allowed: np.ndarray, draws: Draws,

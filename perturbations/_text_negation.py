@@ -11,9 +11,12 @@ import functools
 import re
 from typing import NamedTuple
 
+import numpy as np
+
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
+from ._text_engine import AnalysedTexts
 from ._text_words import match_case, trie_pattern
 
 # -- negation (directional) ----------------------------------------------------------
@@ -368,7 +371,23 @@ def _plain(tail: str) -> bool:
 
 
 def _negate(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-    return [_negate_one(text) for text in texts]
+    if not isinstance(texts, AnalysedTexts):
+        return [_negate_one(text) for text in texts]
+    # no draw and no strength: every severity of a run negates a chunk alike, so a
+    # corpus keeps the texts that change (a few in a hundred) for the other severities
+    changed, negated = texts.memo(("negation.clause",), lambda: _negated(texts))
+    out = list(texts)
+    for i, text in zip(changed.tolist(), negated.tolist()):
+        out[i] = text
+    return out
+
+
+def _negated(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the texts negation changes, and what they become."""
+    pairs = [(i, new) for i, text in enumerate(texts) if (new := _negate_one(text)) != text]
+    negated = np.empty(len(pairs), dtype=object)
+    negated[:] = [new for _, new in pairs]
+    return np.array([i for i, _ in pairs], dtype=np.int32), negated
 
 
 negation = perturbation(

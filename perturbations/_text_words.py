@@ -20,7 +20,7 @@ import numpy as np
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
-from ._text_engine import TextBatch, map_words, rank_select, share_for
+from ._text_engine import AnalysedTexts, TextBatch, map_words, rank_select, share_for
 
 # -- helpers ----------------------------------------------------------------------
 
@@ -74,28 +74,27 @@ def _phrase_regex(name: str, column: int = 0, ignore_case: bool = True) -> re.Pa
 
 
 def replace_phrases(texts: list[str], draws: Draws, share: float, pattern: re.Pattern[str],
-                    replace: Callable[[str, float], str]) -> list[str]:
+                    replace: Callable[[str, float], str], *, reuse: bool = False) -> list[str]:
     """Replace ``ceil(share * n)`` of the ``n`` matches of ``pattern`` in each text
     (those with the smallest draws, so a larger share replaces a superset).
 
-    One regular-expression scan over the whole batch: texts are joined by NUL, which no
-    pattern here matches, so no match spans two texts.
+    ``reuse``: ``pattern`` is the same object at every call (module level or cached), so
+    a chunk of a :class:`~perturbations.TextCorpus` keeps where its matches are (12 bytes
+    a match) for the other severities, as :func:`~._text_swaps.swap_matches` does.
     """
     if share <= 0 or not texts:
         return list(texts)
-    joined = "\x00".join(texts)
-    matches = list(pattern.finditer(joined))
-    if not matches:
+    if reuse and isinstance(texts, AnalysedTexts):
+        owner, starts, ends = texts.memo(("replace_phrases", pattern),
+                                         lambda: _phrases(texts, pattern))
+    else:
+        owner, starts, ends = _phrases(texts, pattern)
+    if not len(owner):
         return list(texts)
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
-    text_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    where = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
-    owner = np.searchsorted(text_start, where, side="right") - 1
-    ordinal = np.arange(len(matches)) - np.searchsorted(owner, owner)
+    ordinal = np.arange(len(owner)) - np.searchsorted(owner, owner)
     picked = rank_select(draws, 0, owner, ordinal, share, len(texts))
     u = draws.uniform(1, owner[picked], ordinal[picked]).tolist()
     out = list(texts)
-    base = text_start.tolist()
     cursor_text, pieces, cursor = -1, [], 0
     for i, x in zip(picked.tolist(), u):
         t = int(owner[i])
@@ -104,14 +103,29 @@ def replace_phrases(texts: list[str], draws: Draws, share: float, pattern: re.Pa
                 pieces.append(texts[cursor_text][cursor:])
                 out[cursor_text] = "".join(pieces)
             cursor_text, pieces, cursor = t, [], 0
-        m = matches[i]
-        start, end = m.start() - base[t], m.end() - base[t]
+        start, end = int(starts[i]), int(ends[i])
         pieces.append(texts[t][cursor:start])
-        pieces.append(replace(m.group(0), x))
+        pieces.append(replace(texts[t][start:end], x))
         cursor = end
     pieces.append(texts[cursor_text][cursor:])
     out[cursor_text] = "".join(pieces)
     return out
+
+
+def _phrases(texts: list[str], pattern: re.Pattern[str]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The text of each match of ``pattern`` and its start and end in that text.
+
+    One regular-expression scan over the whole batch: texts are joined by NUL, which no
+    pattern here matches, so no match spans two texts."""
+    bounds = np.array([m.span() for m in pattern.finditer("\x00".join(texts))],
+                      dtype=np.int64).reshape(-1, 2)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1
+    text_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    owner = np.searchsorted(text_start, bounds[:, 0], side="right") - 1
+    local = bounds - text_start[owner][:, None]
+    return (owner.astype(np.int32), local[:, 0].astype(np.int32),
+            local[:, 1].astype(np.int32))
 
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
@@ -127,9 +141,11 @@ def first_swap(original: str, perturbed: str, known: Callable[[str], bool]
 
 
 def lexicon_swap(texts: list[str], draws: Draws, severity: float,
-                 table: Mapping[str, Sequence[str]], *, share: float) -> list[str]:
+                 table: Mapping[str, Sequence[str]], *, share: float,
+                 reuse: bool = False) -> list[str]:
     """Replace a ``share * severity`` of the words found in ``table`` (looked up lower
-    case) by one of their alternatives, in the case pattern of the word replaced."""
+    case) by one of their alternatives, in the case pattern of the word replaced
+    (``reuse``: ``table`` is the same object at every call, see :func:`map_words`)."""
 
     def edit(word: str, u: float) -> str:
         alts = table[word.lower()]
@@ -138,14 +154,16 @@ def lexicon_swap(texts: list[str], draws: Draws, severity: float,
             return new.upper() if len(word) > 1 and word.isupper() else new[:1].upper() + new[1:]
         return new
 
-    return map_words(texts, draws, severity, share=share, edit=edit, lexicon=table)
+    return map_words(texts, draws, severity, share=share, edit=edit, lexicon=table,
+                     reuse=reuse)
 
 
 def _lexicon_words(name: str, *, share: float) -> Callable[..., list[str]]:
     """A perturbation replacing whole words found in a single-word lexicon."""
 
     def substitute(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-        return lexicon_swap(texts, draws, severity, _lexicon.mapping(name), share=share)
+        return lexicon_swap(texts, draws, severity, _lexicon.mapping(name), share=share,
+                            reuse=True)  # a cached table
 
     return substitute
 
@@ -155,7 +173,8 @@ def _lexicon_words(name: str, *, share: float) -> Callable[..., list[str]]:
 
 def _misspell(texts: list[str], *, draws: Draws, severity: float,
               word_share: float = 0.3) -> list[str]:
-    return lexicon_swap(texts, draws, severity, _misspelling_table(), share=word_share)
+    return lexicon_swap(texts, draws, severity, _misspelling_table(), share=word_share,
+                        reuse=True)
 
 
 @functools.cache
@@ -199,7 +218,7 @@ emoji_word = perturbation(
 def _abbreviate(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     table = {k.lower(): v for k, v in _lexicon.mapping("abbreviations").items()}
     return replace_phrases(texts, draws, severity, _phrase_regex("abbreviations"),
-                           lambda m, u: match_case(m, _pick(table[m.lower()], u)))
+                           lambda m, u: match_case(m, _pick(table[m.lower()], u)), reuse=True)
 
 
 abbreviation = perturbation(
@@ -221,13 +240,13 @@ def _contractions() -> tuple[dict[str, str], dict[str, str]]:
 def _expand(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     expand, _ = _contractions()
     return replace_phrases(texts, draws, severity, _phrase_regex("contractions"),
-                           lambda m, u: match_case(m, expand[m.lower()]))
+                           lambda m, u: match_case(m, expand[m.lower()]), reuse=True)
 
 
 def _contract(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     _, contract = _contractions()
     return replace_phrases(texts, draws, severity, _phrase_regex("contractions", column=1),
-                           lambda m, u: match_case(m, contract[m.lower()]))
+                           lambda m, u: match_case(m, contract[m.lower()]), reuse=True)
 
 
 contraction_expand = perturbation(
@@ -259,7 +278,11 @@ def _swap_person(texts: list[str], *, draws: Draws, severity: float) -> list[str
     region_of, others = _names()
     return map_words(texts, draws, severity, share=1.0,
                      edit=lambda w, u: _pick(others[region_of[w]], u),
-                     eligible=lambda w: w in region_of)
+                     eligible=_is_known_name, reuse=True)
+
+
+def _is_known_name(word: str) -> bool:
+    return word in _names()[0]
 
 
 def _person_group(original: str, perturbed: str) -> str | None:
@@ -289,7 +312,7 @@ def _swap_location(texts: list[str], *, draws: Draws, severity: float) -> list[s
     table = _locations()
     return replace_phrases(texts, draws, severity,
                            _phrase_regex("locations", ignore_case=False),
-                           lambda m, u: _pick(table[m], u) if table.get(m) else m)
+                           lambda m, u: _pick(table[m], u) if table.get(m) else m, reuse=True)
 
 
 location = perturbation(
@@ -316,7 +339,7 @@ def _new_number(number: str, u: float) -> str:
 
 
 def _swap_number(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-    return replace_phrases(texts, draws, severity, _NUMBER, _new_number)
+    return replace_phrases(texts, draws, severity, _NUMBER, _new_number, reuse=True)
 
 
 number = perturbation(

@@ -204,39 +204,59 @@ def test_the_kept_analysis_is_smaller_than_the_code_points():
     assert 0 < corpus.analysis_bytes < 4 * chars  # uint32 code points alone would be 4/char
 
 
-def test_the_matches_a_swap_may_change_are_found_once_per_chunk(monkeypatch):
-    # the regex scans of the lexicon swaps were most of their time, and the same at every
-    # severity: a corpus keeps where their eligible matches are, per chunk
-    from perturbations import _text_swaps
+@pytest.mark.parametrize(("module", "scan", "names"), [
+    ("_text_swaps", "_eligible_starts", {"synonym.swap", "homophone.swap", "spelling.american",
+                                         "number.to_words", "number.to_digits"}),
+    ("_text_words", "_phrases", {"abbreviation.phrase", "contraction.expand",
+                                 "contraction.contract", "entity.location"}),
+    ("_text_engine", "_eligible_words", {"slang.word", "emoji.replace_word",
+                                        "typo.misspelling", "entity.person"}),
+    ("_text_negation", "_negated", {"negation.clause"}),
+])
+def test_what_a_perturbation_finds_in_a_chunk_at_any_severity_is_found_once(
+        monkeypatch, module, scan, names):
+    # finding the words a lexicon swap, a phrase swap or the negation may change was
+    # most of their time, and the same at every severity: a corpus keeps it, per chunk
+    import importlib
 
     monkeypatch.setattr(_registry, "TEXT_CHUNK", 40)
-    texts = [*REVIEWS[:100], "the colour of two 3 stars, their mother", "one hundred and 21st"]
-    scanned: list[str] = []
-    find = _text_swaps._eligible_starts
+    texts = [*REVIEWS[:100], "the colour of two 3 stars, their mother, u know",
+             "one hundred and 21st, asap, Paris", "The food was good.", "I didn't like it"]
+    owner = importlib.import_module(f"perturbations.{module}")
+    find, counting, scans = getattr(owner, scan), [False], []
 
-    def counting(chunk, pattern, eligible):
-        scanned.append(getattr(eligible, "__qualname__", "none"))
-        return find(chunk, pattern, eligible)
+    def counted(*args):
+        if counting[0]:
+            scans.append(len(args[0]) if isinstance(args[0], list) else len(args[0].texts))
+        return find(*args)
 
-    monkeypatch.setattr(_text_swaps, "_eligible_starts", counting)
+    monkeypatch.setattr(owner, scan, counted)
     corpus = TextCorpus(texts)
-    swaps = []
+    found = set()
     for p in BATCHED:
-        before = len(scanned)
+        before = len(scans)
         for severity in (0.2, 0.5, 1.0):
             want = p.apply(list(texts), severity=severity, seed=4)
-            assert p.apply(corpus, severity=severity, seed=4) == want, (p.name, severity)
-        if len(scanned) > before:
-            swaps.append(p.name)
-            assert len(scanned) - before == 3, p.name  # chunks of 40, 40 and 22 texts, once
-    assert {"synonym.swap", "homophone.swap", "spelling.american", "number.to_words",
-            "number.to_digits"} <= set(swaps)
+            counting[0] = True
+            got = p.apply(corpus, severity=severity, seed=4)
+            counting[0] = False
+            assert got == want, (p.name, severity)
+        if p.name in names:  # each chunk once, not once per severity
+            assert scans[before:] == [40, 40, 24], p.name
+            found.add(p.name)
+    assert found == names
     assert corpus == texts
+
+
+def test_what_a_chunk_keeps_counts_in_its_analysis_bytes():
+    texts = [*REVIEWS[:40], "I didn't like it at all"]
     fresh = TextCorpus(texts)
     perturbations.get("typo.swap").apply(fresh, severity=1.0, seed=4)
     analysed = fresh.analysis_bytes
-    perturbations.get("number.to_words").apply(fresh, severity=1.0, seed=4)
-    assert fresh.analysis_bytes > analysed  # the kept matches count as the analysis does
+    for name in ("number.to_words", "contraction.expand", "slang.word", "negation.clause"):
+        perturbations.get(name).apply(fresh, severity=1.0, seed=4)
+        assert fresh.analysis_bytes > analysed, name
+        analysed = fresh.analysis_bytes
 
 
 def test_a_swap_on_a_chunk_changed_since_it_was_cut_scans_it_again():
