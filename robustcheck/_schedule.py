@@ -2,8 +2,10 @@
 ``concurrent.futures`` executor as units x shards.
 
 On an executor each perturbation x severity is split into shards of ``shard_size``
-samples; every shard is a task (:func:`robustcheck._units.evaluate_part`), so the
-workers share one big unit. When every shard of a unit is back, the unit is combined
+samples, so the workers share one big unit; a task is one shard of one perturbation at
+all its severities (:func:`robustcheck._units.evaluate_parts`), which share what the
+perturbation finds in the shard before it draws. When every shard of a unit is back, the
+unit is combined
 (:func:`robustcheck._units.combine`), which may ask for a few more inputs (a shard that
 stopped at its probes while the unit as a whole is not a systematic crash); those go out
 as tasks too. Each finished unit is handed to ``add`` at once and dropped, so memory
@@ -22,7 +24,7 @@ import numpy as np
 
 from ._calls import Stop, describe_error
 from ._outcomes import UnitOutcome
-from ._units import Part, ask, combine, evaluate_part, shards
+from ._units import Part, ask, combine, evaluate_parts, shards
 from .adapters import Adapter
 from .attack import Attack
 from .errors import InvalidArgument, is_infrastructure
@@ -115,15 +117,25 @@ class _Pool:
         self.asking: dict[int, int] = {}
         self.spans = shards(self.n, shard_size)
         self.stopping = False
+        # the units of each perturbation (one per severity), in the order of ``units``
+        self.groups: list[list[int]] = []
+        group_of: dict[int, int] = {}
         for i, (p, s) in enumerate(units):
             if isinstance(p, Attack):  # an attack runs on the whole data set
                 self._submit(("unit", i, 0), evaluate_unit, adapter, self.data, p, s, seed,
                              batch_size, timeout, minimal)
                 continue
             self.parts[i] = {}
+            g = group_of.setdefault(id(p), len(self.groups))
+            if g == len(self.groups):
+                self.groups.append([])
+            self.groups[g].append(i)
+        for g, members in enumerate(self.groups):
+            p = units[members[0]][0]
             for j, (start, stop) in enumerate(self.spans):
-                self._submit(("part", i, j), evaluate_part, adapter, self.data, p, s, seed,
-                             batch_size, timeout, start, stop)
+                self._submit(("parts", g, j), evaluate_parts, adapter, self.data, p,
+                             [units[i][1] for i in members], seed, batch_size, timeout,
+                             start, stop)
 
     def _submit(self, tag: tuple[str, int, int], fn: Callable[..., Any], *args: Any) -> None:
         future = self.executor.submit(fn, *args)
@@ -143,19 +155,28 @@ class _Pool:
             tag = self.futures.pop(future, None)
             if tag is None:
                 continue
-            got = self._take(tag, future.result())
-            if got is not None:
-                yield got
+            yield from self._take(tag, future.result())
 
-    def _take(self, tag: tuple[str, int, int], value: Any) -> tuple[int, UnitOutcome] | None:
+    def _take(self, tag: tuple[str, int, int], value: Any) -> list[tuple[int, UnitOutcome]]:
+        """The units a task's result finishes (none, one, or a perturbation's several)."""
+        if tag[0] == "unit":
+            return [(tag[1], value)]
+        return [got for i in self._record(tag, value) if (got := self._finish(i)) is not None]
+
+    def _record(self, tag: tuple[str, int, int], value: Any) -> list[int]:
+        """Keep what a shard task or an :func:`ask` brought; the units it was for."""
         kind, i, j = tag
-        if kind == "unit":
-            return i, value
-        if kind == "part":
-            self.parts[i][j] = value
-        else:
-            self.extra.setdefault(i, []).append(value)
-            self.asking[i] -= 1
+        if kind == "parts":
+            for unit, part in zip(self.groups[i], value):
+                self.parts[unit][j] = part
+            return self.groups[i]
+        self.extra.setdefault(i, []).append(value)
+        self.asking[i] -= 1
+        return [i]
+
+    def _finish(self, i: int) -> tuple[int, UnitOutcome] | None:
+        """Unit ``i`` combined, once every shard and every input asked again is back:
+        None while some are out (asking for the inputs still missing, if need be)."""
         if len(self.parts[i]) < len(self.spans) or self.asking.get(i, 0):
             return None
         p, s = self.units[i]
@@ -182,9 +203,14 @@ class _Pool:
             future.cancel()
         out = []
         for future, tag in sorted(self.futures.items(), key=lambda item: item[1]):
-            if future.done() and not future.cancelled() and future.exception() is None:
+            if not future.done() or future.cancelled() or future.exception() is not None:
+                continue
+            if tag[0] == "unit":
+                out.append((tag[1], future.result()))
+                continue
+            for i in self._record(tag, future.result()):
                 try:
-                    got = self._take(tag, future.result())
+                    got = self._finish(i)
                 except Exception:  # a unit that cannot be finished is dropped
                     continue
                 if got is not None:

@@ -36,7 +36,8 @@ from ._prediction_data import Prediction
 from .adapters import Adapter
 from .modalities import Dataset, perturb
 
-__all__ = ["Part", "ask", "combine", "evaluate_in_parts", "evaluate_part", "shards"]
+__all__ = ["Part", "ask", "combine", "evaluate_in_parts", "evaluate_part", "evaluate_parts",
+           "shards"]
 
 
 @dataclass
@@ -93,6 +94,17 @@ def evaluate_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
     block = _perturb_block(data, p, severity, seed, start, stop)
     return _predict_part(adapter, data, p, severity, seed, batch_size, timeout, block, start,
                          stop, seen)
+
+
+def evaluate_parts(adapter: Adapter, data: Dataset, p: Any, severities: list[float], seed: int,
+                   batch_size: int, timeout: float | None, start: int, stop: int
+                   ) -> list[Part]:
+    """:func:`evaluate_part` of the samples ``start:stop`` at each of ``severities``, in
+    one task: the severities of a perturbation share what it finds in the shard's clean
+    inputs before it draws (see :class:`perturbations.TextCorpus`), which tasks of one
+    severity each, on other workers, would each find again."""
+    return [evaluate_part(adapter, data, p, s, seed, batch_size, timeout, start, stop)
+            for s in severities]
 
 
 @dataclass

@@ -68,6 +68,34 @@ def test_any_shard_size_gives_the_in_process_json(local: str, shard_size: int) -
     assert without_timings(sharded) == local
 
 
+class CountingPool(ThreadPoolExecutor):
+    """A thread pool that records every task: its function's name and arguments."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.tasks: list[tuple[str, tuple[Any, ...]]] = []
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.tasks.append((fn.__name__, args))
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_task_is_one_shard_of_one_perturbation_at_all_its_severities(local: str) -> None:
+    # the severities of a perturbation share what it finds in a shard's texts before it
+    # draws: tasks of one severity each, on two workers, each found it again
+    with CountingPool(2) as pool:
+        sharded = audit(reader, executor=pool, shard_size=100)
+    assert without_timings(sharded) == local
+    tasks = [args for name, args in pool.tasks if name == "evaluate_parts"]
+    names = {row["perturbation"] for row in json.loads(local)["rows"]}
+    assert len(tasks) == len(names) * 3  # shards 0-100, 100-200, 200-240
+    assert sorted((args[2].name, args[-2], args[-1]) for args in tasks) == sorted(
+        (name, start, stop) for name in names for start, stop in ((0, 100), (100, 200),
+                                                                  (200, 240)))
+    assert all(args[3] == [0.5, 1.0] for args in tasks)
+    assert {name for name, _ in pool.tasks} <= {"evaluate_parts", "ask"}
+
+
 def test_shards_of_one_sample_give_the_in_process_json() -> None:
     texts = TEXTS[:80]  # every text twice: repeats cross every shard boundary
     with ThreadPoolExecutor(2) as pool:
