@@ -28,6 +28,7 @@ _GOLDEN_INT, _C1_INT, _C2_INT = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049
 _GOLDEN, _C1, _C2 = np.uint64(_GOLDEN_INT), np.uint64(_C1_INT), np.uint64(_C2_INT)
 _TO_UNIT = 2.0**-53
 _PCG_INC = (0xDA3E39CB94B95BDB << 64) | 0x5851F42D4C957F2D  # odd: any fixed stream works
+_ROUNDS = ((np.uint64(30), _C1), (np.uint64(27), _C2), (np.uint64(31), None))  # shift, factor
 
 
 def stable_hash(*parts: object) -> int:
@@ -62,9 +63,6 @@ def mix(values: np.ndarray, *, inplace: bool = False,
         if factor is not None:
             z *= factor
     return z
-
-
-_ROUNDS = ((np.uint64(30), _C1), (np.uint64(27), _C2), (np.uint64(31), None))
 
 
 def _mix_int(value: int) -> int:

@@ -350,7 +350,8 @@ class Analysis:
 
 class SharedAnalysis:
     """The :class:`Analysis` of one chunk of texts, made on first use (by the first
-    unit that builds a :class:`TextBatch` of the chunk), once, then kept."""
+    unit that builds a :class:`TextBatch` of the chunk), once, then kept; and, under
+    :meth:`memo`, what perturbations find in the chunk before they draw."""
 
     __slots__ = ("_lock", "_memo", "_value", "texts")
 
