@@ -1,5 +1,5 @@
 """Running the units of an audit: in this process one after the other, or on any
-``concurrent.futures`` executor as units x shards.
+``concurrent.futures`` executor as perturbations x shards.
 
 On an executor each perturbation x severity is split into shards of ``shard_size``
 samples, so the workers share one big unit; a task is one shard of one perturbation at
