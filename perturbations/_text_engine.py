@@ -419,6 +419,17 @@ class AnalysedTexts(list[str]):
         return (list, (list(self),))
 
 
+def kept(texts: Sequence[str], key: Hashable, make: Callable[[], tuple[np.ndarray, ...]]
+         ) -> tuple[np.ndarray, ...]:
+    """``make()``: arrays that depend on ``texts`` only and on what ``key`` names, kept
+    for the other units of a run when ``texts`` is a chunk of a
+    :class:`~perturbations.TextCorpus` (:meth:`AnalysedTexts.memo`), made afresh for any
+    other list. What a perturbation finds in a chunk before it draws is the same at every
+    severity. ``key`` names objects that are the same at every call (module level or
+    cached): a new object at each call would add an entry at each call."""
+    return texts.memo(key, make) if isinstance(texts, AnalysedTexts) else make()
+
+
 def rank_select(draws: Draws, stream: int, owner: np.ndarray, counter: np.ndarray,
                 share: float, n_texts: int) -> np.ndarray:
     """Choose items (words, characters) per text: ``ceil(share * n)`` of a text's ``n``
@@ -456,25 +467,19 @@ def share_for(severity: float, full: float) -> float:
 def map_words(texts: Sequence[str], draws: Draws, severity: float, *, share: float,
               edit: Callable[[str, float], str], eligible: Callable[[str], bool] | None = None,
               lexicon: Mapping[str, Any] | None = None, min_len: int = 1,
-              stream: int = 0, reuse: bool = False) -> list[str]:
+              stream: int = 0) -> list[str]:
     """Apply ``edit(word, u)`` to a ``share * severity`` of each text's eligible words.
 
     A word is eligible when it is at least ``min_len`` long, its lower-case form is a
     key of ``lexicon`` (if given) and ``eligible(word)`` holds (if given). Words are
     found and chosen with arrays; Python runs once per word for the eligibility test
-    and once per chosen word for the edit. ``reuse``: ``lexicon`` and ``eligible`` are
-    the same objects at every call (module level or cached), so a chunk of a
-    :class:`~perturbations.TextCorpus` keeps which of its words are eligible (a bit a
-    word) for the other severities.
+    and once per chosen word for the edit. Which words are eligible is :func:`kept`, a
+    bit a word: ``lexicon`` and ``eligible`` are the same objects at every call.
     """
     batch = TextBatch(texts)
-    if reuse and isinstance(texts, AnalysedTexts):
-        (bits,) = texts.memo(
-            ("map_words", _Same(lexicon), eligible, min_len),
-            lambda: (np.packbits(_eligible_words(batch, eligible, lexicon, min_len)),))
-        ok = np.unpackbits(bits, count=len(batch.start)).view(bool)
-    else:
-        ok = _eligible_words(batch, eligible, lexicon, min_len)
+    (bits,) = kept(texts, ("map_words", _Same(lexicon), eligible, min_len),
+                   lambda: (np.packbits(_eligible_words(batch, eligible, lexicon, min_len)),))
+    ok = np.unpackbits(bits, count=len(batch.start)).view(bool)
     chosen = batch.choose(draws, stream, ok, share_for(severity, share))
     if len(chosen) == 0:
         return list(texts)

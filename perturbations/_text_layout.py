@@ -223,9 +223,12 @@ def _strip_accents(word: str) -> str:
 
 
 def _unicode(transform: Callable[[str], str]) -> Callable[..., list[str]]:
+    def changes(word: str) -> bool:  # one object for every call: see map_words
+        return not word.isascii() and transform(word) != word
+
     def normalise(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
         return map_words(texts, draws, severity, share=1.0, edit=lambda w, u: transform(w),
-                         eligible=lambda w: not w.isascii() and transform(w) != w)
+                         eligible=changes)
 
     return normalise
 

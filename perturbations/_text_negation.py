@@ -16,7 +16,7 @@ import numpy as np
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
-from ._text_engine import AnalysedTexts
+from ._text_engine import kept
 from ._text_words import match_case, trie_pattern
 
 # -- negation (directional) ----------------------------------------------------------
@@ -371,11 +371,9 @@ def _plain(tail: str) -> bool:
 
 
 def _negate(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-    if not isinstance(texts, AnalysedTexts):
-        return [_negate_one(text) for text in texts]
     # no draw and no strength: every severity of a run negates a chunk alike, so a
     # corpus keeps the texts that change (a few in a hundred) for the other severities
-    changed, negated = texts.memo(("negation.clause",), lambda: _negated(texts))
+    changed, negated = kept(texts, ("negation.clause",), lambda: _negated(texts))
     out = list(texts)
     for i, text in zip(changed.tolist(), negated.tolist()):
         out[i] = text

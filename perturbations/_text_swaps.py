@@ -19,7 +19,7 @@ import numpy as np
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
-from ._text_engine import AnalysedTexts, rank_select
+from ._text_engine import kept, rank_select
 from ._text_words import first_swap, match_case, trie_pattern
 
 Edit = Callable[[re.Match[str], float], str]
@@ -27,27 +27,19 @@ Test = Callable[[re.Match[str]], bool]
 
 
 def swap_matches(texts: list[str], draws: Draws, severity: float, pattern: re.Pattern[str],
-                 edit: Edit, eligible: Test | None = None, *, reuse: bool = False) -> list[str]:
+                 edit: Edit, eligible: Test | None = None) -> list[str]:
     """Replace ``ceil(severity * n)`` of the ``n`` eligible matches of ``pattern`` in each
     text by ``edit(match, u)`` (those with the smallest draws, so a larger severity
     replaces a superset; ``u`` is a uniform draw of that match).
 
-    ``reuse``: ``pattern`` and ``eligible`` are the same objects at every call (module
-    level or cached), so where the eligible matches are found does not change between
-    the units of a run. A chunk of a :class:`~perturbations.TextCorpus` then keeps them
-    (a text and a start each: 8 bytes a match) for the other severities, and the chosen
-    matches are matched again at their start: the scan is most of these swaps' time.
+    Where the eligible matches start is :func:`~._text_engine.kept` (8 bytes a match;
+    ``pattern`` and ``eligible`` are the same objects at every call), and the chosen
+    ones are matched again at their start: the scan is most of these swaps' time.
     """
     if severity <= 0:
         return list(texts)
-    if reuse and isinstance(texts, AnalysedTexts):
-        owner, starts = texts.memo(("swap_matches", pattern, eligible),
-                                   lambda: _eligible_starts(texts, pattern, eligible))
-        found: Sequence[tuple[int, re.Match[str]]] | None = None
-    else:
-        found = [(t, m) for t, text in enumerate(texts) for m in pattern.finditer(text)
-                 if eligible is None or eligible(m)]
-        owner = np.fromiter((t for t, _ in found), dtype=np.int64, count=len(found))
+    owner, starts = kept(texts, ("swap_matches", pattern, eligible),
+                         lambda: _eligible_starts(texts, pattern, eligible))
     if not len(owner):
         return list(texts)
     ordinal = np.arange(len(owner)) - np.searchsorted(owner, owner)
@@ -56,11 +48,8 @@ def swap_matches(texts: list[str], draws: Draws, severity: float, pattern: re.Pa
     pieces: dict[int, list[str]] = {}
     cursor: dict[int, int] = {}
     for i, x in zip(picked, u):  # in text order, then match order
-        if found is not None:
-            t, m = found[i]
-        else:
-            t = int(owner[i])
-            m = cast(re.Match[str], pattern.match(texts[t], int(starts[i])))
+        t = int(owner[i])
+        m = cast(re.Match[str], pattern.match(texts[t], int(starts[i])))
         pieces.setdefault(t, []).extend([texts[t][cursor.get(t, 0):m.start()], edit(m, x)])
         cursor[t] = m.end()
     out = list(texts)
@@ -145,7 +134,7 @@ def _swap_from(table: Callable[[], Mapping[str, Sequence[str]]],
             texts, draws, severity, pattern(),
             lambda m, u: _respell(m["word"], _pick(found[_key(m["word"])], u))
             + m.string[m.end("word"):m.end()],
-            eligible, reuse=True)
+            eligible)
 
     return substitute
 
@@ -229,7 +218,7 @@ def _synonym(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
             return new
         return match_case(m["article"], article_for(new)) + m["gap"] + new
 
-    return swap_matches(texts, draws, severity, pattern, edit, _synonym_eligible, reuse=True)
+    return swap_matches(texts, draws, severity, pattern, edit, _synonym_eligible)
 
 
 synonym = perturbation(
@@ -290,7 +279,7 @@ def _swap_gender(texts: list[str], *, draws: Draws, severity: float) -> list[str
         new = options[int(reading(m))] if reading is not None else _pick(options, u)
         return _respell(m["word"], new) + (m["clitic"] or "")
 
-    return swap_matches(texts, draws, severity, pattern, edit, _gendered_eligible, reuse=True)
+    return swap_matches(texts, draws, severity, pattern, edit, _gendered_eligible)
 
 
 def _gendered_eligible(m: re.Match[str]) -> bool:
@@ -390,7 +379,7 @@ def _to_words(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
             return words[:1].upper() + words[1:]
         return words
 
-    return swap_matches(texts, draws, severity, _DIGITS, edit, _digits_eligible, reuse=True)
+    return swap_matches(texts, draws, severity, _DIGITS, edit, _digits_eligible)
 
 
 to_words = perturbation(
@@ -452,7 +441,7 @@ def _to_digits(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
             return str(value[m["tens"].lower()] + value.get((m["unit"] or "zero").lower(), 0))
         return str(value[m["small"].lower()])
 
-    return swap_matches(texts, draws, severity, pattern, edit, _words_eligible, reuse=True)
+    return swap_matches(texts, draws, severity, pattern, edit, _words_eligible)
 
 
 to_digits = perturbation(

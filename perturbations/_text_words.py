@@ -20,7 +20,7 @@ import numpy as np
 from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
-from ._text_engine import AnalysedTexts, TextBatch, map_words, rank_select, share_for
+from ._text_engine import TextBatch, kept, map_words, rank_select, share_for
 
 # -- helpers ----------------------------------------------------------------------
 
@@ -74,21 +74,16 @@ def _phrase_regex(name: str, column: int = 0, ignore_case: bool = True) -> re.Pa
 
 
 def replace_phrases(texts: list[str], draws: Draws, share: float, pattern: re.Pattern[str],
-                    replace: Callable[[str, float], str], *, reuse: bool = False) -> list[str]:
+                    replace: Callable[[str, float], str]) -> list[str]:
     """Replace ``ceil(share * n)`` of the ``n`` matches of ``pattern`` in each text
-    (those with the smallest draws, so a larger share replaces a superset).
-
-    ``reuse``: ``pattern`` is the same object at every call (module level or cached), so
-    a chunk of a :class:`~perturbations.TextCorpus` keeps where its matches are (12 bytes
-    a match) for the other severities, as :func:`~._text_swaps.swap_matches` does.
+    (those with the smallest draws, so a larger share replaces a superset). Where the
+    matches are is :func:`~._text_engine.kept` (12 bytes a match): ``pattern`` is the
+    same object at every call.
     """
     if share <= 0 or not texts:
         return list(texts)
-    if reuse and isinstance(texts, AnalysedTexts):
-        owner, starts, ends = texts.memo(("replace_phrases", pattern),
-                                         lambda: _phrases(texts, pattern))
-    else:
-        owner, starts, ends = _phrases(texts, pattern)
+    owner, starts, ends = kept(texts, ("replace_phrases", pattern),
+                               lambda: _phrases(texts, pattern))
     if not len(owner):
         return list(texts)
     ordinal = np.arange(len(owner)) - np.searchsorted(owner, owner)
@@ -141,11 +136,10 @@ def first_swap(original: str, perturbed: str, known: Callable[[str], bool]
 
 
 def lexicon_swap(texts: list[str], draws: Draws, severity: float,
-                 table: Mapping[str, Sequence[str]], *, share: float,
-                 reuse: bool = False) -> list[str]:
+                 table: Mapping[str, Sequence[str]], *, share: float) -> list[str]:
     """Replace a ``share * severity`` of the words found in ``table`` (looked up lower
     case) by one of their alternatives, in the case pattern of the word replaced
-    (``reuse``: ``table`` is the same object at every call, see :func:`map_words`)."""
+    (``table`` is the same object at every call: see :func:`map_words`)."""
 
     def edit(word: str, u: float) -> str:
         alts = table[word.lower()]
@@ -154,16 +148,14 @@ def lexicon_swap(texts: list[str], draws: Draws, severity: float,
             return new.upper() if len(word) > 1 and word.isupper() else new[:1].upper() + new[1:]
         return new
 
-    return map_words(texts, draws, severity, share=share, edit=edit, lexicon=table,
-                     reuse=reuse)
+    return map_words(texts, draws, severity, share=share, edit=edit, lexicon=table)
 
 
 def _lexicon_words(name: str, *, share: float) -> Callable[..., list[str]]:
     """A perturbation replacing whole words found in a single-word lexicon."""
 
     def substitute(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-        return lexicon_swap(texts, draws, severity, _lexicon.mapping(name), share=share,
-                            reuse=True)  # a cached table
+        return lexicon_swap(texts, draws, severity, _lexicon.mapping(name), share=share)
 
     return substitute
 
@@ -173,8 +165,7 @@ def _lexicon_words(name: str, *, share: float) -> Callable[..., list[str]]:
 
 def _misspell(texts: list[str], *, draws: Draws, severity: float,
               word_share: float = 0.3) -> list[str]:
-    return lexicon_swap(texts, draws, severity, _misspelling_table(), share=word_share,
-                        reuse=True)
+    return lexicon_swap(texts, draws, severity, _misspelling_table(), share=word_share)
 
 
 @functools.cache
@@ -218,7 +209,7 @@ emoji_word = perturbation(
 def _abbreviate(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     table = {k.lower(): v for k, v in _lexicon.mapping("abbreviations").items()}
     return replace_phrases(texts, draws, severity, _phrase_regex("abbreviations"),
-                           lambda m, u: match_case(m, _pick(table[m.lower()], u)), reuse=True)
+                           lambda m, u: match_case(m, _pick(table[m.lower()], u)))
 
 
 abbreviation = perturbation(
@@ -240,13 +231,13 @@ def _contractions() -> tuple[dict[str, str], dict[str, str]]:
 def _expand(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     expand, _ = _contractions()
     return replace_phrases(texts, draws, severity, _phrase_regex("contractions"),
-                           lambda m, u: match_case(m, expand[m.lower()]), reuse=True)
+                           lambda m, u: match_case(m, expand[m.lower()]))
 
 
 def _contract(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
     _, contract = _contractions()
     return replace_phrases(texts, draws, severity, _phrase_regex("contractions", column=1),
-                           lambda m, u: match_case(m, contract[m.lower()]), reuse=True)
+                           lambda m, u: match_case(m, contract[m.lower()]))
 
 
 contraction_expand = perturbation(
@@ -278,7 +269,7 @@ def _swap_person(texts: list[str], *, draws: Draws, severity: float) -> list[str
     region_of, others = _names()
     return map_words(texts, draws, severity, share=1.0,
                      edit=lambda w, u: _pick(others[region_of[w]], u),
-                     eligible=_is_known_name, reuse=True)
+                     eligible=_is_known_name)
 
 
 def _is_known_name(word: str) -> bool:
@@ -312,7 +303,7 @@ def _swap_location(texts: list[str], *, draws: Draws, severity: float) -> list[s
     table = _locations()
     return replace_phrases(texts, draws, severity,
                            _phrase_regex("locations", ignore_case=False),
-                           lambda m, u: _pick(table[m], u) if table.get(m) else m, reuse=True)
+                           lambda m, u: _pick(table[m], u) if table.get(m) else m)
 
 
 location = perturbation(
@@ -339,7 +330,7 @@ def _new_number(number: str, u: float) -> str:
 
 
 def _swap_number(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
-    return replace_phrases(texts, draws, severity, _NUMBER, _new_number, reuse=True)
+    return replace_phrases(texts, draws, severity, _NUMBER, _new_number)
 
 
 number = perturbation(

@@ -210,7 +210,9 @@ def test_the_kept_analysis_is_smaller_than_the_code_points():
     ("_text_words", "_phrases", {"abbreviation.phrase", "contraction.expand",
                                  "contraction.contract", "entity.location"}),
     ("_text_engine", "_eligible_words", {"slang.word", "emoji.replace_word",
-                                        "typo.misspelling", "entity.person"}),
+                                        "typo.misspelling", "entity.person", "unicode.nfkd",
+                                        "unicode.strip_accents", "chat.hashtag",
+                                        "markup.html"}),  # markup.markdown: the same words
     ("_text_negation", "_negated", {"negation.clause"}),
 ])
 def test_what_a_perturbation_finds_in_a_chunk_at_any_severity_is_found_once(
