@@ -176,6 +176,13 @@ class Text(Modality):
     def keys(self, after: Any, positions: np.ndarray) -> np.ndarray:
         return np.array(after, dtype=object)[positions]
 
+    def changes(self, data: Any, positions: np.ndarray | None, before: Any,
+                after: Any) -> tuple[np.ndarray, np.ndarray]:
+        # the perturbed texts made an array once, for the comparison and the keys both
+        shifted = np.array(after, dtype=object)
+        changed = shifted != np.array(before, dtype=object)
+        return changed, shifted[changed]
+
     def show(self, data: Any, position: int) -> Any:
         return self.excerpt(data[position])
 

@@ -84,7 +84,7 @@ class Classification(Task):
         if clean.score is not None and clean_pred is not None:
             score = clean.score.copy()
             if u.prediction is not None and len(u.answered):
-                wanted = clean_pred.take(u.answered).labels
+                wanted = clean_pred.labels[u.answered]
                 score[u.answered] = u.prediction.score_of(wanted)
             score[u.crashed] = np.nan
         return Outcomes(labels, score, {

@@ -423,3 +423,25 @@ def test_frames_that_differ_only_in_missing_cells_have_different_fingerprints() 
 def test_one_missing_label_is_named_in_the_singular() -> None:
     with pytest.raises(InvalidArgument, match=r"labels\[1\] is None \(1 missing label\);"):
         make_dataset(["one", "two"], [0, None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=6), st.sampled_from(["same", "copy", "new"]),
+                          st.text(max_size=6)), max_size=30))
+def test_the_text_modality_finds_changes_and_keys_as_the_generic_modality_does(
+        cases: list[tuple[str, str, str]]) -> None:
+    """Text.changes (one array for the comparison and the keys) against the generic
+    Modality.changes over changed() and keys(): the same flags and keys, for texts left
+    as they are, equal texts that are other objects, and texts that differ (lone
+    surrogates included, since the strategy draws them)."""
+    from robustcheck.modalities import Modality, Text
+
+    before = [b for b, _, _ in cases]
+    after = [b if how == "same" else "".join(list(b)) if how == "copy" else new
+             for b, how, new in cases]
+    kind = Text()
+    changed, keys = kind.changes(before, None, before, after)
+    want_changed, want_keys = Modality.changes(kind, before, None, before, after)
+    assert changed.dtype == bool and changed.tolist() == want_changed.tolist()
+    assert changed.tolist() == [a != b for a, b in zip(before, after)]
+    assert keys.tolist() == want_keys.tolist() == [a for a, b in zip(after, before) if a != b]
