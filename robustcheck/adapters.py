@@ -92,7 +92,7 @@ class CallableAdapter(Adapter):
         n = _length(inputs)
         if n == 0:
             return self._empty()
-        name = _describe_object(self.fn)["class"]
+        name = self._fn_name()
         if self.batched:
             raw = self.fn(flat_images(inputs) if self.flatten else _as_batch(inputs))
             source, hint = f"model function {name}", " (pass batched=False to call it per input)"
@@ -100,6 +100,14 @@ class CallableAdapter(Adapter):
             raw = [self.fn(x) for x in _items(inputs)]
             source, hint = f"model function {name} (called per input)", ""
         return self._read(raw, n, classes=self.classes, source=source, hint=hint)
+
+    def _fn_name(self) -> str:
+        """The function's name as errors give it, read (from modules and attributes)
+        once per function rather than at each of an audit's thousands of calls."""
+        named = getattr(self, "_named", None)
+        if named is None or named[0] is not self.fn:
+            named = self._named = (self.fn, _describe_object(self.fn)["class"])
+        return named[1]
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, **_describe_object(self.fn), "task": self.task,
