@@ -55,6 +55,21 @@ class Codes:
         return np.fromiter((self.index[_plain(x)] for x in array.tolist()), dtype=np.int32,
                            count=len(array))
 
+    def covers(self, labels: np.ndarray) -> bool:
+        """Whether every one of ``labels`` has a code, where a binary search can tell
+        (labels of the one type of the classes, as :meth:`encode` searches them);
+        False otherwise, and the caller works it out in full."""
+        array = np.asarray(labels)
+        if len(array) == 0:
+            return True
+        if self._sorted is None or array.dtype.kind not in "iufU":
+            return False
+        try:
+            found = np.minimum(np.searchsorted(self._sorted, array), len(self._sorted) - 1)
+            return bool((self._sorted[found] == array).all())
+        except TypeError:
+            return False
+
     def label(self, code: int) -> Any:
         return None if code < 0 else jsonable(self.classes[code])
 
