@@ -849,3 +849,52 @@ def test_describe_is_json_ready_and_names_the_library(iris_model):
     assert [step for step, _ in sk["steps"]] == ["simpleimputer", "logisticregression"]
     assert [info["kind"] for info in described] == [
         "sklearn", "callable", "transformers", "http", "custom"]
+
+
+_OUTPUT = st.one_of(
+    st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.booleans(), st.none(), st.sampled_from(["pos", "neg"]),
+    st.integers(-3, 3).map(np.int64), st.floats(-2, 2).map(np.float32),
+    st.lists(st.integers(0, 2), min_size=1, max_size=2), st.just({"label": 1}),
+    st.complex_numbers(max_magnitude=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_OUTPUT, min_size=1, max_size=6), st.sampled_from([None, False, True]))
+def test_a_list_of_numbers_is_read_as_by_the_general_rules(
+        outputs: list[Any], numbers: bool | None) -> None:
+    """The one-pass read of a list of numbers (``_numbers``) gives what the general rules
+    give, error messages included, for any mix of outputs."""
+    from robustcheck import _prediction
+
+    def read() -> Any:
+        try:
+            pred = _prediction._parse_outputs(list(outputs), len(outputs), numbers=numbers,
+                                              classes=None, source="m")
+        except ModelOutputError as err:
+            return str(err)
+        return (pred.task, pred.labels.dtype.str, pred.labels.tolist(),
+                None if pred.values is None else pred.values.tolist())
+
+    fast = read()
+    original = _prediction._numbers
+    _prediction._numbers = lambda items: None  # type: ignore[assignment]
+    try:
+        general = read()
+    finally:
+        _prediction._numbers = original
+    assert fast == general
+
+
+def test_a_callable_adapters_errors_name_the_function_it_calls_now() -> None:
+    def first(batch: list[str]) -> list[Any]:
+        return [None] * len(batch)
+
+    def second(batch: list[str]) -> list[Any]:
+        return [None] * len(batch)
+
+    adapter = CallableAdapter(first)
+    for fn in (first, second):
+        adapter.fn = fn
+        with pytest.raises(ModelOutputError, match=f"{fn.__qualname__} returned None"):
+            adapter.predict(["a", "b"])

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import robustcheck
 from robustcheck import _assemble, _systematic
@@ -439,3 +441,37 @@ def test_inputs_still_unanswered_after_they_were_asked_raise_a_bug_not_a_loop(
         robustcheck.run(half, texts, perturbations=["case.upper"], severities=[1.0], seed=0,
                         progress=False)
     assert len(asked) == 1
+
+
+_LABEL = st.one_of(st.integers(-2, 3), st.sampled_from([0.5, 1.0, -0.0]),
+                   st.sampled_from(["neg", "pos", "1"]), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LABEL, max_size=5), st.lists(_LABEL, max_size=6),
+       st.one_of(st.none(), st.lists(_LABEL, min_size=1, max_size=3, unique=True)))
+def test_the_label_codes_grow_exactly_as_collecting_every_label_does(
+        seen: list[Any], answered: list[Any], classes: list[Any] | None) -> None:
+    """A unit's labels told covered by a binary search (Codes.covers) leave the codes as
+    they are; whatever the labels' types, the codes are those of collecting every label
+    (the base Task.grow)."""
+    from types import SimpleNamespace
+
+    from robustcheck import tasks
+    from robustcheck._task_base import Codes, Task
+
+    def array(values: list[Any]) -> np.ndarray:
+        try:
+            return np.asarray(values) if len({type(v) for v in values}) == 1 else \
+                np.array(values, dtype=object)
+        except ValueError:
+            return np.array(values, dtype=object)
+
+    codes = Codes([array(seen)])
+    pred = SimpleNamespace(labels=array(answered),
+                           classes=None if classes is None else array(classes))
+    unit = SimpleNamespace(prediction=pred)
+    grown = tasks.CLASSIFICATION.grow(codes, unit)  # type: ignore[arg-type]
+    full = Task.grow(tasks.CLASSIFICATION, codes, unit)  # type: ignore[arg-type]
+    assert grown.classes == full.classes
+    assert (grown is codes) == (full is codes)
