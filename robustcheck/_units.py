@@ -169,8 +169,11 @@ def _predict_part(adapter: Adapter, data: Dataset, p: Any, severity: float, seed
             got, probed = _systematic.predict_probing(predict, owners_local[new],
                                                       owner_keys[new], unit)
         asked = np.concatenate([got.positions, [c.position for c in got.crashes]])
-        seen.ask(owner_keys[np.searchsorted(owners_local, asked.astype(np.int64))], got,
-                 probed)
+        if len(asked) == np.count_nonzero(new):  # every new input (the usual case)
+            asked_keys = owner_keys[new]
+        else:
+            asked_keys = owner_keys[np.searchsorted(owners_local, asked.astype(np.int64))]
+        seen.ask(asked_keys, got, probed)
     answers = Answers(got.positions + block.start, got.prediction, got.seconds,
                       [Crash(c.position + block.start, c.kind, c.message)
                        for c in got.crashes], got.calls, got.sent)
@@ -187,7 +190,7 @@ class Seen:
     lowest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     """The :data:`~robustcheck._systematic.PROBES` lowest priorities seen (sorted)."""
     asked: SortedRuns = field(default_factory=SortedRuns)
-    """The keys asked."""
+    """The keys asked (make it ``SortedRuns(n)`` for a unit of ``n`` samples)."""
     probing: bool = False
 
     def see(self, priorities: np.ndarray) -> None:
@@ -218,7 +221,7 @@ def evaluate_in_parts(adapter: Adapter, data: Dataset, p: Any, severity: float, 
     crash is probed in the first part, then only where a later part may hold one of the
     unit's probes."""
     size = data.kind.part_size
-    seen = Seen()
+    seen = Seen(asked=SortedRuns(len(data)))
     parts = []
     for begin, end in shards(len(data), size * data.kind.perturb_parts):
         block = _perturb_block(data, p, severity, seed, begin, end)

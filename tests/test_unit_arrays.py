@@ -67,9 +67,9 @@ def test_contains_sifts_many_values_without_losing_one(pool, dtype, seed):
     assert contains(distinct(pool), values).tolist() == [v in held for v in values.tolist()]
 
 
-@given(st.lists(KEYS, max_size=12), KEYS)
-def test_sorted_runs_hold_every_value_added_and_no_other(parts, probe):
-    runs, added = SortedRuns(), set()
+@given(st.lists(KEYS, max_size=12), KEYS, st.sampled_from([0, 5, 300, 10_000]))
+def test_sorted_runs_hold_every_value_added_and_no_other(parts, probe, capacity):
+    runs, added = SortedRuns(capacity), set()
     for values in parts:
         runs.add(values)
         added |= set(values.tolist())
@@ -85,6 +85,22 @@ def test_sorted_runs_stay_few_when_each_part_adds_fewer_new_values():
     for k in range(100):  # 10,000 new keys, then 9,990, 9,980, ...: no run is larger
         runs.add(np.arange(10_000 - 10 * k, dtype=np.uint64) + np.uint64(k * 10_000))
     assert len(runs.runs) <= 20
+
+def test_sorted_runs_made_for_their_capacity_keep_one_table_of_slots():
+    rng = np.random.default_rng(6)
+    runs = SortedRuns(30_000)
+    table = runs._taken
+    assert len(table) >= 30_000 * SortedRuns._LOAD
+    added = [rng.integers(0, 2**64, 3_000, dtype=np.uint64) for _ in range(10)]
+    for values in added:
+        runs.add(values)
+    assert runs._taken is table  # never rebuilt: 30,000 values fit
+    held = np.concatenate(added)
+    assert runs.contains(held).all()
+    assert not runs.contains(rng.integers(0, 2**64, 5_000, dtype=np.uint64)).any()
+    runs.add(rng.integers(0, 2**64, 3_000, dtype=np.uint64))  # past the capacity
+    assert runs._taken is not table and runs._taken.mean() <= 1 / SortedRuns._LOAD
+
 
 def test_sorted_runs_answer_from_their_slots_as_they_grow():
     # counters and hashes alike: the slots spread small consecutive values too
