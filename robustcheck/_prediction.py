@@ -216,10 +216,11 @@ def _from_scores(raw: Any, classes: np.ndarray | None, n: int, source: str) -> P
     if len(scores) != n:
         raise ModelOutputError(f"{source} returned {len(scores)} outputs for {n} inputs; "
                                "expected one output per input")
-    try:  # the classes, once per call; not each row's label, which is its best class
-        cls = _class_array(cls)
-    except ModelOutputError as err:
-        raise ModelOutputError(f"{source}: {err}") from None
+    if classes is not None:  # the classes, once per call (0..k-1 need no check); not
+        try:                 # each row's label, which is its best class
+            cls = _class_array(cls)
+        except ModelOutputError as err:
+            raise ModelOutputError(f"{source}: {err}") from None
     # every score is finite and each label is its row's best class: what Prediction
     # checks of labels and scores, not checked again (repeating them was two thirds of
     # the time to read a 256-row answer: 50 against 16-19 us)

@@ -60,6 +60,7 @@ __all__ = ["BOOTSTRAP_MAX_N", "METRICS", "Metric", "failed_samples", "robustness
 BOOTSTRAP_MAX_N = 500
 BOOTSTRAP_RESAMPLES = 1000
 DISCRETE_MAX = 16
+_PEEK = 4 * DISCRETE_MAX
 
 METRICS = tuple(m.name for m in METRIC_INFO if m.stored)
 """Every metric a row may carry, in the order it stores them (latency lives in the
@@ -108,12 +109,17 @@ def mean(values: np.ndarray, seed: int) -> Metric:
     if n == 0:
         return Metric(math.nan, math.nan, math.nan, 0)
     centre = float(values.mean())
-    distinct, counts = np.unique(values, return_counts=True)
+    if n > 1 and len(np.unique(values[:_PEEK])) > DISCRETE_MAX:
+        # more distinct values among the first few than the discrete cases take: counting
+        # every distinct value would sort them all (80 us for 7,800 scores) for nothing
+        distinct = counts = values[:0]
+    else:
+        distinct, counts = np.unique(values, return_counts=True)
     if len(distinct) == 1 and n > 1:
         # every resample is n copies of the one value: its mean is (n * v) / n, which is
         # what the multinomial below gives too, without drawing 1,000 resamples
         low = high = float(np.float64(n) * distinct[0] / n)
-    elif len(distinct) <= DISCRETE_MAX and n > 1:
+    elif 1 < len(distinct) <= DISCRETE_MAX and n > 1:
         # resampling n values with replacement = multinomial counts over the distinct
         # values: the same bootstrap distribution at a cost that does not grow with n
         rng = np.random.default_rng(seed)

@@ -1,6 +1,7 @@
 """The intervals of a row's means, and the latency percentiles of a row."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -59,3 +60,18 @@ def test_latency_percentiles_are_numpys_linear_percentiles(seconds, qs):
     want = np.quantile(values, qs)
     assert np.allclose(got, want, rtol=1e-12, atol=0)
     assert np.array_equal(values, before)  # the row's seconds keep their order
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1, 1), st.sampled_from([0.0, 1.0, -1.0, float("nan")])),
+                max_size=700), st.integers(0, 2**32 - 1))
+def test_a_mean_is_the_same_whether_its_first_values_decide_it_is_continuous(
+        values: list[float], seed: int) -> None:
+    """mean() skips counting every distinct value when its first few hold more distinct
+    values than the discrete cases take: the same Metric as counting them all."""
+    array = np.array(values, dtype=float)
+    peeked = metrics.mean(array, seed)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(metrics, "_PEEK", 0)  # never decided from the first values
+        counted = metrics.mean(array, seed)
+    assert repr(peeked) == repr(counted)
