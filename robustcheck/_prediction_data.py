@@ -286,11 +286,11 @@ def _label_columns(labels: np.ndarray, classes: np.ndarray, *,
         # integer classes close together (0..k-1): a table, not a sort of the labels
         # (25 against 145 us for 7,800 labels)
         low, high = int(classes.min()), int(classes.max())
-        if high - low < _TABLE_SPAN:
+        if high - low < _TABLE_SPAN and high <= np.iinfo(np.int64).max:
             table = np.full(high - low + 1, -1, dtype=np.intp)
             table[classes - low] = np.arange(len(classes))
-            # compared as numpy integers (by value, whatever the two dtypes): only small
-            # labels are inside, and subtract safely in int64
+            # compared as numpy integers (by value, whatever the two dtypes): the labels
+            # inside are int64 values, which subtract safely
             inside = (labels >= np.int64(low)) & (labels <= np.int64(high))
             out = np.full(len(labels), -1, dtype=np.intp)
             out[inside] = table[labels[inside].astype(np.int64) - low]

@@ -926,3 +926,19 @@ def test_integer_labels_find_their_class_columns_as_a_lookup_by_value_does(
             _label_columns(arr, cls)
         return
     assert _label_columns(arr, cls, missing_ok=missing_ok).tolist() == want
+
+
+@pytest.mark.parametrize("labels, classes, want", [
+    ([2**63 + 5, 2**63 - 1, 7], ("i8", [2**63 - 2, 2**63 - 1]), [-1, 1, -1]),
+    ([1, 2**64 - 1], ("u8", [2**64 - 2, 2**64 - 1]), [-1, 1]),
+    ([2**64 - 1, 0], ("i8", [-1, 0]), [-1, 1]),
+])
+def test_integer_labels_at_the_ends_of_64_bits_find_their_columns(
+        labels: list[int], classes: tuple[str, list[int]], want: list[int]) -> None:
+    """Unsigned 64-bit labels against classes near 2**63 or 2**64: no overflow, and no
+    label taken for a class it only equals as a float."""
+    from robustcheck._prediction_data import _label_columns
+
+    cls = np.array(classes[1], dtype=classes[0])
+    got = _label_columns(np.array(labels, dtype="u8"), cls, missing_ok=True)
+    assert got.tolist() == want
