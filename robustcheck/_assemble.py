@@ -307,6 +307,8 @@ def _worst(rows: list[Row], clean: Outcomes, minimal: dict[str, dict[str, Any]]
     index, row)``. The order: crashes first, then the lowest severity, then those with a
     minimal counterexample, then the largest confidence drop, then the index."""
     keys: list[list[np.ndarray]] = [[], [], [], [], [], []]
+    levels = {s: r for r, s in enumerate(sorted({row.severity for row in rows}))}
+    groups: list[np.ndarray] = []
     for k, row in enumerate(rows):
         if row.failed is None:
             continue
@@ -319,14 +321,22 @@ def _worst(rows: list[Row], clean: Outcomes, minimal: dict[str, dict[str, Any]]
             drop = 1.0 - row.extra["similarity"][at].astype(float)
             drop[np.isnan(drop)] = 0.0
         searched = np.array([int(i) for i in minimal.get(row.key, {})], dtype=np.int64)
-        for column, values in zip(keys, (~row.crashed[at], np.full(len(at), row.severity),
-                                         ~np.isin(at, searched), -drop, at,
-                                         np.full(len(at), k))):
-            column.append(values)
+        values = (~row.crashed[at], np.full(len(at), row.severity), ~np.isin(at, searched),
+                  -drop, at, np.full(len(at), k))
+        for column, value in zip(keys, values):
+            column.append(value)
+        # the order's first three keys as one small integer
+        groups.append((values[0] * len(levels) + levels[row.severity]) * 2 + values[2])
     if not keys[0]:
         return []
     crashed_not, severity, unsearched, neg_drop, index, which = (
         np.concatenate(column) for column in keys)
+    # an index is failing in at most one entry per row: the first k entries of the order
+    # hold the samples chosen, which are sorted alone (sorting every failing sample of a
+    # million-row table took 0.5 s a perturbation)
+    front = _front(np.concatenate(groups), neg_drop, EXAMPLES_PER_PERTURBATION * len(rows))
+    crashed_not, severity, unsearched, neg_drop, index, which = (
+        a[front] for a in (crashed_not, severity, unsearched, neg_drop, index, which))
     chosen: list[tuple[bool, float, float, int, Row]] = []
     seen: set[int] = set()
     for j in np.lexsort((index, neg_drop, unsearched, severity, crashed_not)).tolist():
@@ -338,6 +348,21 @@ def _worst(rows: list[Row], clean: Outcomes, minimal: dict[str, dict[str, Any]]
             if len(chosen) == EXAMPLES_PER_PERTURBATION:
                 break
     return chosen
+
+
+def _front(group: np.ndarray, neg_drop: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the first ``k`` entries in the order (group, neg_drop, index), and of
+    those tied with the k-th on (group, neg_drop): a prefix of that order, found by
+    counting the groups and partitioning one of them rather than sorting them all."""
+    if len(group) <= k:
+        return np.arange(len(group))
+    counts = np.bincount(group)
+    reached = np.cumsum(counts)
+    last = int(np.searchsorted(reached, k))  # the group holding the k-th entry
+    need = k - int(reached[last] - counts[last])
+    inside = neg_drop[group == last]
+    cut = np.partition(inside, need - 1)[need - 1]
+    return np.flatnonzero((group < last) | ((group == last) & (neg_drop <= cut)))
 
 
 def _confidence(scores: np.ndarray | None, i: int) -> float | None:
