@@ -186,6 +186,9 @@ def _merge_records(records: Sequence[Mapping[str, Any]], i: int, source: str) ->
 
 def _from_flat(arr: np.ndarray, numbers: bool | None, n: int, source: str) -> Prediction:
     if numbers or (numbers is None and _looks_continuous(arr)):
+        if arr.dtype.kind == "c":  # numpy would keep the real parts alone, with a warning
+            raise ModelOutputError(f"{source} returned complex numbers {_snip(arr.tolist())}; "
+                                   "a regression model returns real numbers")
         try:
             values = np.asarray(arr, dtype=float)
         except (TypeError, ValueError):

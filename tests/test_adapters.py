@@ -942,3 +942,11 @@ def test_integer_labels_at_the_ends_of_64_bits_find_their_columns(
     cls = np.array(classes[1], dtype=classes[0])
     got = _label_columns(np.array(labels, dtype="u8"), cls, missing_ok=True)
     assert got.tolist() == want
+
+
+@pytest.mark.parametrize("outputs", [[1 + 2j, 3 + 0j], np.array([1 + 2j, 3 + 0j])])
+def test_complex_numbers_from_a_regression_model_are_refused_not_cut_to_their_real_part(
+        outputs: Any) -> None:
+    adapter = CallableAdapter(lambda batch: outputs, task="regression")
+    with pytest.raises(ModelOutputError, match=r"returned complex numbers .*real numbers"):
+        adapter.predict(["a", "b"])
