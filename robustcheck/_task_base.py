@@ -44,31 +44,28 @@ class Codes:
 
     def encode(self, labels: np.ndarray | Sequence[Any]) -> np.ndarray:
         array = np.asarray(labels)
-        if self._sorted is not None and len(array) and array.dtype.kind in "iufUO":
-            try:
-                found = np.searchsorted(self._sorted, array)
-                found = np.minimum(found, len(self._sorted) - 1)
-                if (self._sorted[found] == array).all():
-                    return found.astype(np.int32)
-            except TypeError:
-                pass
+        found = self._searched(array)
+        if found is not None:
+            return found.astype(np.int32)
         return np.fromiter((self.index[_plain(x)] for x in array.tolist()), dtype=np.int32,
                            count=len(array))
 
     def covers(self, labels: np.ndarray) -> bool:
-        """Whether every one of ``labels`` has a code, where a binary search can tell
-        (labels of the one type of the classes, as :meth:`encode` searches them);
-        False otherwise, and the caller works it out in full."""
+        """Whether every one of ``labels`` has a code, where the binary search of
+        :meth:`encode` can tell; False otherwise, and the caller works it out in full."""
         array = np.asarray(labels)
-        if len(array) == 0:
-            return True
-        if self._sorted is None or array.dtype.kind not in "iufU":
-            return False
+        return len(array) == 0 or self._searched(array) is not None
+
+    def _searched(self, array: np.ndarray) -> np.ndarray | None:
+        """The code of each label by a binary search among the classes, when they share
+        one type and every label has a code; None otherwise."""
+        if self._sorted is None or not len(array) or array.dtype.kind not in "iufUO":
+            return None
         try:
             found = np.minimum(np.searchsorted(self._sorted, array), len(self._sorted) - 1)
-            return bool((self._sorted[found] == array).all())
+            return found if (self._sorted[found] == array).all() else None
         except TypeError:
-            return False
+            return None
 
     def label(self, code: int) -> Any:
         return None if code < 0 else jsonable(self.classes[code])
