@@ -153,7 +153,7 @@ a dict or list subclass must take the general path)."""
 def _output_items(raw: Any, n: int, source: str, hint: str) -> Any:
     if raw is None:
         raise ModelOutputError(f"{source} returned None; expected {n} outputs, one per input")
-    if not isinstance(raw, (np.ndarray, list)) and _is_pandas(raw, ("Series", "DataFrame")):
+    if _is_pandas(raw, ("Series", "DataFrame")):
         raw = raw.to_numpy()
     single = (isinstance(raw, np.ndarray) and raw.ndim == 0) or \
         isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable)
@@ -321,5 +321,7 @@ def _scores_from_maps(labels: list[Any], maps: list[Any], classes: np.ndarray | 
 
 
 def _is_pandas(x: Any, names: tuple[str, ...]) -> bool:
+    if isinstance(x, (list, tuple, np.ndarray)):  # what most models return: no pandas
+        return False                            # class derives from these
     return any(c.__module__.split(".")[0] == "pandas" and c.__name__ in names
                for c in type(x).__mro__)
