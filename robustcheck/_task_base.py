@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from . import metrics
+from ._arrays import int_columns
 from ._files import jsonable
 from ._files import plain as _plain
 
@@ -61,6 +62,9 @@ class Codes:
         one type and every label has a code; None otherwise."""
         if self._sorted is None or not len(array) or array.dtype.kind not in "iufUO":
             return None
+        table = int_columns(array, self._sorted)  # the classes are sorted: the same codes
+        if table is not None:
+            return table if (table >= 0).all() else None
         try:
             found = np.minimum(np.searchsorted(self._sorted, array), len(self._sorted) - 1)
             return found if (self._sorted[found] == array).all() else None

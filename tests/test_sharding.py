@@ -475,3 +475,27 @@ def test_the_label_codes_grow_exactly_as_collecting_every_label_does(
     full = Task.grow(tasks.CLASSIFICATION, codes, unit)  # type: ignore[arg-type]
     assert grown.classes == full.classes
     assert (grown is codes) == (full is codes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(-6, 6), st.sampled_from([2**63 - 1, 2**64 - 1])),
+                min_size=1, max_size=5, unique=True),
+       st.lists(st.integers(-8, 8), max_size=8), st.sampled_from(["i1", "i8", "u2", "u8"]))
+def test_integer_labels_get_the_codes_a_lookup_of_the_sorted_classes_gives(
+        classes: list[int], labels: list[int], label_dtype: str) -> None:
+    """Integer labels are coded by a table of the classes' span where it is small, by a
+    binary search where not (classes past int64): either way a label's code is its rank
+    among the sorted classes, and a label that is none of them is not covered."""
+    from robustcheck._task_base import Codes
+
+    if label_dtype[0] == "u":
+        labels = [v for v in labels if v >= 0]
+    codes = Codes([np.array(classes, dtype=object)])
+    rank = {c: j for j, c in enumerate(sorted(classes))}
+    arr = np.array(labels, dtype=label_dtype)
+    assert codes.covers(arr) == all(v in rank for v in labels)
+    if all(v in rank for v in labels):
+        assert codes.encode(arr).tolist() == [rank[v] for v in labels]
+    else:
+        with pytest.raises(KeyError):
+            codes.encode(arr)
