@@ -114,7 +114,7 @@ class _Block:
 
     start: int
     before: Any                # the clean inputs of the block
-    perturbed: Any             # the perturbed inputs of the block
+    perturbed: Any             # the perturbed inputs of the block (Modality.batches)
     changed: np.ndarray        # bool, one per sample of the block
     local: np.ndarray          # the changed samples' positions in the block
     keys: np.ndarray           # uint64 key hash of each changed sample
@@ -124,7 +124,7 @@ def _perturb_block(data: Dataset, p: Any, severity: float, seed: int, start: int
                    stop: int) -> _Block:
     whole = start == 0 and stop == len(data)
     positions = None if whole else np.arange(start, stop)
-    perturbed = perturb(data, p, severity, seed, positions)
+    perturbed = data.kind.batches(perturb(data, p, severity, seed, positions))
     before = data.inputs if positions is None else data.take(positions)
     changed, raw_keys = data.kind.changes(data.inputs, positions, before, perturbed)
     changed = np.asarray(changed, dtype=bool)

@@ -448,3 +448,28 @@ def test_the_text_modality_finds_changes_and_keys_as_the_generic_modality_does(
     assert changed.dtype == bool and changed.tolist() == want_changed.tolist()
     assert changed.tolist() == [a != b for a, b in zip(before, after)]
     assert keys.tolist() == want_keys.tolist() == [a for a, b in zip(after, before) if a != b]
+    # as the runner calls it: with the perturbed texts in the form batches are taken from
+    changed, keys = kind.changes(before, None, before, kind.batches(after))
+    assert changed.tolist() == want_changed.tolist()
+    assert keys.tolist() == want_keys.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_ANY_TEXT, min_size=1, max_size=30), st.data())
+def test_a_batch_of_perturbed_texts_is_the_same_list_of_the_same_strings(
+        texts: list[str], data: st.DataObject) -> None:
+    """What the model is called with, taken from a part's perturbed texts as the runner
+    keeps them (Text.batches): a list holding the very strings at the positions, as the
+    generic take gives them, runs and repeated positions included."""
+    from robustcheck.modalities import Modality, Text
+
+    positions = np.array(data.draw(st.one_of(
+        st.lists(st.integers(0, len(texts) - 1), max_size=40),
+        st.integers(0, len(texts) - 1).flatmap(
+            lambda a: st.integers(a, len(texts)).map(lambda b: list(range(a, b)))))),
+        dtype=np.int64)
+    kind = Text()
+    got = kind.take(kind.batches(texts), positions)
+    want = Modality.take(kind, texts, positions)
+    assert type(got) is list and got == want
+    assert all(a is b for a, b in zip(got, want))

@@ -313,12 +313,17 @@ def test_in_one_process_only_one_block_of_perturbed_inputs_is_alive_at_a_time(
     class Tracked(list):  # a list that can be weakly referenced
         pass
 
-    alive: list[weakref.ref[Tracked]] = []
+    alive: list[weakref.ref[Any]] = []
     most = [0]
-    perturb = _units.perturb
+    perturb, batches = _units.perturb, Text.batches
 
     def tracking(*args: Any, **kwargs: Any) -> Any:
         out = Tracked(perturb(*args, **kwargs))
+        alive.append(weakref.ref(out))
+        return out
+
+    def tracked_batches(self: Text, perturbed: Any) -> Any:  # the form the part keeps
+        out = batches(self, perturbed)
         alive.append(weakref.ref(out))
         return out
 
@@ -328,6 +333,7 @@ def test_in_one_process_only_one_block_of_perturbed_inputs_is_alive_at_a_time(
         return reader(batch)
 
     monkeypatch.setattr(_units, "perturb", tracking)
+    monkeypatch.setattr(Text, "batches", tracked_batches)
     monkeypatch.setattr(Text, "part_size", 40)
     monkeypatch.setattr(Text, "perturb_parts", perturb_parts)
     robustcheck.run(model, TEXTS, perturbations=["case.upper"], progress=False)
