@@ -43,7 +43,7 @@ def int_columns(labels: np.ndarray, classes: np.ndarray) -> np.ndarray | None:
     where it is none of them, looked up in a table of the classes' span: None when either
     is not integer or the classes span :data:`TABLE_SPAN` values or more (or reach past
     int64), for the caller's general path. A table beats sorting or searching even two
-    classes (for 90,000 labels: 0.2 against 0.9 ms for a binary search)."""
+    classes (for 90,000 labels: 0.45 against 0.9 ms for a binary search)."""
     if labels.dtype.kind not in "iu" or classes.dtype.kind not in "iu" or not len(classes):
         return None
     low, high = int(classes.min()), int(classes.max())
