@@ -27,7 +27,8 @@ class Codes:
     """Every label seen (true, clean, perturbed, model classes) -> a stable int code.
 
     Classes are sorted (by type name, then value) so that codes do not depend on the
-    order results arrive in; encoding is a binary search when all labels share a type.
+    order results arrive in; encoding is a table look-up (integers close together) or a
+    binary search when all labels share a type.
     """
 
     def __init__(self, groups: Sequence[np.ndarray]) -> None:
@@ -45,21 +46,22 @@ class Codes:
 
     def encode(self, labels: np.ndarray | Sequence[Any]) -> np.ndarray:
         array = np.asarray(labels)
-        found = self._searched(array)
+        found = self._coded(array)
         if found is not None:
             return found.astype(np.int32)
         return np.fromiter((self.index[_plain(x)] for x in array.tolist()), dtype=np.int32,
                            count=len(array))
 
     def covers(self, labels: np.ndarray) -> bool:
-        """Whether every one of ``labels`` has a code, where the binary search of
+        """Whether every one of ``labels`` has a code, where the fast path of
         :meth:`encode` can tell; False otherwise, and the caller works it out in full."""
         array = np.asarray(labels)
-        return len(array) == 0 or self._searched(array) is not None
+        return len(array) == 0 or self._coded(array) is not None
 
-    def _searched(self, array: np.ndarray) -> np.ndarray | None:
-        """The code of each label by a binary search among the classes, when they share
-        one type and every label has a code; None otherwise."""
+    def _coded(self, array: np.ndarray) -> np.ndarray | None:
+        """The code of each label, looked up in a table of the classes' span (integers)
+        or by a binary search among the classes, when they share one type and every
+        label has a code; None otherwise."""
         if self._sorted is None or not len(array) or array.dtype.kind not in "iufUO":
             return None
         table = int_columns(array, self._sorted)  # the classes are sorted: the same codes

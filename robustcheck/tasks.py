@@ -62,7 +62,7 @@ class Classification(Task):
         return Codes(groups)
 
     def grow(self, codes: Codes, u: UnitOutcome) -> Codes:
-        # most units answer with labels seen before: told by a binary search, where
+        # most units answer with labels seen before: told by the codes' look-up, where
         # collecting the distinct labels sorts them all (np.unique, every unit)
         pred = u.prediction
         if pred is None or (codes.covers(pred.labels) and (

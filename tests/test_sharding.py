@@ -458,7 +458,7 @@ _LABEL = st.one_of(st.integers(-2, 3), st.sampled_from([0.5, 1.0, -0.0]),
        st.one_of(st.none(), st.lists(_LABEL, min_size=1, max_size=3, unique=True)))
 def test_the_label_codes_grow_exactly_as_collecting_every_label_does(
         seen: list[Any], answered: list[Any], classes: list[Any] | None) -> None:
-    """A unit's labels told covered by a binary search (Codes.covers) leave the codes as
+    """A unit's labels told covered by the codes' look-up (Codes.covers) leave the codes as
     they are; whatever the labels' types, the codes are those of collecting every label
     (the base Task.grow)."""
     from types import SimpleNamespace
