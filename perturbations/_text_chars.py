@@ -25,7 +25,7 @@ from ._registry import perturbation
 from ._text_engine import (
     CharTable,
     TextBatch,
-    case_table,
+    case_forms,
     letters_mask,
     pick_chars,
     running_count,
@@ -268,13 +268,14 @@ def _random_case(texts: list[str], *, draws: Draws, severity: float,
                          share_for(severity, word_share))
     pos, word_id = pick_chars(batch, words, letters, draws, 1, per_word=None)
     owner = batch.owner[words][word_id]
-    flip = draws.uniform(2, owner, pos - batch.offsets[owner]) < 0.5
+    pos = pos[draws.uniform(2, owner, pos - batch.offsets[owner]) < 0.5]
+    letters = batch.cps[pos]
+    lower = case_forms("lower", letters)
+    # a letter with a lower-case form takes it, any other its upper-case form (or
+    # stays): a title-case letter such as 'ǅ' has both and is lowered
+    flipped = np.where(lower != letters, lower, case_forms("upper", letters))
     cps = batch.cps.copy()
-    for kind in ("upper", "lower"):
-        table = case_table(kind)
-        rows, has = table.lookup(batch.cps[pos])
-        take = flip & has
-        cps[pos[take]] = table.values[rows[take], 0]
+    cps[pos] = flipped
     return batch.rebuild(cps)
 
 

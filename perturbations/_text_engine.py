@@ -92,6 +92,32 @@ def case_table(kind: str) -> CharTable:
     return CharTable(table)
 
 
+def case_forms(kind: str, cps: np.ndarray) -> np.ndarray:
+    """Each code point's form in ``kind`` case ("upper" or "lower") as :func:`case_table`
+    has it, the code point itself where the table has none: a new array.
+
+    The table is dense and indexed by the code points themselves: indexing casts the
+    ``uint32`` code points to array indices a block at a time, where ``np.take`` (as in
+    :meth:`CharTable.lookup`) first copies them whole to ``int64``. For a perturbation
+    that edits most letters, as a change of case does, the look-ups this replaces (the
+    positions, their rows, the mask of rows found) were most of its large temporaries:
+    under a fixed ``MALLOC_TRIM_THRESHOLD_`` (Dask's workers) each maps fresh pages.
+    """
+    wide = len(cps) > 0 and int(cps.max()) > 0xFFFF
+    return _case_map(kind, wide)[cps]
+
+
+@functools.cache
+def _case_map(kind: str, wide: bool) -> np.ndarray:
+    """:func:`case_forms`' table: every code point of the BMP (of Unicode if ``wide``)."""
+    table = case_table(kind)
+    out = np.arange(0x110000 if wide else 0x10000, dtype=np.uint32)
+    keys = np.flatnonzero(table.present)
+    out[keys] = table.values[table.rows[keys], 0]
+    out.flags.writeable = False
+    return out
+
+
 def letters_mask(cps: np.ndarray) -> np.ndarray:
     """Whether each code point is a letter (``str.isalpha``), vectorised."""
     out = np.take(_bmp_letters(), cps, mode="clip")  # U+FFFF is no letter: clip is safe

@@ -14,7 +14,7 @@ from . import _lexicon
 from ._random import Draws
 from ._registry import perturbation
 from ._text_chars import words_with as _words_with
-from ._text_engine import TextBatch, case_table, map_words, rank_select, share_for
+from ._text_engine import TextBatch, case_forms, map_words, rank_select, share_for
 
 # -- case -----------------------------------------------------------------------------
 
@@ -25,31 +25,18 @@ def _case(first: str, rest: str) -> Callable[..., list[str]]:
 
     def change_case(texts: list[str], *, draws: Draws, severity: float) -> list[str]:
         batch = TextBatch(texts)
+        cps = batch.cps
+        # every code point in its new case, the word's first letters in theirs; a
+        # letter changes where its form differs, so words are chosen among those
+        new = case_forms(rest, cps) if rest else cps.copy()
         heads = batch.start
-        has = {kind: case_table(kind).has(batch.cps) for kind in (first, rest) if kind}
-        if first == rest:  # one table for every letter of a word
-            edits = [(first, has[first])]
-        else:  # each mask is its own array: the first letters, then the others
-            edits = []
-            if first:
-                mask = np.zeros(len(batch.cps), dtype=bool)
-                mask[heads] = has[first][heads]
-                edits.append((first, mask))
-            if rest:
-                has[rest][heads] = False
-                edits.append((rest, has[rest]))
-        changes = edits[0][1] if len(edits) == 1 else edits[0][1] | edits[1][1]
-        words = batch.choose(draws, 0, _words_with(batch, changes, 1),
+        new[heads] = case_forms(first, cps[heads]) if first else cps[heads]
+        words = batch.choose(draws, 0, _words_with(batch, new != cps, 1),
                              share_for(severity, 1.0))
-        inside = batch.inside(words)
-        cps = batch.cps.copy()
-        for kind, mask in edits:
-            mask &= inside
-            pos = np.flatnonzero(mask)
-            table = case_table(kind)
-            rows, _ = table.lookup(cps[pos])
-            cps[pos] = table.values[rows, 0]
-        return batch.rebuild(cps)
+        keep = batch.inside(words)
+        np.logical_not(keep, out=keep)  # outside the chosen words: the case stays
+        np.copyto(new, cps, where=keep)
+        return batch.rebuild(new)
 
     return change_case
 
