@@ -107,6 +107,13 @@ def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def faults_and_system() -> tuple[int, float]:
+    """This process's page faults (minor) and system CPU seconds so far: what a Dask
+    worker spends mapping fresh memory, read by ``client.run`` around a run."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt, usage.ru_stime
+
+
 def reset_peak() -> tuple[float, bool]:
     """``(RSS now in MB, whether the peak was reset to it)``: what a run's memory is
     measured from. Linux resets a process's peak RSS when ``5`` is written to its
@@ -235,12 +242,26 @@ def child_text(args: argparse.Namespace) -> dict[str, Any]:
                     os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()), key=str)
                 run(corpus=corpus[:200], executor=client.get_executor(),
                     shard_size=args.shard_size, progress=False)  # the workers' warm-up
+                before = client.run(faults_and_system)
                 t, results[key] = timed(functools.partial(
                     run, executor=client.get_executor(), shard_size=args.shard_size,
                     progress=progress_printer(key)))
                 times[key].append(t)
                 out.setdefault(f"{key}_worker_peak_mb", []).append(
                     sorted(round(v) for v in client.run(maxrss_mb).values()))
+                # not a contender: the same audit again on the same workers, whose heaps
+                # the first one grew; it shows what of the first was the workers' start
+                first = client.run(faults_and_system)
+                again, _ = timed(functools.partial(
+                    run, executor=client.get_executor(), shard_size=args.shard_size,
+                    progress=False))
+                last = client.run(faults_and_system)
+                out.setdefault(f"{key}_again", []).append({
+                    "seconds": again,
+                    "first": [(first[w][0] - before[w][0], first[w][1] - before[w][1])
+                              for w in sorted(before)],
+                    "again": [(last[w][0] - first[w][0], last[w][1] - first[w][1])
+                              for w in sorted(before)]})
             finally:
                 client.close()
                 cluster.close()
@@ -510,13 +531,24 @@ def text_figures(report: Report, args: argparse.Namespace, want: set[str]
         print("cluster:     LocalCluster(n_workers=2, threads_per_worker=1, processes=True, "
               "host=\"127.0.0.1\", dashboard_address=None), executor=client.get_executor(); "
               "one cluster per contender and round, started and warmed (a 200-text run) "
-              "untimed, closed after its run")
+              "untimed, closed after its run and a second one on the same workers (timed "
+              "apart, not a contender: how much of the first was the workers' start)")
         print(f"             dask:       Dask's defaults, workers' MALLOC_TRIM_THRESHOLD_ "
               f"{r.get('dask_worker_malloc')}, workers' peak RSS per round "
               f"{r.get('dask_worker_peak_mb')} MB")
         print(f"             dask_glibc: pre-spawn-environ without it (the README's advice), "
               f"workers' MALLOC_TRIM_THRESHOLD_ {r.get('dask_glibc_worker_malloc')}, workers' "
               f"peak RSS per round {r.get('dask_glibc_worker_peak_mb')} MB")
+        def workers(pairs: list[list[float]]) -> str:
+            return ", ".join(f"{int(f):,} page faults and {t:.2f} s of system CPU"
+                             for f, t in pairs)
+
+        for key in ("dask", "dask_glibc"):
+            for k, seen in enumerate(r.get(f"{key}_again", [])):
+                print(f"             {key}, round {k + 1}: the workers in the timed run "
+                      f"{workers(seen['first'])}; in a second run on the same workers "
+                      f"(not a contender: {seen['seconds']:.1f} s) "
+                      f"{workers(seen['again'])}")
         rows = [["in-process s", f"{run_s:.1f}", "-", ""]]
         for key, label in (("dask", "Dask's defaults"), ("dask_glibc", "glibc malloc")):
             dask_s = min(times[key])
