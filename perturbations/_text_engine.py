@@ -467,6 +467,8 @@ def rank_select(draws: Draws, stream: int, owner: np.ndarray, counter: np.ndarra
     """
     if len(owner) == 0 or share <= 0:
         return np.zeros(0, dtype=np.intp)
+    if share >= 1:  # every candidate: no draw can leave one out
+        return np.arange(len(owner), dtype=np.intp)
     u = draws.uniform(stream, owner, counter)
     order = np.argsort(owner + u)  # by text, then by draw (u < 1 never crosses texts)
     per_text = np.bincount(owner, minlength=n_texts)
