@@ -23,7 +23,9 @@ so one configuration's memory never hides another's; the child reports its own p
              same child, in turns; twice: with Dask's defaults, and with workers that
              keep glibc's malloc defaults (the nanny's ``MALLOC_TRIM_THRESHOLD_=65536``
              left out, as the README advises); each result's JSON compared with the
-             in-process one (timings removed).
+             in-process one (timings removed). The workers' page faults and system CPU
+             are printed for the timed run and for a second run on the same workers
+             (timed apart, not judged).
 ``memory``   peak RSS at 10k / 100k / 300k texts (whole suite) and at 100k with a third
              of the units (the whole suite at severity 1; a third of the suite, shown):
              linear in n, flat in the number of units.
