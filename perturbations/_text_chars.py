@@ -269,11 +269,11 @@ def _random_case(texts: list[str], *, draws: Draws, severity: float,
     pos, word_id = pick_chars(batch, words, letters, draws, 1, per_word=None)
     owner = batch.owner[words][word_id]
     pos = pos[draws.uniform(2, owner, pos - batch.offsets[owner]) < 0.5]
-    letters = batch.cps[pos]
-    lower = case_forms("lower", letters)
+    chars = batch.cps[pos]
+    lower = case_forms("lower", chars)
     # a letter with a lower-case form takes it, any other its upper-case form (or
     # stays): a title-case letter such as 'ǅ' has both and is lowered
-    flipped = np.where(lower != letters, lower, case_forms("upper", letters))
+    flipped = np.where(lower != chars, lower, case_forms("upper", chars))
     cps = batch.cps.copy()
     cps[pos] = flipped
     return batch.rebuild(cps)

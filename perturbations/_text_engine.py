@@ -100,8 +100,9 @@ def case_forms(kind: str, cps: np.ndarray) -> np.ndarray:
     ``uint32`` code points to array indices a block at a time, where ``np.take`` (as in
     :meth:`CharTable.lookup`) first copies them whole to ``int64``. For a perturbation
     that edits most letters, as a change of case does, the look-ups this replaces (the
-    positions, their rows, the mask of rows found) were most of its large temporaries:
-    under a fixed ``MALLOC_TRIM_THRESHOLD_`` (Dask's workers) each maps fresh pages.
+    positions, their rows, the mask of rows found) were most of its large temporaries,
+    each of which maps fresh pages while a heap grows under a fixed
+    ``MALLOC_TRIM_THRESHOLD_`` (a Dask worker's first audit).
     """
     wide = len(cps) > 0 and int(cps.max()) > 0xFFFF
     return _case_map(kind, wide)[cps]
