@@ -541,6 +541,7 @@ def text_figures(report: Report, args: argparse.Namespace, want: set[str]
         print(f"             dask_glibc: pre-spawn-environ without it (the README's advice), "
               f"workers' MALLOC_TRIM_THRESHOLD_ {r.get('dask_glibc_worker_malloc')}, workers' "
               f"peak RSS per round {r.get('dask_glibc_worker_peak_mb')} MB")
+
         def workers(pairs: list[list[float]]) -> str:
             return ", ".join(f"{int(f):,} page faults and {t:.2f} s of system CPU"
                              for f, t in pairs)
