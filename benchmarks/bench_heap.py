@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_perturbations
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # robustcheck from a checkout
@@ -100,7 +99,7 @@ def main(argv: list[str]) -> int:
           f"{SEVERITIES}, {args.jobs} jobs per process\n")
     for label, trim in ((f"MALLOC_TRIM_THRESHOLD_={TRIM} (Dask's nanny)", TRIM),
                         ("glibc's defaults", None)):
-        env: dict[str, Any] = {k: v for k, v in os.environ.items()
+        env = {k: v for k, v in os.environ.items()
                                if k != "MALLOC_TRIM_THRESHOLD_"}
         if trim is not None:
             env["MALLOC_TRIM_THRESHOLD_"] = trim
