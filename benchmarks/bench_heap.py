@@ -24,7 +24,6 @@ import argparse
 import ctypes
 import json
 import os
-import resource
 import shlex
 import subprocess
 import sys
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_perturbations
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # robustcheck from a checkout
 
 from bench_perturbations import make_corpus, print_table
+from bench_scale import faults_and_system
 
 SEVERITIES = (0.2, 0.5, 1.0)
 TRIM = "65536"  # the value Dask's nanny sets (distributed.nanny.pre-spawn-environ)
@@ -73,14 +73,14 @@ def child(texts: int, jobs: int) -> list[dict[str, float]]:
 
     rows = []
     for _ in range(jobs):
-        before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        (faults, system), start = faults_and_system(), time.perf_counter()
         worker = threading.Thread(target=job)
         worker.start()
         worker.join()
         seconds = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        rows.append({"seconds": seconds, "faults": after.ru_minflt - before.ru_minflt,
-                     "system_s": after.ru_stime - before.ru_stime, **heap()})
+        faults_after, system_after = faults_and_system()
+        rows.append({"seconds": seconds, "faults": faults_after - faults,
+                     "system_s": system_after - system, **heap()})
     return rows
 
 

@@ -116,6 +116,13 @@ def faults_and_system() -> tuple[int, float]:
     return usage.ru_minflt, usage.ru_stime
 
 
+def spent(since: dict[str, tuple[int, float]], until: dict[str, tuple[int, float]]
+          ) -> list[tuple[int, float]]:
+    """Each worker's page faults and system CPU between two :func:`faults_and_system`
+    readings of ``client.run`` (by worker address, in address order)."""
+    return [(until[w][0] - since[w][0], until[w][1] - since[w][1]) for w in sorted(since)]
+
+
 def reset_peak() -> tuple[float, bool]:
     """``(RSS now in MB, whether the peak was reset to it)``: what a run's memory is
     measured from. Linux resets a process's peak RSS when ``5`` is written to its
@@ -259,11 +266,8 @@ def child_text(args: argparse.Namespace) -> dict[str, Any]:
                     progress=False))
                 last = client.run(faults_and_system)
                 out.setdefault(f"{key}_again", []).append({
-                    "seconds": again,
-                    "first": [(first[w][0] - before[w][0], first[w][1] - before[w][1])
-                              for w in sorted(before)],
-                    "again": [(last[w][0] - first[w][0], last[w][1] - first[w][1])
-                              for w in sorted(before)]})
+                    "seconds": again, "first": spent(before, first),
+                    "again": spent(first, last)})
             finally:
                 client.close()
                 cluster.close()
